@@ -1,0 +1,28 @@
+package httptrust
+
+import "time"
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	// EventWarning is a load-time warning: an all_hosts rule, a single pin.
+	EventWarning EventKind = iota
+	// EventPinsExpired: the pins of a rule are past pins_expire and are not
+	// enforced.
+	EventPinsExpired
+	// EventPinMismatchReported: a report-only rule (enforce = false) let a
+	// pin mismatch through. Err holds the *VerifyError with the chain and
+	// the expected pins.
+	EventPinMismatchReported
+)
+
+// An Event is a warning or report sent to Options.Observer.
+type Event struct {
+	Kind    EventKind
+	Time    time.Time
+	Host    string
+	Rule    *Rule // the rule concerned, nil when none
+	Message string
+	Err     error
+}

@@ -1,0 +1,170 @@
+package httptrust
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"sync"
+)
+
+// entry is one pattern of one rule in the index.
+type entry struct {
+	pattern Pattern
+	rule    *compiled
+	// eff memoises the effective rule. The chain of less specific matches
+	// is fixed by the most specific entry, except for "**.s" where the
+	// host s itself also matches "*.parent(s)": effSelf serves that host.
+	eff, effSelf effOnce
+}
+
+type effOnce struct {
+	once sync.Once
+	eff  *Effective
+}
+
+// index finds the most specific rule for a host in a number of map lookups
+// bounded by the host's labels (or the distinct CIDR lengths), whatever the
+// number of rules.
+type index struct {
+	exact   map[string]*entry // names and IP literals
+	one     map[string]*entry // "*.suffix" by suffix
+	any     map[string]*entry // "**.suffix" by suffix
+	cidr    map[netip.Prefix]*entry
+	bits4   []int // distinct IPv4 prefix lengths, longest first
+	bits6   []int
+	all     *entry // the all_hosts rule, if any
+	none    effOnce
+	version uint64
+}
+
+func newIndex(rules []*compiled) (*index, error) {
+	ix := &index{
+		exact: map[string]*entry{}, one: map[string]*entry{},
+		any: map[string]*entry{}, cidr: map[netip.Prefix]*entry{},
+	}
+	seen4, seen6 := map[int]bool{}, map[int]bool{}
+	for _, c := range rules {
+		if c.rule.AllHosts {
+			if ix.all != nil {
+				return nil, dupErr("all_hosts", ix.all.rule.rule, c.rule)
+			}
+			ix.all = &entry{rule: c}
+			continue
+		}
+		for _, p := range c.patterns {
+			e := &entry{pattern: p, rule: c}
+			var m map[string]*entry
+			switch p.Kind {
+			case PatternExact, PatternIP:
+				m = ix.exact
+			case PatternOneLabel:
+				m = ix.one
+			case PatternAnyDepth:
+				m = ix.any
+			case PatternCIDR:
+				if old := ix.cidr[p.Prefix]; old != nil {
+					return nil, dupErr(p.String(), old.rule.rule, c.rule)
+				}
+				ix.cidr[p.Prefix] = e
+				if p.Prefix.Addr().Is4() {
+					seen4[p.Prefix.Bits()] = true
+				} else {
+					seen6[p.Prefix.Bits()] = true
+				}
+				continue
+			}
+			if old := m[p.Host]; old != nil {
+				return nil, dupErr(p.String(), old.rule.rule, c.rule)
+			}
+			m[p.Host] = e
+		}
+	}
+	ix.bits4, ix.bits6 = sortedDesc(seen4), sortedDesc(seen6)
+	return ix, nil
+}
+
+func dupErr(pattern string, a, b *Rule) error {
+	return &RuleError{File: b.File, Line: b.Line, Field: "hosts",
+		Err: fmt.Errorf("pattern %q is already used by the rule at %s; two rules may not share a pattern", pattern, a.Where())}
+}
+
+func sortedDesc(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for b := range m {
+		out = append(out, b)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(out)))
+	return out
+}
+
+// matches returns the entries that match host (normalised), most specific
+// first: exact host or IP; then the longest fixed suffix, "*." before "**."
+// at equal suffix; or for IPs the narrowest CIDR first; all_hosts last.
+func (ix *index) matches(host string, addr netip.Addr) []*entry {
+	var out []*entry
+	add := func(e *entry) {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	add(ix.exact[host])
+	if addr.IsValid() {
+		bits := ix.bits6
+		if addr.Is4() {
+			bits = ix.bits4
+		}
+		for _, b := range bits {
+			if p, err := addr.Prefix(b); err == nil {
+				add(ix.cidr[p])
+			}
+		}
+	} else {
+		add(ix.any[host])
+		if p := parent(host); p != "" {
+			add(ix.one[p])
+			for ; p != ""; p = parent(p) {
+				add(ix.any[p])
+			}
+		}
+	}
+	add(ix.all)
+	return out
+}
+
+// mostSpecific returns the entry that decides for host without building the
+// whole match list, or nil when only all_hosts or the defaults apply.
+func (ix *index) mostSpecific(host string, addr netip.Addr) *entry {
+	if e := ix.exact[host]; e != nil {
+		return e
+	}
+	if addr.IsValid() {
+		bits := ix.bits6
+		if addr.Is4() {
+			bits = ix.bits4
+		}
+		for _, b := range bits {
+			if p, err := addr.Prefix(b); err == nil {
+				if e := ix.cidr[p]; e != nil {
+					return e
+				}
+			}
+		}
+		return nil
+	}
+	if e := ix.any[host]; e != nil {
+		return e
+	}
+	p := parent(host)
+	if p == "" {
+		return nil
+	}
+	if e := ix.one[p]; e != nil {
+		return e
+	}
+	for ; p != ""; p = parent(p) {
+		if e := ix.any[p]; e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package httptrust
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/httptrust/httptrust/certs"
+)
+
+// Options tune a Policy. The zero value is ready to use.
+type Options struct {
+	// SystemRoots is the pool of public roots used where system_roots is
+	// on. Nil means x509.SystemCertPool, loaded once on first use. Tests and
+	// scratch containers (golang.org/x/crypto/x509roots/fallback) inject it.
+	SystemRoots *x509.CertPool
+	// Clock returns the current time for validity checks and pin expiry.
+	// Nil means time.Now.
+	Clock func() time.Time
+	// Observer receives warnings and reports (pins expired or without a
+	// backup, report-only pin mismatches, an all_hosts rule). Nil drops them.
+	// It is called synchronously from handshakes: keep it quick.
+	Observer func(Event)
+	// Getenv reads the environment variables named by client_password_env.
+	// Nil means os.Getenv. The environment is only ever read.
+	Getenv func(string) string
+	// FS resolves the certificate files named by rules built in code. The
+	// loaders set it to the store.
+	FS fs.FS
+}
+
+// A Policy is an immutable set of rules with their index. It is safe for
+// concurrent use. Build one with New, LoadDir or LoadFS, then use Client,
+// Transport or TLSConfigFor.
+type Policy struct {
+	opts     Options
+	ix       *index
+	rules    []*Rule
+	version  uint64
+	warnings []string
+
+	skipped []string
+	files   sync.Map // store path -> *certFile
+	sysOnce sync.Once
+	sysPool *x509.CertPool
+	sysErr  error
+}
+
+var policyVersions atomic.Uint64
+
+// New builds a policy from rules given in code. Every rule is validated; the
+// first invalid rule is returned as a *RuleError.
+func New(rules []Rule, opts *Options) (*Policy, error) {
+	p := &Policy{version: policyVersions.Add(1)}
+	if opts != nil {
+		p.opts = *opts
+	}
+	if p.opts.Clock == nil {
+		p.opts.Clock = time.Now
+	}
+	var compiledRules []*compiled
+	for i := range rules {
+		r := &rules[i]
+		if p.opts.FS == nil && (len(r.Anchors) > 0 || len(r.Certificates) > 0 || r.ClientCertificate != "") {
+			return nil, fieldErr(r, "anchors", errors.New("rules that name files need Options.FS (or load them with LoadDir or LoadFS)"))
+		}
+		c, err := compile(r)
+		if err != nil {
+			return nil, err
+		}
+		compiledRules = append(compiledRules, c)
+		p.rules = append(p.rules, r)
+		p.warnings = append(p.warnings, ruleWarnings(c)...)
+	}
+	ix, err := newIndex(compiledRules)
+	if err != nil {
+		return nil, err
+	}
+	p.ix = ix
+	for _, w := range p.warnings {
+		p.observe(Event{Kind: EventWarning, Message: w})
+	}
+	return p, nil
+}
+
+// ruleWarnings lists what a valid rule should still say loudly.
+func ruleWarnings(c *compiled) []string {
+	var w []string
+	r := c.rule
+	if r.AllHosts {
+		w = append(w, fmt.Sprintf("rule at %s trusts its anchors for ALL hosts (all_hosts = true)", r.Where()))
+	}
+	if len(c.pins) == 1 {
+		w = append(w, fmt.Sprintf("rule at %s has a single pin and no backup pin: a key rotation will lock its hosts out", r.Where()))
+	}
+	return w
+}
+
+// Rules returns the policy's rules. The caller must not modify them.
+func (p *Policy) Rules() []*Rule { return p.rules }
+
+// Warnings returns what the policy reports at load: an all_hosts rule,
+// pins without a backup.
+func (p *Policy) Warnings() []string { return p.warnings }
+
+// Version identifies this policy among all policies of the process; a
+// reload makes a new version.
+func (p *Policy) Version() uint64 { return p.version }
+
+// Lookup returns the effective rule for host (a name or IP literal, with or
+// without a port), with the source of each field.
+func (p *Policy) Lookup(host string) (*Effective, error) {
+	h, _, err := splitHost(host)
+	if err != nil {
+		return nil, err
+	}
+	n, addr, err := normalizeHost(h)
+	if err != nil {
+		return nil, fmt.Errorf("httptrust: host %q: %w", host, err)
+	}
+	return p.ix.effective(n, addr), nil
+}
+
+func (p *Policy) observe(e Event) {
+	if p.opts.Observer != nil {
+		if e.Time.IsZero() {
+			e.Time = p.opts.Clock()
+		}
+		p.opts.Observer(e)
+	}
+}
+
+// Validate reads and parses every certificate and client identity the rules
+// name, and reports every problem. Loading does not need it: certificates
+// are parsed on first use, and a bad one fails its hosts closed.
+func (p *Policy) Validate() error {
+	var errs []error
+	for _, r := range p.rules {
+		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+			if _, err := p.certFile(ruleFile(r, name)); err != nil {
+				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
+			}
+		}
+		if r.ClientCertificate != "" {
+			eff := &Effective{Client: &ClientRef{Cert: ruleFile(r, r.ClientCertificate), PasswordEnv: r.ClientPasswordEnv, PasswordFile: r.ClientPasswordFile, Rule: r}}
+			if r.ClientKey != "" {
+				eff.Client.Key = ruleFile(r, r.ClientKey)
+			}
+			if _, err := p.clientIdentity(eff.Client); err != nil {
+				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type certFile struct {
+	once  sync.Once
+	certs []*x509.Certificate
+	err   error
+}
+
+// certFile reads and parses a certificate file of the store once.
+func (p *Policy) certFile(name string) ([]*x509.Certificate, error) {
+	v, _ := p.files.LoadOrStore(name, &certFile{})
+	f := v.(*certFile)
+	f.once.Do(func() {
+		if p.opts.FS == nil {
+			f.err = fmt.Errorf("httptrust: %s: no store to read it from", name)
+			return
+		}
+		f.certs, f.err = certs.ReadCertificates(p.opts.FS, name, nil)
+	})
+	return f.certs, f.err
+}
+
+// systemRoots returns the injected or the system root pool.
+func (p *Policy) systemRoots() (*x509.CertPool, error) {
+	p.sysOnce.Do(func() {
+		if p.opts.SystemRoots != nil {
+			p.sysPool = p.opts.SystemRoots
+			return
+		}
+		p.sysPool, p.sysErr = x509.SystemCertPool()
+		if p.sysErr != nil {
+			p.sysErr = fmt.Errorf("httptrust: system roots: %w", p.sysErr)
+		}
+	})
+	return p.sysPool, p.sysErr
+}
+
+// material is what verification needs for one effective rule.
+type material struct {
+	roots *x509.CertPool      // anchors, plus system roots when on; nil: none
+	exact []*x509.Certificate // exact certificates
+	err   error               // a named certificate that cannot be used
+}
+
+// material loads, once per effective rule, the certificates it names.
+func (p *Policy) material(eff *Effective) *material {
+	eff.material.once.Do(func() {
+		m := &material{}
+		eff.material.m = m
+		load := func(refs []CertRef) []*x509.Certificate {
+			var out []*x509.Certificate
+			for _, ref := range refs {
+				if ref.Cert != nil {
+					out = append(out, ref.Cert)
+					continue
+				}
+				cs, err := p.certFile(ref.File)
+				if err != nil && m.err == nil {
+					m.err = err
+				}
+				out = append(out, cs...)
+			}
+			return out
+		}
+		anchors := load(eff.Anchors)
+		m.exact = load(eff.Certificates)
+		if eff.SystemRoots {
+			sys, err := p.systemRoots()
+			if err != nil {
+				m.err = err
+				return
+			}
+			if len(anchors) == 0 {
+				m.roots = sys
+				return
+			}
+			m.roots = sys.Clone()
+		} else if len(anchors) > 0 {
+			m.roots = x509.NewCertPool()
+		}
+		for _, a := range anchors {
+			m.roots.AddCert(a)
+		}
+	})
+	return eff.material.m
+}

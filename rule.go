@@ -1,0 +1,229 @@
+package httptrust
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/httptrust/httptrust/certs"
+)
+
+// A Rule says how the hosts it names are trusted. Rules are written in TOML
+// rule files of a store (see LoadDir) or built in code (see New).
+//
+// Fields left unset (nil pointers, nil slices, empty strings) are inherited
+// from the next less specific rule that matches the same host, and so on
+// down to the defaults: the system roots, as a plain Go client. An empty but
+// non-nil slice is set: Pins: []string{} lifts the pins of a wider rule.
+type Rule struct {
+	// Hosts are the host patterns the rule applies to (see ParsePattern).
+	Hosts []string
+	// AllHosts makes the rule apply to every host, below every pattern. It
+	// exists for a corporate TLS-inspection root and is always reported.
+	AllHosts bool
+
+	// Anchors names CA certificate files trusted to issue for these hosts
+	// only; AnchorCerts gives them in code. Full path validation applies.
+	Anchors     []string
+	AnchorCerts []*x509.Certificate
+	// Certificates names exact certificates trusted for these hosts (a
+	// self-signed device); ExactCerts gives them in code. The presented leaf
+	// must be byte-identical; name and validity are still checked unless
+	// AllowNameMismatch or AllowExpired says otherwise.
+	Certificates []string
+	ExactCerts   []*x509.Certificate
+
+	// SystemRoots says whether public CAs may also vouch for these hosts.
+	// Unset, it is false when the effective rule has anchors or
+	// certificates, and true otherwise.
+	SystemRoots *bool
+
+	// Pins are SPKI SHA-256 pins in OkHttp ("sha256/<b64>"), curl
+	// ("sha256//<b64>") or HPKP ("pin-sha256=\"<b64>\"") form. One must
+	// match a certificate of the verified chain.
+	Pins []string
+	// PinsExpire is the last day on which pins are enforced; after it they
+	// are ignored and every verification warns. Zero means unset.
+	PinsExpire time.Time
+	// Enforce set to false makes pin mismatches report-only. It never
+	// relaxes chain or name checks.
+	Enforce *bool
+	// TOFU records the leaf's key on first contact with host:port and
+	// refuses a different key later.
+	TOFU *bool
+	// FetchIntermediates allows fetching a missing intermediate named by the
+	// leaf (AIA) when the chain does not verify.
+	FetchIntermediates *bool
+
+	// AllowNameMismatch and AllowExpired relax an exact certificate's name
+	// and validity checks. Only in a rule with Certificates on exact
+	// host or IP patterns.
+	AllowNameMismatch bool
+	AllowExpired      bool
+	// ServerName verifies the certificate as this name (a device reached by
+	// IP). Only with Anchors or Certificates, on exact host or IP patterns.
+	ServerName string
+	// MinTLS is the lowest TLS version allowed: "1.0", "1.1", "1.2" or
+	// "1.3". Unset means TLS 1.2.
+	MinTLS string
+
+	// ClientCertificate and ClientKey name a client identity for mutual
+	// TLS: a PEM certificate and key, or a PKCS#12 file (ClientKey empty).
+	// The password comes from the environment variable ClientPasswordEnv or
+	// the file ClientPasswordFile, never from the rule. ClientIdentity gives
+	// the identity in code. It is offered only to the hosts of this rule.
+	ClientCertificate  string
+	ClientKey          string
+	ClientPasswordEnv  string
+	ClientPasswordFile string
+	ClientIdentity     *tls.Certificate
+
+	// File and Line say where the rule was written; the loader sets them.
+	File string
+	Line int
+}
+
+// Where returns "file:line", or "code" for a rule built in code.
+func (r *Rule) Where() string {
+	switch {
+	case r == nil:
+		return "defaults"
+	case r.File == "":
+		return "code"
+	case r.Line == 0:
+		return r.File
+	}
+	return fmt.Sprintf("%s:%d", r.File, r.Line)
+}
+
+// RuleError reports a rule that cannot be loaded.
+type RuleError struct {
+	File  string // rule file, "" for a rule built in code
+	Line  int    // 1-based line, 0 when unknown
+	Field string // the offending field, "" for the whole rule
+	Err   error
+}
+
+func (e *RuleError) Error() string {
+	where := e.File
+	if where == "" {
+		where = "rule"
+	}
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s:%d", where, e.Line)
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("httptrust: %s: %s: %v", where, e.Field, e.Err)
+	}
+	return fmt.Sprintf("httptrust: %s: %v", where, e.Err)
+}
+
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// hasAnchors reports whether the rule sets the anchors field.
+func (r *Rule) hasAnchors() bool { return r.Anchors != nil || r.AnchorCerts != nil }
+
+// hasCerts reports whether the rule sets the certificates field.
+func (r *Rule) hasCerts() bool { return r.Certificates != nil || r.ExactCerts != nil }
+
+// hasClient reports whether the rule sets a client identity.
+func (r *Rule) hasClient() bool { return r.ClientCertificate != "" || r.ClientIdentity != nil }
+
+var tlsVersions = map[string]uint16{
+	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11,
+	"1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
+}
+
+// compiled is a validated rule with its patterns and pins parsed.
+type compiled struct {
+	rule     *Rule
+	patterns []Pattern
+	pins     []certs.Pin
+	minTLS   uint16
+}
+
+// fieldErr builds a RuleError for field of r; line may refine the rule's line.
+func fieldErr(r *Rule, field string, err error) *RuleError {
+	return &RuleError{File: r.File, Line: r.Line, Field: field, Err: err}
+}
+
+// compile validates r and parses its patterns and pins.
+func compile(r *Rule) (*compiled, error) {
+	c := &compiled{rule: r}
+	if len(r.Hosts) == 0 && !r.AllHosts {
+		return nil, fieldErr(r, "hosts", errors.New("a rule needs hosts (or all_hosts = true)"))
+	}
+	if len(r.Hosts) > 0 && r.AllHosts {
+		return nil, fieldErr(r, "all_hosts", errors.New("a rule with all_hosts = true names no hosts"))
+	}
+	exactOnly := !r.AllHosts
+	for _, h := range r.Hosts {
+		p, err := ParsePattern(h)
+		if err != nil {
+			return nil, fieldErr(r, "hosts", err)
+		}
+		exactOnly = exactOnly && p.IsExact()
+		c.patterns = append(c.patterns, p)
+	}
+	if err := checkRelaxations(r, exactOnly); err != nil {
+		return nil, err
+	}
+	for _, s := range r.Pins {
+		pins, err := certs.ParsePins(s)
+		if err != nil {
+			return nil, fieldErr(r, "pins", err)
+		}
+		c.pins = append(c.pins, pins...)
+	}
+	if r.MinTLS != "" {
+		v, ok := tlsVersions[r.MinTLS]
+		if !ok {
+			return nil, fieldErr(r, "min_tls", fmt.Errorf("%q is not a TLS version; use \"1.0\", \"1.1\", \"1.2\" or \"1.3\"", r.MinTLS))
+		}
+		c.minTLS = v
+	}
+	if (r.ClientKey != "" || r.ClientPasswordEnv != "" || r.ClientPasswordFile != "") && r.ClientCertificate == "" {
+		return nil, fieldErr(r, "client_certificate", errors.New("client_key and client passwords need client_certificate"))
+	}
+	if r.ClientPasswordEnv != "" && r.ClientPasswordFile != "" {
+		return nil, fieldErr(r, "client_password_file", errors.New("give the password by client_password_env or client_password_file, not both"))
+	}
+	return c, nil
+}
+
+// checkRelaxations enforces where allow_name_mismatch, allow_expired and
+// server_name may appear: on an anchor or a wildcard they would accept every
+// certificate that CA ever issued.
+func checkRelaxations(r *Rule, exactOnly bool) error {
+	relax := []struct {
+		name string
+		set  bool
+	}{
+		{"allow_name_mismatch", r.AllowNameMismatch},
+		{"allow_expired", r.AllowExpired},
+		{"server_name", r.ServerName != ""},
+	}
+	for _, f := range relax {
+		if !f.set {
+			continue
+		}
+		if !exactOnly {
+			return fieldErr(r, f.name, errors.New("only allowed on exact host or IP patterns, not on wildcards, CIDR networks or all_hosts"))
+		}
+		if f.name == "server_name" {
+			if !r.hasAnchors() && !r.hasCerts() {
+				return fieldErr(r, f.name, errors.New("only allowed in a rule with anchors or certificates"))
+			}
+			if _, err := NormalizeHost(r.ServerName); err != nil {
+				return fieldErr(r, f.name, err)
+			}
+			continue
+		}
+		if !r.hasCerts() {
+			return fieldErr(r, f.name, errors.New("only allowed in a rule with certificates (exact certificates); on an anchor it would accept every certificate that CA ever issued"))
+		}
+	}
+	return nil
+}

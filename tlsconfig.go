@@ -1,0 +1,192 @@
+package httptrust
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/httptrust/httptrust/certs"
+)
+
+// TLSConfigFor returns a *tls.Config that verifies connections to host (a
+// name or IP literal, optionally with ":port") under p, for callers that
+// need a bare config (gRPC's credentials.NewTLS, a custom dialer). The
+// config is bound to that host: use one per host, never one for all.
+//
+// Verification runs in VerifyConnection, on fresh and resumed sessions, and
+// does the whole check itself; InsecureSkipVerify is set only so that Go's
+// own check, which cannot express exact certificates or host-scoped
+// anchors, does not run first. The config fails closed.
+func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
+	h, port, err := splitHost(host)
+	if err != nil {
+		return nil, err
+	}
+	return p.tlsConfig(h, port, nil)
+}
+
+// splitHost accepts "host", "host:port", "[v6]:port" and "v6".
+func splitHost(s string) (host, port string, err error) {
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		return h, p, nil
+	}
+	if strings.Count(s, ":") > 1 || !strings.Contains(s, ":") {
+		return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), "", nil
+	}
+	return "", "", fmt.Errorf("httptrust: %q is not a host or host:port", s)
+}
+
+// tlsConfig builds the config for one host and port. sessions, when not
+// nil, is shared by the transport and scoped here to this host, port and
+// policy version, so that a session never crosses to another host or
+// outlives the policy it was verified under.
+func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache) (*tls.Config, error) {
+	n, addr, err := normalizeHost(host)
+	if err != nil {
+		return nil, fmt.Errorf("httptrust: host %q: %w", host, err)
+	}
+	eff := p.ix.effective(n, addr)
+	v := newVerifier(p, eff, n, port)
+	cfg := &tls.Config{
+		ServerName: v.name, // Go sends no SNI for an IP literal but verifies against it
+		// VerifyConnection does the whole check and fails closed.
+		InsecureSkipVerify:   true,
+		VerifyConnection:     v.verify,
+		MinVersion:           eff.MinTLS,
+		Time:                 p.opts.Clock,
+		GetClientCertificate: (&clientCert{p: p, ref: eff.Client}).get,
+	}
+	if sessions != nil {
+		cfg.ClientSessionCache = scopedSessions{inner: sessions, prefix: fmt.Sprintf("%d|%s|%s|", p.version, n, port)}
+	}
+	return cfg, nil
+}
+
+// scopedSessions keys a shared session cache by host, port and policy.
+type scopedSessions struct {
+	inner  tls.ClientSessionCache
+	prefix string
+}
+
+func (s scopedSessions) Get(key string) (*tls.ClientSessionState, bool) {
+	return s.inner.Get(s.prefix + key)
+}
+
+func (s scopedSessions) Put(key string, cs *tls.ClientSessionState) {
+	s.inner.Put(s.prefix+key, cs)
+}
+
+// handshakeNote records, for one request, what happened to the client
+// certificate during a handshake, so that a failure can be explained.
+type handshakeNote struct {
+	mu        sync.Mutex
+	requested bool   // the server asked for a client certificate
+	sent      bool   // one was sent
+	notSent   string // why a configured one was not sent
+	err       error  // the identity could not be loaded
+}
+
+type noteKey struct{}
+
+func noteFrom(ctx context.Context) *handshakeNote {
+	if ctx == nil {
+		return nil
+	}
+	n, _ := ctx.Value(noteKey{}).(*handshakeNote)
+	return n
+}
+
+// clientCert offers the identity of the host's rule, and nothing to any
+// other host.
+type clientCert struct {
+	p   *Policy
+	ref *ClientRef
+}
+
+func (c *clientCert) get(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	note := noteFrom(cri.Context())
+	record := func(f func(n *handshakeNote)) {
+		if note != nil {
+			note.mu.Lock()
+			f(note)
+			note.mu.Unlock()
+		}
+	}
+	record(func(n *handshakeNote) { n.requested = true })
+	if c.ref == nil {
+		return &tls.Certificate{}, nil
+	}
+	id, err := c.p.clientIdentity(c.ref)
+	if err != nil {
+		record(func(n *handshakeNote) { n.err = err })
+		return nil, err
+	}
+	if err := cri.SupportsCertificate(id); err != nil {
+		record(func(n *handshakeNote) {
+			n.notSent = fmt.Sprintf("the configured client certificate was not sent: %v (the server accepts other issuers or algorithms)", err)
+		})
+		return &tls.Certificate{}, nil
+	}
+	record(func(n *handshakeNote) { n.sent = true })
+	return id, nil
+}
+
+type identity struct {
+	once sync.Once
+	cert *tls.Certificate
+	err  error
+}
+
+// clientIdentity loads a rule's client identity once.
+func (p *Policy) clientIdentity(ref *ClientRef) (*tls.Certificate, error) {
+	if ref.Identity != nil {
+		return ref.Identity, nil
+	}
+	v, _ := p.files.LoadOrStore("identity\x00"+ref.Cert+"\x00"+ref.Key, &identity{})
+	id := v.(*identity)
+	id.once.Do(func() {
+		opts := &certs.Options{Password: func() (string, error) { return p.password(ref) }}
+		c, err := certs.LoadIdentity(p.opts.FS, ref.Cert, ref.Key, opts)
+		if err != nil {
+			id.err = fmt.Errorf("httptrust: client certificate of the rule at %s: %w", ref.Rule.Where(), err)
+			return
+		}
+		id.cert = &c
+	})
+	return id.cert, id.err
+}
+
+// password reads a client identity's password from the environment or a
+// file; it is never stored in a rule.
+func (p *Policy) password(ref *ClientRef) (string, error) {
+	switch {
+	case ref.PasswordEnv != "":
+		getenv := p.opts.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		pw := getenv(ref.PasswordEnv)
+		if pw == "" {
+			return "", fmt.Errorf("the password variable %s is not set", ref.PasswordEnv)
+		}
+		return pw, nil
+	case ref.PasswordFile != "":
+		var data []byte
+		var err error
+		if path.IsAbs(ref.PasswordFile) || p.opts.FS == nil {
+			data, err = os.ReadFile(ref.PasswordFile)
+		} else {
+			data, err = readCapped(p.opts.FS, ruleFile(ref.Rule, ref.PasswordFile), 64<<10)
+		}
+		if err != nil {
+			return "", fmt.Errorf("password file: %w", err)
+		}
+		return strings.TrimRight(string(data), "\r\n"), nil
+	}
+	return "", certs.ErrPasswordRequired
+}
