@@ -57,6 +57,8 @@ func describePEM(data []byte) []Object {
 			objs = []Object{{Kind: "encrypted private key (legacy PEM encryption)"}}
 		case k != kindUnknown:
 			objs = describeDER(b.Bytes, k)
+		case pemCertTypes[b.Type] || pemKeyTypes[b.Type] || pemPKCS7Types[b.Type] || b.Type == "TRUSTED CERTIFICATE":
+			objs = []Object{{Kind: b.Type + " block whose content cannot be read"}}
 		case b.Type == "OPENSSH PRIVATE KEY":
 			objs = []Object{{Kind: "OpenSSH private key (not supported; convert it: ssh-keygen -p -m PKCS8 -f FILE)"}}
 		default:
@@ -107,9 +109,9 @@ func describeCerts(der []byte) []Object {
 	var out []Object
 	rest := der
 	for len(out) == 0 || classify(rest) == kindCertificate {
-		c, r, _, err := parseOneCert(rest, int64(len(der)-len(rest)))
+		c, r, off, err := parseOneCert(rest, int64(len(der)-len(rest)))
 		if err != nil {
-			return append(out, Object{Kind: "certificate, damaged: " + errText(err)})
+			return append(out, Object{Kind: fmt.Sprintf("certificate, damaged at byte %d: %s", off, errText(err))})
 		}
 		out = append(out, Object{Kind: "certificate", Cert: c})
 		rest = r

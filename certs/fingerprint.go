@@ -47,11 +47,11 @@ const fingerprintHint = "openssl x509 -noout -fingerprint -sha256 -in FILE print
 func ParseFingerprint(s string) (Fingerprint, error) {
 	in := strings.TrimSpace(s)
 	lower := strings.ToLower(in)
-	for _, p := range [][2]string{{"sha1 fingerprint=", "SHA-1"}, {"sha1:", "SHA-1"}, {"sha-1:", "SHA-1"},
-		{"md5 fingerprint=", "MD5"}, {"md5:", "MD5"}} {
+	for _, p := range [][2]string{{"sha1 fingerprint=", "a SHA-1"}, {"sha1:", "a SHA-1"}, {"sha-1:", "a SHA-1"},
+		{"md5 fingerprint=", "an MD5"}, {"md5:", "an MD5"}} {
 		if strings.HasPrefix(lower, p[0]) {
 			return Fingerprint{}, syntaxErr("fingerprint", s, fmt.Sprintf(
-				"a %s fingerprint, which is not supported; give the SHA-256 one (%s)", p[1], fingerprintHint))
+				"%s fingerprint, which is not supported; give the SHA-256 one (%s)", p[1], fingerprintHint))
 		}
 	}
 	for _, p := range []string{"sha256 fingerprint=", "sha256:", "sha-256:", "sha256="} {

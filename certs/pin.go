@@ -57,7 +57,15 @@ func ParsePin(s string) (Pin, error) {
 	lower := strings.ToLower(in)
 	switch {
 	case strings.HasPrefix(lower, "sha256//"):
-		return decodePin(s, in[len("sha256//"):], "curl form sha256//<base64>")
+		// A base64 pin may itself start with '/': OkHttp's form of such a
+		// pin looks like curl's. Only one reading decodes to 32 bytes.
+		p, err := decodePin(s, in[len("sha256//"):], "curl form sha256//<base64>")
+		if err != nil {
+			if q, qerr := decodePin(s, in[len("sha256/"):], "OkHttp form sha256/<base64>"); qerr == nil {
+				return q, nil
+			}
+		}
+		return p, err
 	case strings.HasPrefix(lower, "sha256/"):
 		return decodePin(s, in[len("sha256/"):], "OkHttp form sha256/<base64>")
 	case strings.HasPrefix(lower, "pin-sha256"):

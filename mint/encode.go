@@ -60,6 +60,7 @@ func (c *Cert) Pool() *x509.CertPool {
 
 // WriteFiles writes the certificate to <dir>/<base>.pem (mode 0644) and the
 // private key to <dir>/<base>-key.pem (mode 0600), and returns the two paths.
+// An empty dir means the current directory.
 //
 // Each file is written atomically: to a temporary file in dir, synced, then
 // renamed over the target, and dir is synced. Both temporary files are
@@ -71,6 +72,9 @@ func (c *Cert) Pool() *x509.CertPool {
 func (c *Cert) WriteFiles(dir, base string) (certPath, keyPath string, err error) {
 	if base == "" || base == "." || base == ".." || strings.ContainsAny(base, `/\`) {
 		return "", "", fmt.Errorf("mint: invalid file name base %q", base)
+	}
+	if dir == "" {
+		dir = "." // not os.TempDir, which os.CreateTemp would pick
 	}
 	keyPEM, err := c.KeyPEM()
 	if err != nil {

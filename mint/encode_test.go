@@ -86,6 +86,22 @@ func TestWriteFiles(t *testing.T) {
 	}
 }
 
+func TestWriteFilesCurrentDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	c := mustNew(t, Template{Names: []string{"a.test"}}, nil)
+	certPath, keyPath, err := c.WriteFiles("", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if certPath != "dev.pem" || keyPath != "dev-key.pem" {
+		t.Errorf("paths = %s, %s", certPath, keyPath)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dev-key.pem")); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestWriteFilesErrors(t *testing.T) {
 	c := mustNew(t, Template{Names: []string{"a.test"}}, nil)
 	for _, base := range []string{"", ".", "..", "a/b", `a\b`} {

@@ -62,7 +62,9 @@ func TestProxyRefuses(t *testing.T) {
 	if got := px.Targets(); !slices.Equal(got, []string{"bank.test:443", "far.test:443"}) {
 		t.Errorf("Targets = %q", got)
 	}
-	resp, err := http.Get(px.URL.String() + "/")
+	direct := &http.Transport{}
+	defer direct.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: direct}).Get(px.URL.String() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +73,6 @@ func TestProxyRefuses(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET to the proxy: %s, want 405", resp.Status)
 	}
-	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	if px.Connects.Load() != 2 {
 		t.Errorf("Connects = %d, want 2", px.Connects.Load())
 	}

@@ -82,19 +82,14 @@ func (s *Server) httpServer(handler http.Handler) *http.Server {
 			s.Requests.Add(1)
 			handler.ServeHTTP(w, r)
 		}),
-		ConnState: func(_ net.Conn, state http.ConnState) {
-			if state == http.StateNew {
-				s.Conns.Add(1)
-			}
-		},
 		ErrorLog:          log.New(io.Discard, "", 0), // handshake failures are what tests provoke
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 }
 
 // serve runs serveFn in a goroutine and arranges for Close to shut hs and ln
-// down and wait for serveFn to return.
-func (s *Server) serve(t testing.TB, hs *http.Server, ln net.Listener, serveFn func() error) {
+// down, wait for serveFn to return, and then call each of after.
+func (s *Server) serve(t testing.TB, hs *http.Server, ln net.Listener, serveFn func() error, after ...func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -104,6 +99,9 @@ func (s *Server) serve(t testing.TB, hs *http.Server, ln net.Listener, serveFn f
 		hs.Close()
 		ln.Close() // in case Serve had not yet taken it over
 		<-done
+		for _, f := range after {
+			f()
+		}
 	}
 	t.Cleanup(s.Close)
 }
@@ -112,13 +110,17 @@ func (s *Server) serve(t testing.TB, hs *http.Server, ln net.Listener, serveFn f
 // presenting cert, with HTTP/2 and HTTP/1.1 offered by ALPN. A nil handler
 // answers 200 "ok <host>" with the request's Host. Each mod may change the
 // tls.Config before the server starts (client authentication, versions,
-// session tickets); a mod that takes "h2" out of NextProtos makes the server
-// HTTP/1.1 only, and a VerifyConnection set by a mod still runs. Handshakes and
-// resumptions are counted from VerifyConnection, which runs for both.
+// session tickets, a VerifyConnection of its own); a mod that takes "h2" out
+// of NextProtos makes the server HTTP/1.1 only.
+//
+// Each handshake is completed before the connection is handed to net/http,
+// and counted in Handshakes or Resumed only if it completed: a client that
+// refuses the server's certificate is not counted. The counts are final once
+// the client has received a response (or read anything) on the connection.
 func StartTLS(t testing.TB, ip string, cert tls.Certificate, handler http.Handler, mod ...func(*tls.Config)) *Server {
 	t.Helper()
-	ln := listen(t, ip)
-	s := newServer(ln, "https")
+	raw := listen(t, ip)
+	s := newServer(raw, "https")
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"h2", "http/1.1"},
@@ -126,22 +128,14 @@ func StartTLS(t testing.TB, ip string, cert tls.Certificate, handler http.Handle
 	for _, m := range mod {
 		m(cfg)
 	}
-	userVerify := cfg.VerifyConnection
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		if userVerify != nil {
-			if err := userVerify(cs); err != nil {
-				return err
-			}
-		}
-		s.recordHandshake(cs)
-		return nil
-	}
+	ln := newHandshakeListener(raw, cfg, s)
 	hs := s.httpServer(handler)
-	hs.TLSConfig = cfg
+	// TLSConfig stays nil: the listener does TLS, and net/http then sets up
+	// HTTP/2 for "h2" connections without touching cfg.
 	hs.Protocols = new(http.Protocols)
 	hs.Protocols.SetHTTP1(true)
 	hs.Protocols.SetHTTP2(slices.Contains(cfg.NextProtos, "h2"))
-	s.serve(t, hs, ln, func() error { return hs.ServeTLS(ln, "", "") })
+	s.serve(t, hs, ln, func() error { return hs.Serve(ln) }, ln.wait)
 	return s
 }
 
@@ -164,6 +158,11 @@ func StartHTTP(t testing.TB, ip string, handler http.Handler) *Server {
 	ln := listen(t, ip)
 	s := newServer(ln, "http")
 	hs := s.httpServer(handler)
+	hs.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.Conns.Add(1)
+		}
+	}
 	s.serve(t, hs, ln, func() error { return hs.Serve(ln) })
 	return s
 }

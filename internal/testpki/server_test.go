@@ -67,17 +67,41 @@ func TestStartTLSByName(t *testing.T) {
 }
 
 func TestStartTLSResumption(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			p := New(t)
+			s := StartTLS(t, "127.0.0.1", p.FullChain(p.Leaf(t, "device.test")), nil, func(c *tls.Config) {
+				c.MinVersion, c.MaxVersion = version, version
+			})
+			c := client(t, p, map[string]string{"device.test:443": s.Addr}, tls.NewLRUClientSessionCache(8))
+			for i := range 3 {
+				if _, _, err := get(c, "https://device.test/"); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				c.Transport.(*http.Transport).CloseIdleConnections()
+			}
+			if s.Handshakes.Load() != 1 || s.Resumed.Load() != 2 || s.Conns.Load() != 3 {
+				t.Errorf("handshakes %d, resumed %d, conns %d; want 1, 2, 3", s.Handshakes.Load(), s.Resumed.Load(), s.Conns.Load())
+			}
+		})
+	}
+}
+
+func TestStartTLSCountsOnlyCompletedHandshakes(t *testing.T) {
 	p := New(t)
 	s := StartTLS(t, "127.0.0.1", p.FullChain(p.Leaf(t, "device.test")), nil)
-	c := client(t, p, map[string]string{"device.test:443": s.Addr}, tls.NewLRUClientSessionCache(8))
-	for i := range 3 {
-		if _, _, err := get(c, "https://device.test/"); err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		c.Transport.(*http.Transport).CloseIdleConnections()
+	other := New(t)
+	c := client(t, other, map[string]string{"device.test": s.Addr}, nil)
+	var verr *tls.CertificateVerificationError
+	if _, _, err := get(c, "https://device.test/"); !errors.As(err, &verr) {
+		t.Fatalf("client trusting another root: %v, want a certificate verification error", err)
 	}
-	if s.Handshakes.Load() != 1 || s.Resumed.Load() != 2 || s.Conns.Load() != 3 {
-		t.Errorf("handshakes %d, resumed %d, conns %d; want 1, 2, 3", s.Handshakes.Load(), s.Resumed.Load(), s.Conns.Load())
+	c = client(t, p, map[string]string{"device.test": s.Addr}, nil)
+	if _, _, err := get(c, "https://device.test/"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Conns.Load() != 2 || s.Handshakes.Load() != 1 || s.Requests.Load() != 1 {
+		t.Errorf("conns %d, handshakes %d, requests %d; want 2, 1, 1", s.Conns.Load(), s.Handshakes.Load(), s.Requests.Load())
 	}
 }
 

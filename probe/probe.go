@@ -1,0 +1,163 @@
+// Package probe connects to a TLS server and captures the certificate chain
+// it presents, without trusting it and without sending it anything beyond
+// the handshake.
+//
+// A probe dials, starts a TLS handshake, records the server's certificates
+// and the negotiated parameters as soon as the client sees them, and then
+// aborts the handshake on purpose. The server is never sent a request (no
+// HTTP, no application data of any kind): nothing can leak over a connection
+// that was not verified. This is how `httptrust fetch` and `httptrust
+// inspect URL` show a chain that nobody trusts yet.
+//
+//	res, err := probe.Probe(ctx, probe.Target{Host: "192.168.1.20", Port: "443"})
+//	if err != nil { ... }        // could not connect, not TLS, handshake failure
+//	for _, c := range res.Chain { fmt.Println(c.Subject) }
+//
+// Judging the chain is the caller's business: pass Result.State to a
+// verifying tls.Config's VerifyConnection to learn whether a policy trusts it.
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// DefaultTimeout bounds a probe whose context has no deadline: dialing and
+// the handshake together.
+const DefaultTimeout = 15 * time.Second
+
+// errCaptured is returned by the probe's VerifyConnection after it has
+// recorded the chain, so that crypto/tls aborts the handshake: the client
+// sends an alert and never a Finished message or application data.
+var errCaptured = errors.New("probe: chain captured; handshake aborted on purpose")
+
+// ErrNoChain means the handshake ended without the server presenting a
+// certificate chain to capture.
+var ErrNoChain = errors.New("probe: the server presented no certificate")
+
+// Target says where to connect.
+type Target struct {
+	// Host is the host of the URL: a name or an IP literal. It is sent as
+	// SNI (unless ServerName is set) and is what the caller judges the chain
+	// for.
+	Host string
+	// Port is the TCP port; "" means 443.
+	Port string
+	// Addr, when set, is the address dialled instead of Host:Port (curl's
+	// --resolve): "ip:port" or "host:port". Every decision is still about
+	// Host.
+	Addr string
+	// ServerName, when set, is sent as SNI instead of Host.
+	ServerName string
+	// MinVersion is the lowest TLS version offered; 0 means TLS 1.0, so
+	// that legacy servers can still be shown.
+	MinVersion uint16
+	// Dial dials the TCP connection; nil means a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Result is what a probe captured.
+type Result struct {
+	Host string // Target.Host
+	Addr string // the address dialled
+	// Chain is the certificate chain as the server presented it, leaf
+	// first. It is not verified.
+	Chain []*x509.Certificate
+	// State is the connection state at the moment the chain was presented
+	// (version, cipher suite, SNI, certificates). The handshake was not
+	// completed: pass it to a verifying VerifyConnection to judge the chain.
+	State tls.ConnectionState
+}
+
+// Probe connects to t and captures the server's chain. It returns an error
+// when the server cannot be reached (the *net.OpError or *net.DNSError of
+// the dial), does not speak TLS (a tls.RecordHeaderError), or the handshake
+// fails before the server presents a certificate (for example an alert for
+// no common protocol version). It never returns a connection: the
+// handshake is always aborted.
+func Probe(ctx context.Context, t Target) (*Result, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	port := t.Port
+	if port == "" {
+		port = "443"
+	}
+	addr := t.Addr
+	if addr == "" {
+		addr = net.JoinHostPort(t.Host, port)
+	}
+	dial := t.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	raw, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	res := &Result{Host: t.Host, Addr: addr}
+	var once sync.Once
+	cfg := captureConfig(t, func(cs tls.ConnectionState) {
+		once.Do(func() { res.State, res.Chain = cs, cs.PeerCertificates })
+	})
+	err = tls.Client(raw, cfg).HandshakeContext(ctx)
+	if err == nil {
+		// Unreachable while VerifyConnection always fails; if it ever
+		// did not, nothing is sent: the connection is closed here.
+		return nil, errors.New("probe: internal error: the handshake completed without being aborted")
+	}
+	if !errors.Is(err, errCaptured) {
+		return nil, err
+	}
+	if len(res.Chain) == 0 {
+		return nil, ErrNoChain
+	}
+	return res, nil
+}
+
+// captureConfig returns the probe's tls.Config. record receives the
+// connection state when the server's certificates arrive.
+func captureConfig(t Target, record func(tls.ConnectionState)) *tls.Config {
+	sni := t.ServerName
+	if sni == "" {
+		sni = t.Host
+	}
+	minVersion := t.MinVersion
+	if minVersion == 0 {
+		minVersion = tls.VersionTLS10
+	}
+	return &tls.Config{
+		ServerName: sni,
+		// InsecureSkipVerify only stops crypto/tls from judging the chain
+		// before VerifyConnection sees it. It is fail-closed here:
+		// VerifyConnection ALWAYS returns errCaptured, so the handshake is
+		// aborted right after the server's certificates arrive (before the
+		// client's Finished message) and no byte of application data can
+		// ever be sent on this connection. TestProbeNeverReachesHandler
+		// proves it.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			record(cs)
+			return errCaptured
+		},
+		MinVersion: minVersion,
+		NextProtos: []string{"h2", "http/1.1"},
+	}
+}
+
+// String describes r in one line.
+func (r *Result) String() string {
+	if len(r.Chain) == 0 {
+		return fmt.Sprintf("%s (%s): no certificate", r.Host, r.Addr)
+	}
+	return fmt.Sprintf("%s (%s): %d certificate(s), leaf %s", r.Host, r.Addr, len(r.Chain), r.Chain[0].Subject)
+}

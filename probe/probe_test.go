@@ -1,0 +1,117 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/httptrust/httptrust/internal/testpki"
+)
+
+// TestProbeNeverReachesHandler proves that InsecureSkipVerify is fail-closed
+// here: the chain is captured, the handshake is aborted, and the server's
+// handler never runs, for every TLS version and with client authentication.
+func TestProbeNeverReachesHandler(t *testing.T) {
+	pki := testpki.New(t)
+	dev := pki.SelfSigned(t, "device.test")
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("handler reached: %s %s", r.Method, r.URL)
+	})
+	tests := []struct {
+		name string
+		mod  func(*tls.Config)
+	}{
+		{"tls13", func(c *tls.Config) {}},
+		{"tls12", func(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 }},
+		{"client-auth", func(c *tls.Config) { c.ClientAuth = tls.RequireAnyClientCert }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(dev), handler, tt.mod)
+			res, err := Probe(context.Background(), Target{Host: "device.test", Port: srv.Port, Addr: srv.Addr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Chain) != 1 || !res.Chain[0].Equal(dev.Cert) {
+				t.Fatalf("chain %v", res.Chain)
+			}
+			if res.State.ServerName != "device.test" || res.Addr != srv.Addr || res.Host != "device.test" {
+				t.Errorf("state %q, addr %q, host %q", res.State.ServerName, res.Addr, res.Host)
+			}
+			if res.State.HandshakeComplete {
+				t.Error("handshake reported complete")
+			}
+			srv.Close()
+			if n := srv.Requests.Load() + srv.Handshakes.Load() + srv.Resumed.Load(); n != 0 {
+				t.Errorf("server saw %d requests or completed handshakes, want 0", n)
+			}
+		})
+	}
+}
+
+func TestProbeCapturesFullChain(t *testing.T) {
+	pki := testpki.New(t)
+	leaf := pki.Leaf(t, "api.test")
+	srv := testpki.StartTLS(t, "127.0.0.1", pki.FullChain(leaf), nil)
+	res, err := Probe(context.Background(), Target{Host: "127.0.0.1", Port: srv.Port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Chain) != 2 || !res.Chain[1].Equal(pki.Intermediate.Cert) {
+		t.Fatalf("chain of %d", len(res.Chain))
+	}
+	if res.State.Version != tls.VersionTLS13 || res.State.CipherSuite == 0 {
+		t.Errorf("version %x cipher %x", res.State.Version, res.State.CipherSuite)
+	}
+	if got := res.String(); got == "" {
+		t.Error("empty String")
+	}
+}
+
+func TestProbeFailures(t *testing.T) {
+	plain := testpki.StartHTTP(t, "127.0.0.1", nil)
+	silent := testpki.StartSilent(t, "127.0.0.1")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+
+	var rh tls.RecordHeaderError
+	if _, err := Probe(context.Background(), Target{Host: "127.0.0.1", Addr: plain.Addr}); !errors.As(err, &rh) {
+		t.Errorf("plain HTTP: %v, want a tls.RecordHeaderError", err)
+	}
+	if _, err := Probe(context.Background(), Target{Host: "127.0.0.1", Addr: closed}); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("closed port: %v, want ECONNREFUSED", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = Probe(ctx, Target{Host: "127.0.0.1", Addr: silent.Addr})
+	var ne net.Error
+	if !errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout()) {
+		t.Errorf("silent server: %v, want a timeout", err)
+	}
+}
+
+func TestProbeUsesDial(t *testing.T) {
+	pki := testpki.New(t)
+	dev := pki.SelfSigned(t, "printer.test")
+	srv := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(dev), nil)
+	dial := testpki.Dialer(map[string]string{"printer.test:443": srv.Addr})
+	res, err := Probe(context.Background(), Target{Host: "printer.test", Dial: dial, ServerName: "other.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Addr != "printer.test:443" || res.State.ServerName != "other.test" {
+		t.Errorf("addr %q sni %q", res.Addr, res.State.ServerName)
+	}
+	if names := srv.ServerNames(); len(names) != 0 {
+		t.Errorf("server completed handshakes for %v", names)
+	}
+}

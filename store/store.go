@@ -1,0 +1,164 @@
+// Package store keeps an httptrust trust store on disk: a folder of
+// certificate files and TOML rule files (see httptrust.LoadDir).
+//
+// Files a person wrote are never rewritten: tools write their own rule
+// files, one per host pattern, in the store's managed folder, with the
+// certificates they name in managed/certs, named by SHA-256. If a person's
+// file already has a rule for a pattern, Add and Remove refuse and name that
+// file.
+//
+// Every write is atomic (a temporary file in the same folder, synced, then
+// renamed) and done under an exclusive lock on the store, so two processes
+// adding at once lose nothing.
+package store
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/lockfile"
+)
+
+// EnvStore names the environment variable the CLI reads for the store.
+const EnvStore = "HTTPTRUST_STORE"
+
+// lockName is the store's lock file; its leading dot keeps the loader away.
+const lockName = ".httptrust.lock"
+
+// ErrNotFound is returned by Remove when no rule has the pattern.
+var ErrNotFound = errors.New("store: no rule for that pattern")
+
+// ConflictError reports a pattern whose rule lives in a file a person
+// wrote: tools do not rewrite it.
+type ConflictError struct {
+	Pattern string
+	File    string // path inside the store
+	Line    int
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("store: %s:%d already has a rule for %s, written by a person; edit that file instead (httptrust never rewrites it)",
+		e.File, e.Line, e.Pattern)
+}
+
+// Store is a trust store folder.
+type Store struct {
+	Dir string
+}
+
+// DefaultDir returns the default store: <user config dir>/httptrust.
+func DefaultDir() (string, error) {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("store: no default store folder: %w; give one with --store or %s", err, EnvStore)
+	}
+	return filepath.Join(d, "httptrust"), nil
+}
+
+// Open returns the store in dir. The folder need not exist yet: the first
+// write creates it (0700).
+func Open(dir string) *Store { return &Store{Dir: dir} }
+
+// Load loads the store's policy. A store folder that does not exist yet is
+// an empty store: every host gets the defaults.
+func (s *Store) Load(opts *httptrust.Options) (*httptrust.Policy, error) {
+	if _, err := os.Stat(s.Dir); errors.Is(err, os.ErrNotExist) {
+		return httptrust.New(nil, opts)
+	}
+	return httptrust.LoadDir(s.Dir, opts)
+}
+
+// lock takes the store's exclusive lock, creating the store if needed.
+func (s *Store) lock(ctx context.Context) (*lockfile.File, error) {
+	if err := os.MkdirAll(filepath.Join(s.Dir, httptrust.ManagedDir, "certs"), 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return lockfile.Lock(ctx, filepath.Join(s.Dir, lockName))
+}
+
+// ruleFile is one parsed rule file of the store.
+type ruleFile struct {
+	name    string // path inside the store, slash-separated
+	managed bool
+	rules   []httptrust.Rule
+}
+
+// readRules parses every rule file of the store (not its certificates).
+func (s *Store) readRules() ([]ruleFile, error) {
+	var out []ruleFile
+	for _, dir := range []string{".", httptrust.ManagedDir} {
+		entries, err := os.ReadDir(filepath.Join(s.Dir, dir))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".toml") || e.IsDir() {
+				continue
+			}
+			name := filepath.ToSlash(filepath.Join(dir, e.Name()))
+			data, err := readCapped(filepath.Join(s.Dir, name))
+			if err != nil {
+				return nil, fmt.Errorf("store: %s: %w", name, err)
+			}
+			rules, err := httptrust.ParseRuleFile(name, data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ruleFile{name: name, managed: dir == httptrust.ManagedDir, rules: rules})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+func readCapped(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	if st.Size() > httptrust.MaxRuleFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", httptrust.MaxRuleFileSize)
+	}
+	return os.ReadFile(path)
+}
+
+// find returns the file and rule that name pattern (canonical), if any.
+func find(files []ruleFile, pattern string) (*ruleFile, *httptrust.Rule) {
+	for i := range files {
+		for j := range files[i].rules {
+			r := &files[i].rules[j]
+			for _, h := range r.Hosts {
+				if p, err := httptrust.ParsePattern(h); err == nil && p.String() == pattern {
+					return &files[i], r
+				}
+			}
+		}
+	}
+	return nil, nil
+}
+
+// managedName is the managed rule file of a pattern: a name safe on every
+// file system, one per pattern.
+func managedName(pattern string) string {
+	r := strings.NewReplacer("*", "%2A", "/", "%2F", ":", "%3A", "%", "%25")
+	return httptrust.ManagedDir + "/" + r.Replace(pattern) + ".toml"
+}
+
+// certName is where a managed certificate is kept: by its SHA-256.
+func certName(c *x509.Certificate) string {
+	return "certs/" + certs.CertFingerprint(c).String() + ".pem"
+}
