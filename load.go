@@ -85,7 +85,7 @@ func ruleFiles(fsys fs.FS) (names, skipped []string, err error) {
 		for _, e := range entries {
 			name := e.Name()
 			full := path.Join(dir, name)
-			if strings.HasPrefix(name, ".") || e.IsDir() {
+			if strings.HasPrefix(name, ".") || e.IsDir() || (dir == ManagedDir && name == "known_hosts") {
 				continue
 			}
 			if !strings.HasSuffix(name, ".toml") {

@@ -31,6 +31,12 @@ type Options struct {
 	// FS resolves the certificate files named by rules built in code. The
 	// loaders set it to the store.
 	FS fs.FS
+	// TOFU keeps the first-use records of rules with tofu = true. Nil
+	// fails those hosts closed.
+	TOFU TOFUStore
+	// OnFirstUse, if set, is asked before a first-use record is written; an
+	// error refuses the connection and records nothing.
+	OnFirstUse func(rec TOFURecord, chain []*x509.Certificate) error
 }
 
 // A Policy is an immutable set of rules with their index. It is safe for

@@ -51,6 +51,14 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 		return v.fail(ReasonInvalidChain, nil, "the server presented no certificate", nil)
 	}
 	now := v.p.opts.Clock()
+	if v.eff.TOFU {
+		chains, verr := v.verifyTOFU(presented, now)
+		if verr != nil {
+			return verr
+		}
+		_, err := v.checkPins(chains, presented, now)
+		return err
+	}
 	key := chainKey(presented)
 	if v.cached(key, now) {
 		return nil
@@ -91,9 +99,6 @@ func (v *verifier) cached(key [32]byte, now time.Time) bool {
 }
 
 func (v *verifier) store(key [32]byte, w validity, now time.Time) {
-	if v.eff.TOFU {
-		return // first-use records are checked on every connection
-	}
 	if !v.eff.PinsExpire.IsZero() && v.eff.pinsActive(now) {
 		y, m, d := v.eff.PinsExpire.Date()
 		if end := time.Date(y, m, d+1, 0, 0, 0, 0, now.Location()); end.Before(w.until) {
