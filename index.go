@@ -84,8 +84,7 @@ func newIndex(rules []*compiled) (*index, error) {
 }
 
 func dupErr(pattern string, a, b *Rule) error {
-	return &RuleError{File: b.File, Line: b.Line, Field: "hosts",
-		Err: fmt.Errorf("pattern %q is already used by the rule at %s; two rules may not share a pattern", pattern, a.Where())}
+	return fieldErr(b, "hosts", fmt.Errorf("pattern %q is already used by the rule at %s; two rules may not share a pattern", pattern, a.Where()))
 }
 
 func sortedDesc(m map[int]bool) []int {

@@ -75,7 +75,7 @@ func TestLoadDirErrorsNeverWidenTrust(t *testing.T) {
 		{"missing folder", func(t *testing.T, dir string) { must(t, os.Remove(dir)) }, "store"},
 		{"bad rule file", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "a.toml"), "[[rule]]\nhosts = [\"**.com\"]\n")
-		}, "a.toml:1: hosts"},
+		}, "a.toml:2: hosts"},
 		{"bad managed file", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "managed", "x.toml"), "[[rule]]\nhosts = [\"a.test\"]\nbogus = 1\n")
 		}, "managed/x.toml:3: bogus"},

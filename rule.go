@@ -83,6 +83,8 @@ type Rule struct {
 	// File and Line say where the rule was written; the loader sets them.
 	File string
 	Line int
+	// lines holds the line of each field, for errors.
+	lines map[string]int
 }
 
 // Where returns "file:line", or "code" for a rule built in code.
@@ -146,7 +148,11 @@ type compiled struct {
 
 // fieldErr builds a RuleError for field of r; line may refine the rule's line.
 func fieldErr(r *Rule, field string, err error) *RuleError {
-	return &RuleError{File: r.File, Line: r.Line, Field: field, Err: err}
+	line := r.Line
+	if l, ok := r.lines[field]; ok {
+		line = l
+	}
+	return &RuleError{File: r.File, Line: line, Field: field, Err: err}
 }
 
 // compile validates r and parses its patterns and pins.

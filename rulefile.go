@@ -43,6 +43,10 @@ func ParseRuleFile(name string, data []byte) ([]Rule, error) {
 				return nil, lp.err(expr, key, errors.New("set twice in the same rule"))
 			}
 			seen[key] = true
+			if cur.lines == nil {
+				cur.lines = map[string]int{}
+			}
+			cur.lines[key] = lp.line(expr)
 			if err := setField(cur, key, expr.Value()); err != nil {
 				return nil, lp.err(expr, key, err)
 			}

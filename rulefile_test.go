@@ -94,7 +94,7 @@ func TestRuleValidation(t *testing.T) {
 		{"no hosts", "[[rule]]\nanchors = [\"ca.pem\"]\n", "a rule needs hosts"},
 		{"all_hosts with hosts", "[[rule]]\nall_hosts = true\nhosts = [\"a\"]\n", "names no hosts"},
 		{"all_hosts with allow_expired", "[[rule]]\nall_hosts = true\ncertificates = [\"c.pem\"]\nallow_expired = true\n", "only allowed on exact"},
-		{"bad pin", "[[rule]]\nhosts = [\"a.example\"]\npins = [\"sha256/abc\"]\n", "x.toml:1: pins"},
+		{"bad pin", "[[rule]]\nhosts = [\"a.example\"]\npins = [\"sha256/abc\"]\n", "x.toml:3: pins"},
 		{"bad min_tls", "[[rule]]\nhosts = [\"a.example\"]\nmin_tls = \"1.4\"\n", "min_tls: \"1.4\" is not a TLS version"},
 		{"key without cert", "[[rule]]\nhosts = [\"a.example\"]\nclient_key = \"k.pem\"\n", "client_key and client passwords need client_certificate"},
 	}

@@ -1,0 +1,233 @@
+package httptrust
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// ReloadOptions tune a Reloader. The zero value is ready to use.
+type ReloadOptions struct {
+	// OnReload is called after a new policy took effect.
+	OnReload func(*Policy)
+	// OnError is called when the store changed but does not load; the last
+	// good policy stays in effect.
+	OnError func(error)
+	// Debounce waits for a burst of changes to settle; 0 means 100ms.
+	Debounce time.Duration
+	// Poll re-checks the store's files this often, for changes a watch
+	// misses (network file systems); 0 means one minute, <0 never.
+	Poll time.Duration
+}
+
+// A Reloader keeps the policy of a store folder current: it watches the
+// folder (fsnotify, with a poll as a safety net) and swaps the policy
+// atomically when its files change. A store that then fails to load — a
+// bad rule, a vanished folder, every rule gone (an unmounted ConfigMap) —
+// keeps the last good policy and is reported through OnError. Transports
+// from Transport and Client pick up a new policy for the next request and
+// retire connections made under the old one.
+type Reloader struct {
+	dir  string
+	opts Options
+	ro   ReloadOptions
+	cur  atomic.Pointer[Policy]
+
+	mu      sync.Mutex // serialises reloads
+	sum     [32]byte
+	watcher *fsnotify.Watcher
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// WatchDir loads the store in dir and keeps it current until Close. The
+// first load must succeed.
+func WatchDir(dir string, opts *Options, ro *ReloadOptions) (*Reloader, error) {
+	r := &Reloader{dir: dir, done: make(chan struct{})}
+	if opts != nil {
+		r.opts = *opts
+	}
+	if ro != nil {
+		r.ro = *ro
+	}
+	if r.ro.Debounce == 0 {
+		r.ro.Debounce = 100 * time.Millisecond
+	}
+	if r.ro.Poll == 0 {
+		r.ro.Poll = time.Minute
+	}
+	p, err := LoadDir(dir, &r.opts)
+	if err != nil {
+		return nil, err
+	}
+	r.cur.Store(p)
+	r.sum, _ = storeSum(dir)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("httptrust: watch %s: %w", dir, err)
+	}
+	r.watcher = w
+	r.addWatches()
+	r.wg.Add(1)
+	go r.loop()
+	return r, nil
+}
+
+// Policy returns the policy in effect.
+func (r *Reloader) Policy() *Policy { return r.cur.Load() }
+
+// Transport returns a RoundTripper that always verifies under the policy
+// in effect (see Policy.Transport for base).
+func (r *Reloader) Transport(base *http.Transport) *Transport {
+	return NewTransport(r.Policy, base)
+}
+
+// Client returns an *http.Client over Transport(nil).
+func (r *Reloader) Client() *http.Client { return &http.Client{Transport: r.Transport(nil)} }
+
+// Close stops watching. The last policy stays usable.
+func (r *Reloader) Close() error {
+	select {
+	case <-r.done:
+		return nil
+	default:
+	}
+	close(r.done)
+	err := r.watcher.Close()
+	r.wg.Wait()
+	return err
+}
+
+// addWatches watches the store and its managed folders; the parent too,
+// so that a folder removed and created again is noticed.
+func (r *Reloader) addWatches() {
+	for _, d := range []string{r.dir, filepath.Join(r.dir, ManagedDir), filepath.Join(r.dir, ManagedDir, "certs"), filepath.Dir(r.dir)} {
+		_ = r.watcher.Add(d) // a folder that does not exist yet is found by the poll
+	}
+}
+
+func (r *Reloader) loop() {
+	defer r.wg.Done()
+	var poll <-chan time.Time
+	if r.ro.Poll > 0 {
+		t := time.NewTicker(r.ro.Poll)
+		defer t.Stop()
+		poll = t.C
+	}
+	var debounce *time.Timer
+	var fire <-chan time.Time
+	for {
+		select {
+		case <-r.done:
+			if debounce != nil {
+				debounce.Stop()
+			}
+			return
+		case _, ok := <-r.watcher.Events:
+			if !ok {
+				return
+			}
+			if debounce == nil {
+				debounce = time.NewTimer(r.ro.Debounce)
+			} else {
+				debounce.Reset(r.ro.Debounce)
+			}
+			fire = debounce.C
+		case err, ok := <-r.watcher.Errors:
+			if !ok {
+				return
+			}
+			r.report(fmt.Errorf("httptrust: watch %s: %w", r.dir, err))
+		case <-fire:
+			fire = nil
+			r.addWatches()
+			r.check()
+		case <-poll:
+			r.addWatches()
+			r.check()
+		}
+	}
+}
+
+// check reloads when the store's files changed since the last load.
+func (r *Reloader) check() {
+	sum, err := storeSum(r.dir)
+	r.mu.Lock()
+	same := err == nil && sum == r.sum
+	r.mu.Unlock()
+	if !same {
+		_ = r.Reload()
+	}
+}
+
+// Reload loads the store now. On failure the policy in effect is kept and
+// the error returned (and reported to OnError).
+func (r *Reloader) Reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sum, _ := storeSum(r.dir)
+	p, err := LoadDir(r.dir, &r.opts)
+	if err == nil && len(p.Rules()) == 0 && len(r.cur.Load().Rules()) > 0 {
+		err = fmt.Errorf("httptrust: store %s: every rule is gone (an unmounted volume?)", r.dir)
+	}
+	if err != nil {
+		err = fmt.Errorf("%w; keeping the last good policy", err)
+		r.report(err)
+		return err
+	}
+	r.sum = sum
+	r.cur.Store(p)
+	if r.ro.OnReload != nil {
+		r.ro.OnReload(p)
+	}
+	return nil
+}
+
+func (r *Reloader) report(err error) {
+	if r.ro.OnError != nil {
+		r.ro.OnError(err)
+	}
+}
+
+// storeSum hashes the names, sizes, times and link targets of the store's
+// files, cheaply telling whether anything changed.
+func storeSum(dir string) ([32]byte, error) {
+	h := sha256.New()
+	var firstErr error
+	for _, d := range []string{dir, filepath.Join(dir, ManagedDir), filepath.Join(dir, ManagedDir, "certs")} {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			if d == dir || !errors.Is(err, os.ErrNotExist) {
+				firstErr = err
+			}
+			fmt.Fprintf(h, "%s: %v\n", d, errors.Is(err, os.ErrNotExist))
+			continue
+		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			p := filepath.Join(d, n)
+			target, _ := os.Readlink(p)
+			if st, err := os.Stat(p); err == nil {
+				fmt.Fprintf(h, "%s %s %d %d %v\n", p, target, st.Size(), st.ModTime().UnixNano(), st.Mode())
+			} else {
+				fmt.Fprintf(h, "%s %s !\n", p, target)
+			}
+		}
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, firstErr
+}
