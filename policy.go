@@ -31,6 +31,12 @@ type Options struct {
 	// FS resolves the certificate files named by rules built in code. The
 	// loaders set it to the store.
 	FS fs.FS
+	// FetchIntermediates fetches missing intermediates (AIA) for every
+	// host whose rule does not pin exact certificates; a rule can also ask
+	// for it (fetch_intermediates = true). AIA tunes the fetching; nil
+	// means the defaults.
+	FetchIntermediates bool
+	AIA                *AIAFetcher
 	// TOFU keeps the first-use records of rules with tofu = true. Nil
 	// fails those hosts closed.
 	TOFU TOFUStore
@@ -67,6 +73,9 @@ func New(rules []Rule, opts *Options) (*Policy, error) {
 	}
 	if p.opts.Clock == nil {
 		p.opts.Clock = time.Now
+	}
+	if p.opts.AIA == nil {
+		p.opts.AIA = &AIAFetcher{}
 	}
 	var compiledRules []*compiled
 	for i := range rules {

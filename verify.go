@@ -142,6 +142,16 @@ func (v *verifier) verifyChain(presented []*x509.Certificate, now time.Time) ([]
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	chains, err := leaf.Verify(opts)
+	var uErr x509.UnknownAuthorityError
+	if err != nil && errors.As(err, &uErr) && v.fetchIntermediates(m, presented) {
+		var aiaErr error
+		if chains, aiaErr = v.completeChain(presented, opts); aiaErr == nil {
+			err = nil
+		} else if e := v.explain(err, presented, opts); e.Reason == ReasonIncompleteChain {
+			e.Detail += "; fetching it failed: " + aiaErr.Error()
+			return nil, validity{}, e
+		}
+	}
 	if err != nil {
 		if len(m.exact) > 0 && isSelfSigned(leaf) {
 			return nil, validity{}, v.changed(presented, m.exact)
@@ -149,6 +159,15 @@ func (v *verifier) verifyChain(presented []*x509.Certificate, now time.Time) ([]
 		return nil, validity{}, v.explain(err, presented, opts)
 	}
 	return chains, chainWindow(chains), nil
+}
+
+// fetchIntermediates reports whether a missing issuer may be fetched: the
+// rule or the options allow it, the rule pins no exact certificate, and the
+// chain ends below a root.
+func (v *verifier) fetchIntermediates(m *material, presented []*x509.Certificate) bool {
+	top := presented[len(presented)-1]
+	return (v.eff.FetchIntermediates || v.p.opts.FetchIntermediates) && len(m.exact) == 0 &&
+		len(top.IssuingCertificateURL) > 0 && !isSelfSigned(top)
 }
 
 // verifyExact accepts a byte-identical leaf after its name and validity
