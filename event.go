@@ -11,6 +11,9 @@ const (
 	// EventPinsExpired: the pins of a rule are past pins_expire and are not
 	// enforced.
 	EventPinsExpired
+	// EventPinsExpiringSoon: pins_expire is within
+	// Options.PinsExpiryWarning.
+	EventPinsExpiringSoon
 	// EventPinMismatchReported: a report-only rule (enforce = false) let a
 	// pin mismatch through. Err holds the *VerifyError with the chain and
 	// the expected pins.

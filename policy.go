@@ -31,6 +31,9 @@ type Options struct {
 	// FS resolves the certificate files named by rules built in code. The
 	// loaders set it to the store.
 	FS fs.FS
+	// PinsExpiryWarning is how long before pins_expire the Observer is
+	// warned; 0 means DefaultPinsExpiryWarning, a negative value never.
+	PinsExpiryWarning time.Duration
 	// FetchIntermediates fetches missing intermediates (AIA) for every
 	// host whose rule does not pin exact certificates; a rule can also ask
 	// for it (fetch_intermediates = true). AIA tunes the fetching; nil
@@ -61,6 +64,9 @@ type Policy struct {
 	sysPool *x509.CertPool
 	sysErr  error
 }
+
+// DefaultPinsExpiryWarning is how long before pins_expire a warning starts.
+const DefaultPinsExpiryWarning = 30 * 24 * time.Hour
 
 var policyVersions atomic.Uint64
 

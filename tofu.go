@@ -19,6 +19,7 @@ type TOFURecord struct {
 	CertSHA   certs.Fingerprint
 	FirstSeen time.Time
 	LastSeen  time.Time
+	NotAfter  time.Time // the recorded certificate's expiry
 }
 
 // A TOFUStore keeps first-use records, the known_hosts of HTTPS. Record
@@ -70,7 +71,7 @@ func MergeTOFU(recs map[string]TOFURecord, rec TOFURecord) TOFURecord {
 		recs[rec.HostPort] = rec
 		return rec
 	case old.Pin == rec.Pin:
-		old.CertSHA = rec.CertSHA
+		old.CertSHA, old.NotAfter = rec.CertSHA, rec.NotAfter
 		if rec.LastSeen.After(old.LastSeen) {
 			old.LastSeen = rec.LastSeen
 		}
@@ -97,7 +98,7 @@ func (v *verifier) verifyTOFU(presented []*x509.Certificate, now time.Time) ([][
 		port = "443"
 	}
 	seen := TOFURecord{HostPort: net.JoinHostPort(v.host, port), Pin: certs.SPKIPin(leaf),
-		CertSHA: certs.CertFingerprint(leaf), FirstSeen: now, LastSeen: now}
+		CertSHA: certs.CertFingerprint(leaf), FirstSeen: now, LastSeen: now, NotAfter: leaf.NotAfter}
 	old, ok, err := store.Lookup(seen.HostPort)
 	if err != nil {
 		return nil, v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use records cannot be read: %v", err), err)

@@ -349,6 +349,9 @@ func TestPinsExpireAndReportOnly(t *testing.T) {
 	rule := Rule{Hosts: []string{"api.test"}, AnchorCerts: certsOf(l.pki.Root), Pins: []string{pinA, pinB},
 		PinsExpire: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 10)}
 	wantReason(t, mk(rule, now), at(s, "api.test"), ReasonPinMismatch)
+	if !hasEvent(&mu, &events, EventPinsExpiringSoon) {
+		t.Error("no warning ahead of pins_expire")
+	}
 	wantOK(t, mk(rule, now.AddDate(0, 0, 12)), at(s, "api.test"))
 	if !hasEvent(&mu, &events, EventPinsExpired) {
 		t.Error("no warning for expired pins")

@@ -216,6 +216,16 @@ func (v *verifier) checkPins(chains [][]*x509.Certificate, presented []*x509.Cer
 				v.host, v.eff.PinsExpire.Format(time.DateOnly), v.eff.Rule.Where())})
 		return true, nil
 	}
+	if warn := v.p.opts.PinsExpiryWarning; !v.eff.PinsExpire.IsZero() && warn >= 0 {
+		if warn == 0 {
+			warn = DefaultPinsExpiryWarning
+		}
+		if !v.eff.pinsActive(now.Add(warn)) {
+			v.warnOnce("pins_expiring", Event{Kind: EventPinsExpiringSoon, Host: v.host, Rule: v.eff.Rule,
+				Message: fmt.Sprintf("pins for %s expire on %s: add the next pins and move pins_expire in %s before then",
+					v.host, v.eff.PinsExpire.Format(time.DateOnly), v.eff.Rule.Where())})
+		}
+	}
 	want := map[certs.Pin]bool{}
 	for _, p := range v.eff.Pins {
 		want[p] = true

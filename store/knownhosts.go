@@ -21,7 +21,7 @@ import (
 const KnownHostsFile = httptrust.ManagedDir + "/known_hosts"
 
 const knownHostsHeader = "# httptrust known hosts: trust-on-first-use records, written by httptrust.\n" +
-	"# host:port  spki-pin  certificate-sha256  first-seen  last-seen\n"
+	"# host:port  spki-pin  certificate-sha256  first-seen  last-seen  certificate-not-after\n"
 
 // maxKnownHosts bounds the file.
 const maxKnownHosts = 16 << 20
@@ -147,8 +147,8 @@ func EncodeKnownHosts(recs map[string]httptrust.TOFURecord) []byte {
 	b.WriteString(knownHostsHeader)
 	for _, k := range keys {
 		r := recs[k]
-		fmt.Fprintf(&b, "%s %s %s %s %s\n", r.HostPort, r.Pin, r.CertSHA,
-			r.FirstSeen.UTC().Format(time.RFC3339), r.LastSeen.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "%s %s %s %s %s %s\n", r.HostPort, r.Pin, r.CertSHA,
+			r.FirstSeen.UTC().Format(time.RFC3339), r.LastSeen.UTC().Format(time.RFC3339), r.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return b.Bytes()
 }
@@ -176,8 +176,8 @@ func ParseKnownHosts(name string, data []byte) (map[string]httptrust.TOFURecord,
 
 func parseRecord(line string) (httptrust.TOFURecord, error) {
 	f := strings.Fields(line)
-	if len(f) != 5 {
-		return httptrust.TOFURecord{}, fmt.Errorf("%d fields, want 5", len(f))
+	if len(f) != 6 {
+		return httptrust.TOFURecord{}, fmt.Errorf("%d fields, want 6", len(f))
 	}
 	hp, err := normHostPort(f[0])
 	if err != nil || hp != f[0] {
@@ -193,8 +193,9 @@ func parseRecord(line string) (httptrust.TOFURecord, error) {
 	}
 	first, err1 := time.Parse(time.RFC3339, f[3])
 	last, err2 := time.Parse(time.RFC3339, f[4])
-	if err := errors.Join(err1, err2); err != nil {
+	notAfter, err3 := time.Parse(time.RFC3339, f[5])
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return httptrust.TOFURecord{}, err
 	}
-	return httptrust.TOFURecord{HostPort: hp, Pin: pin, CertSHA: fp, FirstSeen: first, LastSeen: last}, nil
+	return httptrust.TOFURecord{HostPort: hp, Pin: pin, CertSHA: fp, FirstSeen: first, LastSeen: last, NotAfter: notAfter}, nil
 }

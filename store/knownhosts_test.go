@@ -118,7 +118,7 @@ func TestKnownHostsConcurrentProcesses(t *testing.T) {
 func TestKnownHostsForgetAndDamage(t *testing.T) {
 	s := Open(t.TempDir())
 	k := s.KnownHosts()
-	rec := httptrust.TOFURecord{HostPort: "dev.test:8443", Pin: certs.Pin{1}, FirstSeen: time.Unix(0, 0).UTC(), LastSeen: time.Unix(0, 0).UTC()}
+	rec := httptrust.TOFURecord{HostPort: "dev.test:8443", Pin: certs.Pin{1}, FirstSeen: time.Unix(0, 0).UTC(), LastSeen: time.Unix(0, 0).UTC(), NotAfter: time.Unix(1e9, 0).UTC()}
 	if _, err := k.Record(rec); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func FuzzParseKnownHosts(f *testing.F) {
 	}
 	f.Add(EncodeKnownHosts(recs))
 	f.Add([]byte("# comment\n\nx:1 a b c d\n"))
-	f.Add([]byte("dev.test:443 sha256/AAAA 00 2020-01-01T00:00:00Z 2020-01-01T00:00:00Z\n"))
+	f.Add([]byte("dev.test:443 sha256/AAAA 00 2020-01-01T00:00:00Z 2020-01-01T00:00:00Z 2021-01-01T00:00:00Z\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		recs, err := ParseKnownHosts("k", data)
 		if err != nil {
