@@ -39,6 +39,7 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 // LoadFS loads a store from fsys, as LoadDir does; with embed.FS a store
 // ships inside the binary.
 func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
+	fsys = safeFS{fsys}
 	names, skipped, err := ruleFiles(fsys)
 	if err != nil {
 		return nil, err

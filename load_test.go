@@ -88,6 +88,13 @@ func TestLoadDirErrorsNeverWidenTrust(t *testing.T) {
 		{"oversized rule file", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "big.toml"), strings.Repeat("#", MaxRuleFileSize+1))
 		}, "more than"},
+		{"rule file writable by others", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "a.toml"), "[[rule]]\nhosts = [\"x.test\"]\n")
+			must(t, os.Chmod(filepath.Join(dir, "a.toml"), 0o666))
+		}, "writable by others"},
+		{"store folder writable by others", func(t *testing.T, dir string) {
+			must(t, os.Chmod(dir, 0o777))
+		}, "chmod o-w"},
 		{"duplicate across files", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "a.toml"), "[[rule]]\nhosts = [\"x.test\"]\n")
 			writeFile(t, filepath.Join(dir, "b.toml"), "[[rule]]\nhosts = [\"X.test\"]\n")
@@ -140,4 +147,21 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A certificate or key file of the store that others may write fails its
+// hosts closed.
+func TestStoreFileWritableByOthersFailsClosed(t *testing.T) {
+	l := newLab(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "corp.toml"), "[[rule]]\nhosts = [\"a.test\"]\nanchors = [\"root.pem\"]\n")
+	writeFile(t, filepath.Join(dir, "root.pem"), string(l.pki.Root.CertPEM()))
+	must(t, os.Chmod(filepath.Join(dir, "root.pem"), 0o646))
+	p, err := LoadDir(dir, l.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.serve(l.pki.FullChain(l.pki.Leaf(t, "a.test")), "a.test")
+	e := wantReason(t, l.client(p), at(s, "a.test"), ReasonBadConfig)
+	mustContain(t, "detail", e.Detail, "root.pem", "writable by others")
 }

@@ -107,18 +107,19 @@ func ReadCertificates(fsys fs.FS, name string, opts *Options) ([]*x509.Certifica
 
 // readFile reads a regular file of at most MaxFileSize bytes from fsys.
 func readFile(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, fileErr(name, "", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	// Stat before opening: opening a FIFO for reading would block.
+	st, err := fs.Stat(fsys, name)
 	if err != nil {
 		return nil, fileErr(name, "", err)
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fileErr(name, fileKind(st.Mode()), ErrNotRegularFile)
 	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fileErr(name, "", err)
+	}
+	defer f.Close()
 	if st.Size() > MaxFileSize {
 		return nil, tooLarge(name, st.Size())
 	}

@@ -127,6 +127,9 @@ func article(s string) string {
 		return s
 	}
 	word, _, _ := strings.Cut(s, " ")
+	if word == "" {
+		return "a " + s
+	}
 	first := word[0] | 0x20 // lower case for letters
 	switch {
 	case strings.IndexByte("aeiou", first) >= 0:

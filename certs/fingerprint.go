@@ -46,21 +46,20 @@ const fingerprintHint = "openssl x509 -noout -fingerprint -sha256 -in FILE print
 // SHA-256 one. The error is a *SyntaxError.
 func ParseFingerprint(s string) (Fingerprint, error) {
 	in := strings.TrimSpace(s)
-	lower := strings.ToLower(in)
 	for _, p := range [][2]string{{"sha1 fingerprint=", "a SHA-1"}, {"sha1:", "a SHA-1"}, {"sha-1:", "a SHA-1"},
 		{"md5 fingerprint=", "an MD5"}, {"md5:", "an MD5"}} {
-		if strings.HasPrefix(lower, p[0]) {
+		if hasPrefixFold(in, p[0]) {
 			return Fingerprint{}, syntaxErr("fingerprint", s, fmt.Sprintf(
 				"%s fingerprint, which is not supported; give the SHA-256 one (%s)", p[1], fingerprintHint))
 		}
 	}
 	for _, p := range []string{"sha256 fingerprint=", "sha256:", "sha-256:", "sha256="} {
-		if strings.HasPrefix(lower, p) {
+		if hasPrefixFold(in, p) {
 			in = strings.TrimSpace(in[len(p):])
 			break
 		}
 	}
-	if strings.HasPrefix(lower, "sha256/") || strings.HasPrefix(lower, "pin-sha256") {
+	if hasPrefixFold(in, "sha256/") || hasPrefixFold(in, "pin-sha256") {
 		return Fingerprint{}, syntaxErr("fingerprint", s,
 			"this is an SPKI pin, not a certificate fingerprint; give it as a pin, or give the fingerprint ("+fingerprintHint+")")
 	}

@@ -12,7 +12,9 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-func TestLoadIdentity(t *testing.T) {
+// identityFS holds certificate and key files for the LoadIdentity tests.
+func identityFS(t *testing.T) (*fixture, fstest.MapFS) {
+	t.Helper()
 	f := testPKI(t)
 	p12, err := pkcs12.Modern.Encode(f.leafKey, f.leaf, []*x509.Certificate{f.ca}, "secret")
 	if err != nil {
@@ -34,6 +36,11 @@ func TestLoadIdentity(t *testing.T) {
 		"rsa.pem":        {Data: pemOf("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(f.rsaKey))},
 		"other-leaf.pem": {Data: pemOf("CERTIFICATE", f.other.Raw)},
 	}
+	return f, fsys
+}
+
+func TestLoadIdentity(t *testing.T) {
+	f, fsys := identityFS(t)
 	cases := []struct {
 		name, cert, key string
 		opts            *Options
@@ -66,7 +73,10 @@ func TestLoadIdentity(t *testing.T) {
 			}
 		})
 	}
+}
 
+func TestLoadIdentityErrors(t *testing.T) {
+	f, fsys := identityFS(t)
 	errCases := []struct {
 		name, cert, key string
 		opts            *Options

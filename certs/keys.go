@@ -120,7 +120,7 @@ func decryptLegacyPEM(name string, b pemBlock, opts *Options) (crypto.Signer, er
 		return nil, blockErr(name, b, found, ErrPasswordRequired)
 	}
 	//lint:ignore SA1019 legacy PEM encryption is what such files use.
-	der, err := x509.DecryptPEMBlock(b.Block, []byte(pw)) //nolint:staticcheck
+	der, err := x509.DecryptPEMBlock(b.Block, []byte(pw))
 	if errors.Is(err, x509.IncorrectPasswordError) {
 		return nil, blockErr(name, b, found, ErrWrongPassword)
 	}

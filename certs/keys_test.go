@@ -65,7 +65,7 @@ func encryptedPKCS8(t *testing.T, key any, password string, opts *pkcs8.Opts) []
 func legacyPEM(t testing.TB, typ string, der []byte, password string) []byte {
 	t.Helper()
 	//lint:ignore SA1019 testing the legacy format on purpose.
-	b, err := x509.EncryptPEMBlock(rand.Reader, typ, der, []byte(password), x509.PEMCipherAES256) //nolint:staticcheck
+	b, err := x509.EncryptPEMBlock(rand.Reader, typ, der, []byte(password), x509.PEMCipherAES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,6 @@ func TestParsePrivateKeyErrors(t *testing.T) {
 
 // errAny matches every error; for cases where only the message matters.
 var errAny = errors.New("any")
-
 
 // TestEncryptedPKCS8Checks feeds hand-built EncryptedPrivateKeyInfo values
 // that would make the pkcs8 package panic or spin.

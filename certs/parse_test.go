@@ -105,8 +105,6 @@ func TestParseCertificatesErrors(t *testing.T) {
 	f := testPKI(t)
 	leafPEM := pemOf("CERTIFICATE", f.leaf.Raw)
 	keyPEM := pemOf("PRIVATE KEY", mustPKCS8(t, f.leafKey))
-	printer := cat([]byte("printer certificate\n\n"), leafPEM, keyPEM)
-	keyLine := bytes.Count(cat([]byte("printer certificate\n\n"), leafPEM), []byte("\n")) + 1
 	modern, err := pkcs12.Modern.Encode(f.leafKey, f.leaf, nil, "secret")
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +155,9 @@ func TestParseCertificatesErrors(t *testing.T) {
 		{name: "PEM bad BEGIN line", file: "begin.pem", data: []byte("-----BEGIN CERTIFICATE\nAAAA\n"), err: ErrTruncated,
 			msg: "certs: begin.pem: block 1 (line 1): a BEGIN line \"-----BEGIN CERTIFICATE\": " +
 				"truncated or garbled data: the BEGIN line must end with five dashes"},
+		{name: "bare BEGIN", file: "begin.pem", data: []byte("-----BEGIN "), err: ErrTruncated,
+			msg: "certs: begin.pem: block 1 (line 1): a BEGIN line \"-----BEGIN \": " +
+				"truncated or garbled data: the BEGIN line must end with five dashes"},
 		{name: "extra data in block", file: "x.pem", data: extra, err: ErrTruncated, msg: fmt.Sprintf(
 			"certs: x.pem: block 1 (line 1): byte %d: a CERTIFICATE: truncated or garbled data: "+
 				"2 bytes of extra data follow the certificate", len(raw))},
@@ -171,6 +172,18 @@ func TestParseCertificatesErrors(t *testing.T) {
 		{name: "too large", file: "big.pem", data: make([]byte, MaxFileSize+1), err: ErrTooLarge,
 			msg: "certs: big.pem: 4194305 bytes: input too large: the limit is 4194304 bytes (4 MiB)"},
 	})
+}
+
+// TestParseCertificatesLocations checks the block, line and offset an
+// error points at.
+func TestParseCertificatesLocations(t *testing.T) {
+	f := testPKI(t)
+	leafPEM := pemOf("CERTIFICATE", f.leaf.Raw)
+	keyPEM := pemOf("PRIVATE KEY", mustPKCS8(t, f.leafKey))
+	printer := cat([]byte("printer certificate\n\n"), leafPEM, keyPEM)
+	keyLine := bytes.Count(cat([]byte("printer certificate\n\n"), leafPEM), []byte("\n")) + 1
+	garbled := bytes.Clone(f.leaf.Raw)
+	garbled[7]++
 	t.Run("printer", func(t *testing.T) {
 		// A key after the certificate is fine; as the only thing it is named.
 		if _, err := ParseCertificates("printer.pem", printer, nil); err != nil {
@@ -192,7 +205,7 @@ func TestParseCertificatesErrors(t *testing.T) {
 	t.Run("garbled offset", func(t *testing.T) {
 		_, err := ParseCertificates("a.cer", garbled, nil)
 		var fe *FileError
-		if !errors.As(err, &fe) || fe.Offset <= 0 || fe.Offset >= int64(len(raw)) {
+		if !errors.As(err, &fe) || fe.Offset <= 0 || fe.Offset >= int64(len(garbled)) {
 			t.Errorf("err = %v, want an offset inside the certificate", err)
 		}
 	})

@@ -80,8 +80,7 @@ func scanPEM(data []byte) ([]pemBlock, *FileError) {
 // beginType returns the type named by the BEGIN line at data[i:] and
 // whether that line is well formed ("-----BEGIN TYPE-----").
 func beginType(data []byte, i int) (string, bool) {
-	l := bytes.TrimRight(data[i:lineEnd(data, i)], " \t\r\n")
-	l = l[len(beginMarker):]
+	l := bytes.TrimRight(data[i+len(beginMarker):lineEnd(data, i)], " \t\r\n")
 	t, ok := bytes.CutSuffix(l, []byte("-----"))
 	if !ok {
 		return string(clip(l, 40)), false

@@ -54,9 +54,8 @@ const pinForms = `expected sha256/<base64> (OkHttp), sha256//<base64> (curl) or 
 // says which form was expected and why the input does not fit it.
 func ParsePin(s string) (Pin, error) {
 	in := strings.TrimSpace(s)
-	lower := strings.ToLower(in)
 	switch {
-	case strings.HasPrefix(lower, "sha256//"):
+	case hasPrefixFold(in, "sha256//"):
 		// A base64 pin may itself start with '/': OkHttp's form of such a
 		// pin looks like curl's. Only one reading decodes to 32 bytes.
 		p, err := decodePin(s, in[len("sha256//"):], "curl form sha256//<base64>")
@@ -66,11 +65,11 @@ func ParsePin(s string) (Pin, error) {
 			}
 		}
 		return p, err
-	case strings.HasPrefix(lower, "sha256/"):
+	case hasPrefixFold(in, "sha256/"):
 		return decodePin(s, in[len("sha256/"):], "OkHttp form sha256/<base64>")
-	case strings.HasPrefix(lower, "pin-sha256"):
+	case hasPrefixFold(in, "pin-sha256"):
 		return parseHPKPPin(s, in[len("pin-sha256"):])
-	case strings.HasPrefix(lower, "sha1/"), strings.HasPrefix(lower, "pin-sha1"):
+	case hasPrefixFold(in, "sha1/"), hasPrefixFold(in, "pin-sha1"):
 		return Pin{}, syntaxErr("pin", s, "sha1/ pins are not supported; pins are SHA-256 of the public key: sha256/<base64>")
 	case in == "":
 		return Pin{}, syntaxErr("pin", s, "empty; "+pinForms)
@@ -178,4 +177,22 @@ func splitList(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// ignoring the case of ASCII letters in s.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }

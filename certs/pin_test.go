@@ -79,6 +79,26 @@ func TestParsePin(t *testing.T) {
 	}
 }
 
+// A pin whose base64 starts with '/' reads the same in OkHttp's form as
+// another string in curl's; both must parse to it.
+func TestParsePinLeadingSlash(t *testing.T) {
+	p := Pin{0xfc, 0x01, 0x02}
+	b64 := base64.StdEncoding.EncodeToString(p[:])
+	if b64[0] != '/' {
+		t.Fatalf("base64 %s does not start with '/'", b64)
+	}
+	for _, s := range []string{p.String(), "sha256//" + b64, `pin-sha256="` + b64 + `"`} {
+		got, err := ParsePin(s)
+		if err != nil || got != p {
+			t.Errorf("ParsePin(%q) = %v, %v", s, got, err)
+		}
+	}
+	pins, err := ParsePins(p.String() + ";sha256//" + b64)
+	if err != nil || len(pins) != 2 || pins[0] != p || pins[1] != p {
+		t.Errorf("ParsePins = %v, %v", pins, err)
+	}
+}
+
 func TestParsePins(t *testing.T) {
 	a := testPin
 	b := Pin(sha256.Sum256([]byte("backup")))

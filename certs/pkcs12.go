@@ -43,7 +43,11 @@ func ParsePKCS12(name string, data []byte, password string) (key crypto.Signer, 
 		if terr == nil && len(certs) > 0 {
 			return nil, nil, certs, nil
 		}
-		return nil, nil, nil, pkcs12Error(name, err)
+		if fe := pkcs12Error(name, err); fe.Err == ErrWrongPassword || terr == nil {
+			return nil, nil, nil, fe
+		}
+		// Neither a key with its certificates nor a trust store: say both.
+		return nil, nil, nil, fileErr(name, "PKCS#12", fmt.Errorf("%w; read as a trust store: %v", err, terr))
 	}
 	signer, ok := priv.(crypto.Signer)
 	if !ok {

@@ -1,8 +1,10 @@
 package certs
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"strings"
 	"testing"
@@ -91,6 +93,33 @@ func TestParsePKCS12Errors(t *testing.T) {
 				t.Errorf("message\n got %s\nwant %s", err, tc.msg)
 			}
 		})
+	}
+}
+
+// A PKCS#12 file with only certificates that are not marked as Java trust
+// anchors (as `openssl pkcs12 -export -nokeys` writes them) cannot be read
+// by go-pkcs12; the error says what both readings found.
+func TestParsePKCS12CertsOnly(t *testing.T) {
+	f := testPKI(t)
+	data, err := pkcs12.Passwordless.EncodeTrustStore([]*x509.Certificate{f.ca}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	javaTrust, err := asn1.Marshal(asn1.ObjectIdentifier{2, 16, 840, 1, 113894, 746875, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := bytes.Clone(javaTrust)
+	other[len(other)-1]++
+	if bytes.Count(data, javaTrust) != 1 {
+		t.Fatal("trust attribute not found once")
+	}
+	data = bytes.Replace(data, javaTrust, other, 1)
+	_, err = ParseCertificates("ca.p12", data, nil)
+	want := "certs: ca.p12: PKCS#12: pkcs12: private key missing; read as a trust store: " +
+		"pkcs12: trust store contains a certificate that is not marked as trusted"
+	if err == nil || err.Error() != want {
+		t.Errorf("err\n got %v\nwant %s", err, want)
 	}
 }
 

@@ -8,16 +8,16 @@ type Format int
 
 // The formats Sniff tells apart.
 const (
-	FormatUnknown          Format = iota // none of the below
-	FormatPEM                            // text with at least one PEM "-----BEGIN" line
-	FormatDER                            // a DER X.509 certificate (.cer, .crt, .der)
-	FormatPKCS7                          // PKCS#7 / CMS, DER or BER (.p7b, .p7c)
-	FormatPKCS12                         // PKCS#12 (.p12, .pfx)
-	FormatDERPrivateKey                  // a DER private key: PKCS#8, PKCS#1 RSA or SEC1 EC
-	FormatDEREncryptedKey                // a DER encrypted PKCS#8 private key
-	FormatDERPublicKey                   // a DER public key: SubjectPublicKeyInfo or PKCS#1 RSA
-	FormatDERCertificateRequest          // a DER PKCS#10 certificate request (CSR)
-	FormatDERCRL                         // a DER certificate revocation list
+	FormatUnknown               Format = iota // none of the below
+	FormatPEM                                 // text with at least one PEM "-----BEGIN" line
+	FormatDER                                 // a DER X.509 certificate (.cer, .crt, .der)
+	FormatPKCS7                               // PKCS#7 / CMS, DER or BER (.p7b, .p7c)
+	FormatPKCS12                              // PKCS#12 (.p12, .pfx)
+	FormatDERPrivateKey                       // a DER private key: PKCS#8, PKCS#1 RSA or SEC1 EC
+	FormatDEREncryptedKey                     // a DER encrypted PKCS#8 private key
+	FormatDERPublicKey                        // a DER public key: SubjectPublicKeyInfo or PKCS#1 RSA
+	FormatDERCertificateRequest               // a DER PKCS#10 certificate request (CSR)
+	FormatDERCRL                              // a DER certificate revocation list
 )
 
 var formatNames = [...]string{

@@ -123,7 +123,7 @@ func TestArticle(t *testing.T) {
 		"PRIVATE KEY": "a PRIVATE KEY", "RSA PRIVATE KEY": "an RSA PRIVATE KEY", "EC PRIVATE KEY": "an EC PRIVATE KEY",
 		"ENCRYPTED PRIVATE KEY": "an ENCRYPTED PRIVATE KEY", "X509 CRL": "an X509 CRL", "NEW CERTIFICATE REQUEST": "a NEW CERTIFICATE REQUEST",
 		"CERTIFICATE": "a CERTIFICATE", "PKCS7": "a PKCS7", "SSH2 PUBLIC KEY": "an SSH2 PUBLIC KEY", "DSA PARAMETERS": "a DSA PARAMETERS",
-		"OPENSSH PRIVATE KEY": "an OPENSSH PRIVATE KEY", "": "", "x": "a x",
+		"OPENSSH PRIVATE KEY": "an OPENSSH PRIVATE KEY", "": "", "x": "a x", " X": "a  X",
 	}
 	for in, want := range cases {
 		if got := article(in); got != want {
