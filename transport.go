@@ -58,7 +58,9 @@ type hostTransport struct {
 // caller's settings (proxy, dialer, timeouts, pool sizes); nil means
 // defaults with DefaultDialTimeout, DefaultTLSHandshakeTimeout and
 // DefaultResponseHeaderTimeout and the proxy from the environment. Its
-// TLSClientConfig is replaced per host.
+// TLSClientConfig is replaced per host, and its DialTLSContext and DialTLS
+// are not used: they would bypass verification. An HTTPS proxy is verified
+// as the target host is, so only HTTP CONNECT proxies work.
 func (p *Policy) Transport(base *http.Transport) *Transport {
 	return NewTransport(func() *Policy { return p }, base)
 }
@@ -70,9 +72,13 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 	if base == nil {
 		base = defaultBase()
 	}
+	b := base.Clone()
+	// TLS is always done by net/http with the host's config: a dialer that
+	// does its own TLS would bypass the verification.
+	b.DialTLSContext, b.DialTLS = nil, nil //nolint:staticcheck // DialTLS is deprecated but still honoured
 	return &Transport{
 		policy:   policy,
-		base:     base.Clone(),
+		base:     b,
 		sessions: tls.NewLRUClientSessionCache(0),
 		hosts:    map[string]*list.Element{},
 	}

@@ -1,9 +1,12 @@
 package httptrust
 
 import (
+	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -191,4 +194,21 @@ func TestTransportLRU(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d host transports kept, want 2", n)
 	}
+}
+
+// A caller's TLS dialer cannot bypass verification.
+func TestBaseDialTLSIgnored(t *testing.T) {
+	l := newLab(t)
+	dev := l.pki.SelfSigned(t, "a.test")
+	s := l.serve(testpki.Chain(dev), "a.test")
+	base := l.base()
+	base.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		raw, err := base.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return tls.Client(raw, &tls.Config{InsecureSkipVerify: true}), nil
+	}
+	c := &http.Client{Transport: l.policy().Transport(base)}
+	wantReason(t, c, at(s, "a.test"), ReasonSelfSigned)
 }
