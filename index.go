@@ -96,74 +96,57 @@ func sortedDesc(m map[int]bool) []int {
 	return out
 }
 
-// matches returns the entries that match host (normalised), most specific
-// first: exact host or IP; then the longest fixed suffix, "*." before "**."
-// at equal suffix; or for IPs the narrowest CIDR first; all_hosts last.
-func (ix *index) matches(host string, addr netip.Addr) []*entry {
-	var out []*entry
-	add := func(e *entry) {
-		if e != nil {
-			out = append(out, e)
-		}
+// walk calls visit with each entry that matches host (normalised), most
+// specific first, until visit returns false: exact host or IP; then the
+// longest fixed suffix, "*." before "**." at equal suffix, or for IPs the
+// narrowest CIDR first; all_hosts last.
+func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
+	try := func(e *entry) bool { return e == nil || visit(e) }
+	if !try(ix.exact[host]) {
+		return
 	}
-	add(ix.exact[host])
 	if addr.IsValid() {
 		bits := ix.bits6
 		if addr.Is4() {
 			bits = ix.bits4
 		}
 		for _, b := range bits {
-			if p, err := addr.Prefix(b); err == nil {
-				add(ix.cidr[p])
+			if p, err := addr.Prefix(b); err == nil && !try(ix.cidr[p]) {
+				return
 			}
 		}
 	} else {
-		add(ix.any[host])
+		if !try(ix.any[host]) {
+			return
+		}
 		if p := parent(host); p != "" {
-			add(ix.one[p])
-			for ; p != ""; p = parent(p) {
-				add(ix.any[p])
+			if !try(ix.one[p]) {
+				return
 			}
-		}
-	}
-	add(ix.all)
-	return out
-}
-
-// mostSpecific returns the entry that decides for host without building the
-// whole match list, or nil when only all_hosts or the defaults apply.
-func (ix *index) mostSpecific(host string, addr netip.Addr) *entry {
-	if e := ix.exact[host]; e != nil {
-		return e
-	}
-	if addr.IsValid() {
-		bits := ix.bits6
-		if addr.Is4() {
-			bits = ix.bits4
-		}
-		for _, b := range bits {
-			if p, err := addr.Prefix(b); err == nil {
-				if e := ix.cidr[p]; e != nil {
-					return e
+			for ; p != ""; p = parent(p) {
+				if !try(ix.any[p]) {
+					return
 				}
 			}
 		}
+	}
+	try(ix.all)
+}
+
+// matches returns every entry that matches host, most specific first.
+func (ix *index) matches(host string, addr netip.Addr) []*entry {
+	var out []*entry
+	ix.walk(host, addr, func(e *entry) bool { out = append(out, e); return true })
+	return out
+}
+
+// mostSpecific returns the pattern entry that decides for host, or nil when
+// only all_hosts or the defaults apply.
+func (ix *index) mostSpecific(host string, addr netip.Addr) *entry {
+	var found *entry
+	ix.walk(host, addr, func(e *entry) bool { found = e; return false })
+	if found == ix.all {
 		return nil
 	}
-	if e := ix.any[host]; e != nil {
-		return e
-	}
-	p := parent(host)
-	if p == "" {
-		return nil
-	}
-	if e := ix.one[p]; e != nil {
-		return e
-	}
-	for ; p != ""; p = parent(p) {
-		if e := ix.any[p]; e != nil {
-			return e
-		}
-	}
-	return nil
+	return found
 }

@@ -153,6 +153,10 @@ func normalizeHost(host string) (string, netip.Addr, error) {
 			return "", netip.Addr{}, errors.New("an IP literal with a zone cannot be matched")
 		}
 		addr = addr.Unmap()
+		var buf [64]byte
+		if canon := addr.AppendTo(buf[:0]); string(canon) == h {
+			return h, addr, nil // already canonical: no allocation
+		}
 		return addr.String(), addr, nil
 	}
 	h = strings.TrimSuffix(h, ".")

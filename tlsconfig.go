@@ -32,10 +32,13 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 
 // splitHost accepts "host", "host:port", "[v6]:port" and "v6".
 func splitHost(s string) (host, port string, err error) {
+	if !strings.Contains(s, ":") {
+		return s, "", nil
+	}
 	if h, p, err := net.SplitHostPort(s); err == nil {
 		return h, p, nil
 	}
-	if strings.Count(s, ":") > 1 || !strings.Contains(s, ":") {
+	if strings.Count(s, ":") > 1 {
 		return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), "", nil
 	}
 	return "", "", fmt.Errorf("httptrust: %q is not a host or host:port", s)
