@@ -31,8 +31,9 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 	if errors.As(err, &ve) {
 		return err
 	}
+	var cipher bool
 	mk := func(r Reason, detail string) error {
-		e := &VerifyError{Host: host, Port: port, Reason: r, Detail: detail, Err: err, Now: p.opts.Clock()}
+		e := &VerifyError{Host: host, Port: port, Reason: r, Detail: detail, Err: err, Now: p.opts.Clock(), cipher: cipher}
 		if n, addr, nerr := normalizeHost(host); nerr == nil {
 			e.Host = n
 			e.Rule = p.ix.effective(n, addr)
@@ -80,7 +81,10 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 	case code == alertProtocolVersion:
 		return mk(ReasonProtocolMismatch, "the server supports none of the TLS versions allowed for this host")
 	case code == alertHandshakeFailure || code == alertInsufficientSecurity:
-		return mk(ReasonProtocolMismatch, "the server and httptrust share no TLS version or cipher suite allowed for this host")
+		// The versions were agreed (a version mismatch is protocol_version):
+		// the cipher suites were not.
+		cipher = true
+		return mk(ReasonProtocolMismatch, "the server and httptrust share no cipher suite: the server offers only suites httptrust refuses")
 	}
 	return err
 }

@@ -135,6 +135,8 @@ type VerifyError struct {
 	Detail string
 	Fix    string
 	Err    error // the underlying error, if any
+
+	cipher bool // a protocol mismatch on cipher suites, not versions
 }
 
 func (e *VerifyError) Error() string {

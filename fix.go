@@ -27,8 +27,11 @@ func fixFor(e *VerifyError) string {
 	case ReasonIncompleteChain:
 		return fmt.Sprintf("the server should send its intermediate certificates (fix its configuration); meanwhile fetch the missing one: httptrust get --fetch-intermediates %s, or save it to the store: httptrust fetch %s", url, url)
 	case ReasonNameMismatch:
+		if name := concreteName(e.Names); name != "" {
+			return fmt.Sprintf("use a name the certificate covers in the URL, or verify it as one of them: httptrust get --server-name %s %s (in a rule: server_name = %q on the exact rule for %s)", name, url, name, host)
+		}
 		if len(e.Names) > 0 && !strings.HasPrefix(e.Names[0], "CN=") {
-			return fmt.Sprintf("use a name the certificate covers in the URL, or verify it as one of them: httptrust get --server-name %s %s (in a rule: server_name = %q on the exact rule for %s)", e.Names[0], url, e.Names[0], host)
+			return fmt.Sprintf("use a host name the certificate covers (%s) in the URL: a wildcard covers exactly one label", joinNames(e.Names))
 		}
 		return fmt.Sprintf("the certificate names no host in its SAN; for a device you trust: httptrust fetch --allow-name-mismatch %s", url)
 	case ReasonExpired:
@@ -42,7 +45,12 @@ func fixFor(e *VerifyError) string {
 		return fmt.Sprintf("if the change is expected, get the new certificate's SHA-256 fingerprint out of band (from the device or its operator, not from this connection) and run: httptrust fetch --fingerprint <SHA-256 obtained out of band> %s", url)
 	case ReasonClientCertRequired:
 		return fmt.Sprintf("give a client certificate the server accepts: httptrust get --cert me.p12 --password-env VAR %s (in a rule: client_certificate for %s)", url, host)
+	case ReasonInvalidChain:
+		return "the server's certificate chain breaks a rule of X.509 that no trust setting lifts: its operator must replace the certificate (or chain) with a valid one"
 	case ReasonProtocolMismatch:
+		if e.cipher {
+			return "the server offers only cipher suites that httptrust refuses (3DES, RC4, static RSA, DHE, NULL): its operator must enable an ECDHE suite with AES-GCM or ChaCha20; no rule lifts this"
+		}
 		return fmt.Sprintf("the server and httptrust share no TLS version or cipher suite; for a legacy device, allow it in its own rule: hosts = [%q], min_tls = \"1.0\"", host)
 	case ReasonNotTLS:
 		return fmt.Sprintf("the server does not speak TLS on this port: use http:// if plain HTTP is intended, or check the port")
@@ -68,4 +76,15 @@ func relaxFlags(e *VerifyError) string {
 		f += " --allow-expired"
 	}
 	return f
+}
+
+// concreteName returns the first name of names that is a host a URL or
+// server_name can use: no wildcard, no common-name note, no "more" marker.
+func concreteName(names []string) string {
+	for _, n := range names {
+		if !strings.HasPrefix(n, "*") && !strings.HasPrefix(n, "CN=") && !strings.HasPrefix(n, "... ") {
+			return n
+		}
+	}
+	return ""
 }

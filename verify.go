@@ -324,9 +324,21 @@ func (v *verifier) explain(err error, presented []*x509.Certificate, opts x509.V
 	return v.fail(ReasonInvalidChain, presented, err.Error(), err)
 }
 
+// insecureSignature lists the algorithms Go refuses in a chain (it reports
+// them wrapped inside an unknown-authority error that does not unwrap).
+var insecureSignature = map[x509.SignatureAlgorithm]bool{
+	x509.MD2WithRSA: true, x509.MD5WithRSA: true, x509.SHA1WithRSA: true,
+	x509.DSAWithSHA1: true, x509.ECDSAWithSHA1: true,
+}
+
 // untrusted classifies a chain that leads to no trusted anchor.
 func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyError {
 	leaf, top := presented[0], presented[len(presented)-1]
+	for _, c := range presented {
+		if insecureSignature[c.SignatureAlgorithm] && !(c == top && isSelfSigned(c)) {
+			return v.fail(ReasonInvalidChain, presented, fmt.Sprintf("%q is signed with %v, an insecure algorithm that Go refuses", c.Subject, c.SignatureAlgorithm), err)
+		}
+	}
 	switch {
 	case len(presented) == 1 && isSelfSigned(leaf):
 		return v.fail(ReasonSelfSigned, presented, "the certificate is signed by itself and no rule trusts it for this host", err)
@@ -342,10 +354,9 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 }
 
 func (v *verifier) nameMismatch(leaf *x509.Certificate, presented []*x509.Certificate, err error) *VerifyError {
-	names := certNames(leaf)
 	e := v.fail(ReasonNameMismatch, presented, "", err)
 	e.Names = Describe(leaf).Names
-	e.Detail = fmt.Sprintf("the certificate is not valid for %s; it covers %s", v.name, joinNames(names))
+	e.Detail = fmt.Sprintf("the certificate is not valid for %s; it covers %s", v.name, joinNames(e.Names))
 	e.Fix = fixFor(e)
 	return e
 }

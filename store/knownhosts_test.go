@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 )
@@ -21,7 +23,10 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(child(mode))
 	}
-	os.Exit(m.Run())
+	if mode := os.Getenv(faultsChildEnv); mode != "" {
+		os.Exit(faultsChild(mode))
+	}
+	goleak.VerifyTestMain(m)
 }
 
 // child runs in a second process: "record DIR HOST:PORT PINBYTE N" records

@@ -24,6 +24,7 @@ import (
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/atomicfile"
 	"github.com/httptrust/httptrust/internal/lockfile"
 )
 
@@ -76,12 +77,21 @@ func (s *Store) Load(opts *httptrust.Options) (*httptrust.Policy, error) {
 	return httptrust.LoadDir(s.Dir, opts)
 }
 
-// lock takes the store's exclusive lock, creating the store if needed.
+// lock takes the store's exclusive lock, creating the store if needed, and
+// sweeps stale temporary files.
 func (s *Store) lock(ctx context.Context) (*lockfile.File, error) {
 	if err := os.MkdirAll(filepath.Join(s.Dir, httptrust.ManagedDir, "certs"), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return lockfile.Lock(ctx, filepath.Join(s.Dir, lockName))
+	l, err := lockfile.Lock(ctx, filepath.Join(s.Dir, lockName))
+	if err != nil {
+		return nil, err
+	}
+	// Under the lock, remove what writers killed mid-write left behind.
+	for _, d := range []string{s.Dir, filepath.Join(s.Dir, httptrust.ManagedDir), filepath.Join(s.Dir, httptrust.ManagedDir, "certs")} {
+		atomicfile.Sweep(d)
+	}
+	return l, nil
 }
 
 // ruleFile is one parsed rule file of the store.

@@ -328,3 +328,25 @@ func TestIsTemp(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepRemovesStaleTempsOfAnyBase(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{".a.pem.tmp-0123456789abcdef", ".b.toml.tmp-fedcba9876543210"}
+	keep := []string{"a.pem", ".a.pem.tmp-short", ".tmp-0123456789abcdef", "x.tmp-0123456789abcdef"}
+	for _, n := range append(append([]string{}, stale...), keep...) {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	Sweep(dir)
+	for _, n := range stale {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			t.Errorf("%s not swept", n)
+		}
+	}
+	for _, n := range keep {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s removed", n)
+		}
+	}
+}

@@ -120,3 +120,21 @@ func sameFile(f *os.File, name string) bool {
 	ni, err := os.Lstat(name)
 	return err == nil && os.SameFile(fi, ni)
 }
+
+// Sweep removes, from dir, the temporary files of every base that no live
+// writer holds: what writers killed mid-write left behind. WriteFile does
+// this for its own base; Sweep is for files that are never written again
+// under the same name (content-addressed files).
+func Sweep(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		i := strings.LastIndex(name, ".tmp-")
+		if e.Type().IsRegular() && strings.HasPrefix(name, ".") && i > 1 && isTemp(name, name[1:i]) {
+			removeIfStale(filepath.Join(dir, name))
+		}
+	}
+}
