@@ -139,6 +139,16 @@ func (c *clientCert) get(cri *tls.CertificateRequestInfo) (*tls.Certificate, err
 	return id, nil
 }
 
+// ClientIdentity returns the client identity the rule for host offers, or
+// nil when it offers none. Loading it may read files and a password.
+func (p *Policy) ClientIdentity(host string) (*tls.Certificate, error) {
+	eff, err := p.Lookup(host)
+	if err != nil || eff.Client == nil {
+		return nil, err
+	}
+	return p.clientIdentity(eff.Client)
+}
+
 type identity struct {
 	once sync.Once
 	cert *tls.Certificate

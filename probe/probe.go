@@ -58,6 +58,11 @@ type Target struct {
 	// MinVersion is the lowest TLS version offered; 0 means TLS 1.0, so
 	// that legacy servers can still be shown.
 	MinVersion uint16
+	// MaxVersion, when set, is the highest TLS version offered, and
+	// CipherSuites, when set, the only TLS 1.0–1.2 suites offered: diagnose
+	// uses them to learn what a server accepts.
+	MaxVersion   uint16
+	CipherSuites []uint16
 	// Dial dials the TCP connection; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -149,8 +154,10 @@ func captureConfig(t Target, record func(tls.ConnectionState)) *tls.Config {
 			record(cs)
 			return errCaptured
 		},
-		MinVersion: minVersion,
-		NextProtos: []string{"h2", "http/1.1"},
+		MinVersion:   minVersion,
+		MaxVersion:   t.MaxVersion,
+		CipherSuites: t.CipherSuites,
+		NextProtos:   []string{"h2", "http/1.1"},
 	}
 }
 

@@ -1,0 +1,96 @@
+package diagnose
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/probe"
+)
+
+// chain describes the chain as sent: its order, a missing intermediate, a
+// root or certificates that do not belong.
+// complete says the chain was found to end below a trusted root.
+func (r *run) chain(res *probe.Result, complete bool) {
+	chain := res.Chain
+	for _, c := range chain {
+		r.rep.Chain = append(r.rep.Chain, httptrust.Describe(c))
+	}
+	var details []string
+	for i, c := range chain {
+		details = append(details, fmt.Sprintf("%d: %s (issued by %s)", i, c.Subject, c.Issuer))
+	}
+	status, notes := OK, []string{}
+	path := []*x509.Certificate{chain[0]}
+	used := map[int]bool{0: true}
+	outOfOrder := false
+	for cur := chain[0]; ; {
+		if selfIssued(cur) {
+			break
+		}
+		next := -1
+		for j, c := range chain {
+			if !used[j] && bytes.Equal(c.RawSubject, cur.RawIssuer) && cur.CheckSignatureFrom(c) == nil {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
+			break
+		}
+		if next != len(path) {
+			outOfOrder = true
+		}
+		used[next] = true
+		path = append(path, chain[next])
+		cur = chain[next]
+	}
+	if outOfOrder {
+		status = Warn
+		notes = append(notes, "the certificates are out of order (each should be followed by its issuer); Go copes, other clients may not")
+	}
+	if extra := len(chain) - len(used); extra > 0 {
+		status = Warn
+		notes = append(notes, fmt.Sprintf("%d certificate(s) sent that are not part of the chain", extra))
+	}
+	top := path[len(path)-1]
+	if selfIssued(top) && len(path) > 1 {
+		notes = append(notes, "the server sends its root; harmless, but a root the server sends is never trusted by itself")
+	}
+	if !selfIssued(top) && !complete {
+		status = Warn
+		notes = append(notes, r.missing(top))
+	}
+	summary := fmt.Sprintf("%d certificate(s) sent", len(chain))
+	if len(notes) > 0 {
+		summary += "; " + notes[0]
+		details = append(details, notes[1:]...)
+	}
+	r.add("chain", status, summary, details...)
+}
+
+// missing names the issuer the server did not send.
+func (r *run) missing(top *x509.Certificate) string {
+	msg := fmt.Sprintf("the chain stops at %q: the certificate of its issuer %q is missing", top.Subject.String(), top.Issuer.String())
+	if len(top.IssuingCertificateURL) == 0 {
+		return msg + " (either a missing intermediate, or a root you do not trust yet)"
+	}
+	msg += fmt.Sprintf(" (published at %s)", top.IssuingCertificateURL[0])
+	if r.o.AIA != nil {
+		if got, err := r.o.AIA.Fetch(context.Background(), top); err == nil && len(got) > 0 {
+			msg += fmt.Sprintf("; fetched it: %q, SHA-256 %s", got[0].Subject.String(), httptrust.Describe(got[0]).SHA256)
+		} else if err != nil {
+			msg += fmt.Sprintf("; fetching it failed: %v", err)
+		}
+	}
+	return msg
+}
+
+// selfIssued reports whether c signs itself (a root, or a self-signed
+// device certificate, which need not be a CA).
+func selfIssued(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawSubject, c.RawIssuer) &&
+		(c.CheckSignatureFrom(c) == nil || c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil)
+}

@@ -1,0 +1,207 @@
+// Package diagnose runs, in order, every check a support engineer would run
+// on an HTTPS server that httptrust refuses or that misbehaves, and says in
+// words what it found and the one command that fixes it.
+//
+// It only looks: it sends no request over a connection that was not
+// verified, and it records nothing (give it a policy whose first-use store
+// is read-only).
+package diagnose
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/probe"
+)
+
+// Status of a step.
+const (
+	OK   = "ok"
+	Warn = "warn"
+	Fail = "fail"
+	Skip = "skip"
+)
+
+// Step is one check and what it found.
+type Step struct {
+	Name    string   `json:"name"`
+	Status  string   `json:"status"`
+	Summary string   `json:"summary"`
+	Details []string `json:"details,omitempty"`
+}
+
+// Report is the whole diagnosis.
+type Report struct {
+	URL    string               `json:"url"`
+	Host   string               `json:"host"`
+	Port   string               `json:"port"`
+	Steps  []Step               `json:"steps"`
+	Chain  []httptrust.CertInfo `json:"chain,omitempty"`
+	Reason string               `json:"reason,omitempty"` // the verification reason code, when refused
+	Fix    string               `json:"fix"`              // the one command that fixes it, or "nothing to fix"
+	// Err is the verification error, when the store refuses the server.
+	Err *httptrust.VerifyError `json:"-"`
+}
+
+// NothingToFix is the Fix of a healthy server.
+const NothingToFix = "nothing to fix"
+
+// Options say what to diagnose with.
+type Options struct {
+	// Policy is the store's policy (required). Its first-use store should
+	// be read-only: diagnose must not record anything.
+	Policy *httptrust.Policy
+	// SystemRoots is the system pool; nil means x509.SystemCertPool.
+	SystemRoots *x509.CertPool
+	// Addr, when set, is dialled instead of the URL's host (curl's
+	// --resolve); every decision is still about the URL's host.
+	Addr string
+	// Dial dials TCP; nil means a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Lookup resolves names; nil means net.DefaultResolver.LookupHost.
+	Lookup func(ctx context.Context, host string) ([]string, error)
+	// AIA, if set, fetches a missing intermediate to name it for sure.
+	AIA *httptrust.AIAFetcher
+	// Clock is the local clock; nil means time.Now.
+	Clock func() time.Time
+	// Timeout bounds each network step; 0 means 10 seconds.
+	Timeout time.Duration
+}
+
+// run carries one diagnosis.
+type run struct {
+	ctx  context.Context
+	o    Options
+	rep  *Report
+	addr string
+	now  time.Time
+}
+
+// Run diagnoses rawURL. It always returns a report; a step that cannot run
+// says why and the later steps that depend on it are skipped.
+func Run(ctx context.Context, rawURL string, o Options) *Report {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Dial == nil {
+		o.Dial = (&net.Dialer{}).DialContext
+	}
+	if o.Lookup == nil {
+		o.Lookup = net.DefaultResolver.LookupHost
+	}
+	r := &run{ctx: ctx, o: o, rep: &Report{URL: rawURL, Fix: NothingToFix}, now: o.Clock()}
+	r.diagnose(rawURL)
+	return r.rep
+}
+
+func (r *run) add(name, status, summary string, details ...string) {
+	r.rep.Steps = append(r.rep.Steps, Step{Name: name, Status: status, Summary: summary, Details: details})
+}
+
+// fix sets the report's fix once: the first problem found decides.
+func (r *run) fix(f string) {
+	if r.rep.Fix == NothingToFix {
+		r.rep.Fix = f
+	}
+}
+
+func (r *run) diagnose(rawURL string) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		r.add("url", Fail, fmt.Sprintf("%q is not a URL", rawURL))
+		r.fix("give a URL such as https://device.local/")
+		return
+	}
+	r.rep.Host, r.rep.Port = u.Hostname(), u.Port()
+	if u.Scheme == "http" {
+		r.plainHTTP(u)
+		return
+	}
+	if r.rep.Port == "" {
+		r.rep.Port = "443"
+	}
+	if !r.resolve() || !r.connect() {
+		return
+	}
+	res, ok := r.tlsVersions()
+	if !ok {
+		return
+	}
+	r.cipherSuites(res)
+	verdict := r.storeVerdict(res)
+	r.chain(res, verdict == nil || r.systemTrusts(res))
+	r.rule()
+	verified := r.verifyStore(verdict)
+	r.verifySystem(res)
+	r.expiry(res)
+	r.pins(res, verified)
+	if verified {
+		r.clientAndHTTP()
+	} else {
+		r.add("client_certificate", Skip, "not checked: the chain is not trusted, so the handshake is not completed")
+		r.add("http", Skip, "not checked: no request is sent over a connection that was not verified")
+	}
+}
+
+func (r *run) resolve() bool {
+	host := r.rep.Host
+	switch {
+	case r.o.Addr != "":
+		r.add("resolve", OK, fmt.Sprintf("%s is reached at %s (given); every decision is still about %s", host, r.o.Addr, host))
+		r.addr = r.o.Addr
+		return true
+	case net.ParseIP(host) != nil:
+		r.add("resolve", OK, host+" is an IP address (no SNI is sent; the certificate must name the IP, or a rule sets server_name)")
+	default:
+		ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+		defer cancel()
+		addrs, err := r.o.Lookup(ctx, host)
+		if err != nil {
+			r.add("resolve", Fail, fmt.Sprintf("%s does not resolve: %v", host, err))
+			r.fix("check the host name and your DNS; to try an address: httptrust get --resolve " + host + ":" + r.rep.Port + ":ADDR " + r.rep.URL)
+			return false
+		}
+		r.add("resolve", OK, fmt.Sprintf("%s resolves to %v", host, addrs))
+	}
+	r.addr = net.JoinHostPort(host, r.rep.Port)
+	return true
+}
+
+func (r *run) connect() bool {
+	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	defer cancel()
+	start := time.Now()
+	c, err := r.o.Dial(ctx, "tcp", r.addr)
+	if err != nil {
+		status := fmt.Sprintf("cannot connect to %s: %v", r.addr, err)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			status = fmt.Sprintf("connecting to %s timed out (a firewall dropping packets?)", r.addr)
+		}
+		r.add("connect", Fail, status)
+		r.fix("check that the server runs and listens on port " + r.rep.Port + ", and that no firewall is in the way")
+		return false
+	}
+	c.Close()
+	r.add("connect", OK, fmt.Sprintf("TCP connection to %s in %v", r.addr, time.Since(start).Round(time.Millisecond)))
+	return true
+}
+
+func (r *run) target() probe.Target {
+	return probe.Target{Host: r.rep.Host, Port: r.rep.Port, Addr: r.addr, Dial: r.o.Dial}
+}
+
+func (r *run) probe(t probe.Target) (*probe.Result, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	defer cancel()
+	return probe.Probe(ctx, t)
+}

@@ -1,0 +1,154 @@
+package diagnose
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/internal/testpki"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type bed struct {
+	pki *testpki.PKI
+	res map[string]string
+}
+
+func newBed(t *testing.T) *bed { return &bed{pki: testpki.New(t), res: map[string]string{}} }
+
+func (b *bed) run(t *testing.T, rawURL string, rules ...httptrust.Rule) *Report {
+	t.Helper()
+	if u, err := url.Parse(rawURL); err == nil {
+		b.res[u.Hostname()] = "127.0.0.1"
+	}
+	p, err := httptrust.New(rules, &httptrust.Options{SystemRoots: x509.NewCertPool(), AIA: &httptrust.AIAFetcher{AllowLoopback: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Run(context.Background(), rawURL, Options{Policy: p, SystemRoots: x509.NewCertPool(), Dial: testpki.Dialer(b.res),
+		Lookup: func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
+		AIA:    &httptrust.AIAFetcher{AllowLoopback: true}})
+}
+
+func step(t *testing.T, r *Report, name string) Step {
+	t.Helper()
+	for _, s := range r.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no step %q in %+v", name, r.Steps)
+	return Step{}
+}
+
+func anchors(c *x509.Certificate) []*x509.Certificate { return []*x509.Certificate{c} }
+
+func TestHealthyServer(t *testing.T) {
+	b := newBed(t)
+	s := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "a.test")), nil)
+	r := b.run(t, "https://a.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"a.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+	if r.Fix != NothingToFix {
+		t.Errorf("fix %q, want nothing to fix; steps %+v", r.Fix, r.Steps)
+	}
+	for _, name := range []string{"resolve", "connect", "tls_versions", "chain", "rule", "verify_store", "client_certificate", "http", "clock"} {
+		if st := step(t, r, name); st.Status != OK {
+			t.Errorf("%s: %s %q", name, st.Status, st.Summary)
+		}
+	}
+	if st := step(t, r, "tls_versions"); !strings.Contains(st.Summary, "TLS 1.3") {
+		t.Errorf("versions %q", st.Summary)
+	}
+}
+
+// An incomplete chain: the missing intermediate is named.
+func TestIncompleteChainNamesTheIntermediate(t *testing.T) {
+	b := newBed(t)
+	issuer := testpki.StartHTTP(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(b.pki.Intermediate.DER) }))
+	leaf := b.pki.WithIssuerURL(t, issuer.URL+"/int.der", "a.test")
+	s := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(leaf), nil)
+	r := b.run(t, "https://a.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"a.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+	ch := step(t, r, "chain")
+	want := b.pki.Intermediate.Cert.Subject.String()
+	if ch.Status != Warn || !strings.Contains(ch.Summary, want) || !strings.Contains(ch.Summary, "missing") {
+		t.Errorf("chain step %+v does not name the missing %q", ch, want)
+	}
+	if r.Reason != "incomplete_chain" || !strings.Contains(r.Fix, "--fetch-intermediates") {
+		t.Errorf("reason %q fix %q", r.Reason, r.Fix)
+	}
+	if st := step(t, r, "http"); st.Status != Skip {
+		t.Errorf("a request was sent over an unverified connection: %+v", st)
+	}
+}
+
+func TestNotTLSAndClosedPort(t *testing.T) {
+	b := newBed(t)
+	plain := testpki.StartHTTP(t, "127.0.0.1", nil)
+	r := b.run(t, "https://a.test:"+plain.Port+"/")
+	if st := step(t, r, "tls_versions"); st.Status != Fail || !strings.Contains(st.Summary, "plain HTTP") {
+		t.Errorf("not TLS: %+v", st)
+	}
+	silent := testpki.StartSilent(t, "127.0.0.1")
+	port := silent.Port
+	silent.Close()
+	r = b.run(t, "https://a.test:"+port+"/")
+	if st := step(t, r, "connect"); st.Status != Fail || !strings.Contains(r.Fix, "listens on port") {
+		t.Errorf("closed port: %+v, fix %q", st, r.Fix)
+	}
+}
+
+func TestLegacyAndCiphers(t *testing.T) {
+	b := newBed(t)
+	s := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "old.test")), nil, func(c *tls.Config) {
+		c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS10
+		c.NextProtos = []string{"http/1.1"}
+	})
+	r := b.run(t, "https://old.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"old.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+	if st := step(t, r, "tls_versions"); st.Status != Warn || !strings.Contains(r.Fix, `min_tls = "1.0"`) {
+		t.Errorf("TLS 1.0 server: %+v fix %q", st, r.Fix)
+	}
+	weak := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "weak.test")), nil, func(c *tls.Config) {
+		c.MaxVersion = tls.VersionTLS12
+		c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}
+		c.NextProtos = []string{"http/1.1"}
+	})
+	_ = weak // the leaf is ECDSA: a static-RSA suite cannot be served; see the ECDHE-CBC case
+	cbc := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "cbc.test")), nil, func(c *tls.Config) {
+		c.MaxVersion = tls.VersionTLS12
+		c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}
+		c.NextProtos = []string{"http/1.1"}
+	})
+	r = b.run(t, "https://cbc.test:"+cbc.Port+"/", httptrust.Rule{Hosts: []string{"cbc.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+	if st := step(t, r, "cipher_suites"); st.Status != Fail || !strings.Contains(strings.Join(st.Details, " "), "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256") {
+		t.Errorf("insecure-only suites: %+v", st)
+	}
+}
+
+func TestClientCertificateAsked(t *testing.T) {
+	b := newBed(t)
+	s := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "m.test")), nil, func(c *tls.Config) {
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+		c.ClientCAs = b.pki.Pool()
+	})
+	r := b.run(t, "https://m.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"m.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+	st := step(t, r, "client_certificate")
+	if st.Status != Warn || !strings.Contains(strings.Join(st.Details, " "), b.pki.Root.Cert.Subject.String()) || !strings.Contains(r.Fix, "--cert") {
+		t.Errorf("client certificate step %+v fix %q", st, r.Fix)
+	}
+}
+
+func TestSelfSignedFix(t *testing.T) {
+	b := newBed(t)
+	s := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(b.pki.SelfSigned(t, "dev.test")), nil)
+	r := b.run(t, "https://dev.test:"+s.Port+"/")
+	if r.Reason != "self_signed_certificate" || !strings.Contains(r.Fix, "httptrust fetch") {
+		t.Errorf("reason %q fix %q", r.Reason, r.Fix)
+	}
+}

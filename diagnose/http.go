@@ -1,0 +1,177 @@
+package diagnose
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// clientAndHTTP completes a verified handshake to learn whether the server
+// asks for a client certificate, then sends one GET (no redirect followed)
+// to check the clock and redirects.
+func (r *run) clientAndHTTP() {
+	r.clientCertificate()
+	r.httpGet()
+}
+
+func (r *run) clientCertificate() {
+	cfg, err := r.o.Policy.TLSConfigFor(netJoin(r.rep.Host, r.rep.Port))
+	if err != nil {
+		r.add("client_certificate", Skip, err.Error())
+		return
+	}
+	var cri *tls.CertificateRequestInfo
+	var sent bool
+	offer := cfg.GetClientCertificate
+	cfg.GetClientCertificate = func(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		cri = info
+		c, err := offer(info)
+		sent = err == nil && c != nil && len(c.Certificate) > 0
+		return c, err
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	defer cancel()
+	raw, err := r.o.Dial(ctx, "tcp", r.addr)
+	if err != nil {
+		r.add("client_certificate", Skip, "cannot connect again: "+err.Error())
+		return
+	}
+	conn := tls.Client(raw, cfg)
+	herr := conn.HandshakeContext(ctx)
+	if herr == nil {
+		// TLS 1.3 servers judge a client certificate after the handshake.
+		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, herr = conn.Read(make([]byte, 1))
+		if ne, ok := herr.(net.Error); ok && ne.Timeout() {
+			herr = nil
+		}
+	}
+	conn.Close()
+	r.reportClientCert(cri, sent, herr)
+}
+
+func (r *run) reportClientCert(cri *tls.CertificateRequestInfo, sent bool, herr error) {
+	if cri == nil {
+		r.add("client_certificate", OK, "the server does not ask for a client certificate")
+		return
+	}
+	var cas []string
+	for _, raw := range cri.AcceptableCAs {
+		var name pkix.RDNSequence
+		if _, err := asn1.Unmarshal(raw, &name); err == nil {
+			var n pkix.Name
+			n.FillFromRDNSequence(&name)
+			cas = append(cas, n.String())
+		}
+	}
+	details := []string{"acceptable issuers: " + orNone(cas)}
+	id, idErr := r.o.Policy.ClientIdentity(r.rep.Host)
+	switch {
+	case idErr != nil:
+		r.add("client_certificate", Fail, "the server asks for a client certificate; the configured one cannot be used: "+idErr.Error(), details...)
+		r.fix("fix the client identity of the rule for " + r.rep.Host + " (httptrust inspect FILE says what a file is)")
+	case id == nil:
+		r.add("client_certificate", Warn, "the server asks for a client certificate and none is configured for "+r.rep.Host, details...)
+		if herr != nil {
+			r.fix(fmt.Sprintf("give a client certificate the server accepts: httptrust get --cert me.p12 --password-env VAR %s", r.rep.URL))
+		}
+	case !sent:
+		why := "not sent"
+		if err := cri.SupportsCertificate(id); err != nil {
+			why = "not sent: " + err.Error()
+		}
+		r.add("client_certificate", Fail, "the configured client certificate was "+why, details...)
+		r.fix("use a client certificate issued by one of the server's acceptable issuers")
+	case herr != nil:
+		r.add("client_certificate", Fail, "the server refused the client certificate that was sent: "+herr.Error(), details...)
+		r.fix("ask the server's operator which issuer it accepts, and use a certificate from it")
+	default:
+		r.add("client_certificate", OK, "the server asks for a client certificate and accepts the one configured", details...)
+	}
+}
+
+func (r *run) httpGet() {
+	base := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return r.o.Dial(ctx, network, r.addr)
+		},
+		TLSHandshakeTimeout: r.o.Timeout, ResponseHeaderTimeout: r.o.Timeout, ForceAttemptHTTP2: true,
+	}
+	tr := r.o.Policy.Transport(base)
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: r.o.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	resp, err := c.Get(r.rep.URL)
+	if err != nil {
+		r.add("http", Warn, "GET failed after a verified handshake: "+err.Error())
+		return
+	}
+	resp.Body.Close()
+	r.clock(resp)
+	loc, _ := resp.Location()
+	switch {
+	case loc == nil:
+		r.add("http", OK, fmt.Sprintf("GET answers %s over %s", resp.Status, resp.Proto))
+	case loc.Scheme == "http":
+		r.add("http", Warn, fmt.Sprintf("GET redirects to %s: plain HTTP, which httptrust refuses to follow", loc))
+		r.fix("fix the server's redirect to stay on https; to follow it anyway: httptrust get -L --allow-downgrade " + r.rep.URL)
+	case loc.Hostname() != r.rep.Host:
+		r.add("http", Warn, fmt.Sprintf("GET redirects to another host, %s, which is judged by its own rule (httptrust diagnose %s)", loc.Host, loc))
+	default:
+		r.add("http", OK, fmt.Sprintf("GET redirects to %s", loc))
+	}
+}
+
+// clock compares the local clock with the server's Date header.
+func (r *run) clock(resp *http.Response) {
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		r.add("clock", Skip, "the server sends no Date header to compare clocks with")
+		return
+	}
+	skew := r.now.Sub(date)
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew > 5*time.Minute {
+		r.add("clock", Warn, fmt.Sprintf("the local clock and the server's differ by %v: validity checks may fail on one side", skew.Round(time.Second)))
+		return
+	}
+	r.add("clock", OK, "the local clock agrees with the server's")
+}
+
+// plainHTTP looks at an http:// URL: it has no TLS, but it may redirect.
+func (r *run) plainHTTP(u *url.URL) {
+	if r.rep.Port == "" {
+		r.rep.Port = "80"
+	}
+	c := &http.Client{Timeout: r.o.Timeout,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if r.o.Addr != "" {
+				addr = r.o.Addr
+			}
+			return r.o.Dial(ctx, network, addr)
+		}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(u.String())
+	if err != nil {
+		r.add("http", Fail, "plain HTTP request failed: "+err.Error())
+		r.fix("check the URL and that the server runs")
+		return
+	}
+	resp.Body.Close()
+	if loc, _ := resp.Location(); loc != nil && loc.Scheme == "https" {
+		r.add("http", OK, fmt.Sprintf("plain HTTP redirects to %s", loc))
+		r.fix("diagnose the https URL: httptrust diagnose " + loc.String())
+		return
+	}
+	r.add("http", Warn, fmt.Sprintf("plain HTTP (%s), no TLS: nothing to verify", resp.Status))
+	r.fix("use https:// to get a verified connection")
+}
