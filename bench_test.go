@@ -11,18 +11,18 @@ package httptrust
 // server's allocations are included; they are the same for both clients.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/httptrust/httptrust/internal/benchutil"
 	"github.com/httptrust/httptrust/internal/testpki"
 )
 
@@ -130,41 +130,44 @@ func noTickets(c *tls.Config) { c.SessionTicketsDisabled = true }
 // handshake: no keep-alive, no session tickets from the server, so nothing
 // resumes (the reported resumed/op proves it). With cert=fixed the server
 // always presents one chain, and httptrust's verification cache is warm
-// after the first request: it skips x509 path validation that the plain
-// client does every time. With cert=rotating the server presents
-// 2×verifyCacheSize distinct chains in turn, so every httptrust handshake
-// misses that cache (checked before timing) and both clients validate the
-// chain in full.
+// after the first request: it skips the x509 path validation that the
+// plain client does every time. With cert=rotating the server presents
+// 2×verifyCacheSize+1 distinct chains in turn, so that every httptrust
+// handshake misses that cache (checked before timing) and both clients
+// validate the chain in full.
 func BenchmarkHandshake(b *testing.B) {
 	pki := testpki.New(b)
 	fixed := newBenchBed(b, pki, pki.FullChain(pki.Leaf(b, benchHost)), noTickets)
-	chains := rotatingChains(b, pki, 2*verifyCacheSize)
-	checkCacheDefeated(b, benchPolicy(b, pki), chains)
+	rotating := newRotatingBed(b, pki)
+	b.Run("cert=fixed", func(b *testing.B) { pair(b, fixed, false, 2) })
+	b.Run("cert=rotating", func(b *testing.B) { pair(b, rotating, false, 2) })
+}
+
+// newRotatingBed starts a server without session tickets that presents
+// distinct chains for benchHost in turn, enough of them, and an odd number,
+// that one verifier misses its cache on every handshake whether it sees
+// every chain or (interleaved with another client) every other one.
+func newRotatingBed(b *testing.B, pki *testpki.PKI) *benchBed {
+	b.Helper()
+	chains := make([]tls.Certificate, 2*verifyCacheSize+1)
+	for i := range chains {
+		chains[i] = pki.FullChain(pki.Leaf(b, benchHost))
+	}
+	checkCacheDefeated(b, benchPolicy(b, pki), chains, 1)
+	checkCacheDefeated(b, benchPolicy(b, pki), chains, 2)
 	var next atomic.Uint64
-	rotating := newBenchBed(b, pki, chains[0], noTickets, func(c *tls.Config) {
+	return newBenchBed(b, pki, chains[0], noTickets, func(c *tls.Config) {
 		c.Certificates = nil
 		c.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return &chains[next.Add(1)%uint64(len(chains))], nil
 		}
 	})
-	b.Run("cert=fixed", func(b *testing.B) { pair(b, fixed, false, 2) })
-	b.Run("cert=rotating", func(b *testing.B) { pair(b, rotating, false, 2) })
 }
 
-// rotatingChains returns n full chains for benchHost, each with its own leaf.
-func rotatingChains(b *testing.B, pki *testpki.PKI, n int) []tls.Certificate {
-	b.Helper()
-	out := make([]tls.Certificate, n)
-	for i := range out {
-		out[i] = pki.FullChain(pki.Leaf(b, benchHost))
-	}
-	return out
-}
-
-// checkCacheDefeated fails the benchmark unless serving chains in turn
-// makes every verification of one verifier (one host's tls.Config) miss its
-// cache, from the first round on.
-func checkCacheDefeated(b *testing.B, p *Policy, chains []tls.Certificate) {
+// checkCacheDefeated fails the benchmark unless one verifier (one host's
+// tls.Config) shown every stride-th of chains in turn misses its cache
+// every time.
+func checkCacheDefeated(b *testing.B, p *Policy, chains []tls.Certificate, stride int) {
 	b.Helper()
 	eff, err := p.Lookup(benchHost)
 	if err != nil {
@@ -172,9 +175,9 @@ func checkCacheDefeated(b *testing.B, p *Policy, chains []tls.Certificate) {
 	}
 	v := newVerifier(p, eff, benchHost, "")
 	for i := 0; i < 3*len(chains); i++ {
-		chain := parseChain(b, chains[i%len(chains)])
+		chain := parseChain(b, chains[(i*stride)%len(chains)])
 		if v.cached(chainKey(chain), time.Now()) {
-			b.Fatalf("rotating chains: handshake %d would hit the verification cache", i)
+			b.Fatalf("rotating chains, stride %d: handshake %d would hit the verification cache", stride, i)
 		}
 		if err := v.verify(tls.ConnectionState{PeerCertificates: chain}); err != nil {
 			b.Fatal(err)
@@ -285,15 +288,262 @@ func plainVerify(chain []*x509.Certificate, roots *x509.CertPool) error {
 	return err
 }
 
-// benchKey is one ECDSA key shared by the many certificates the store
-// benchmark writes: making a key per certificate would only slow the setup.
-func benchKey(b *testing.B) *ecdsa.PrivateKey {
+// BenchmarkPaired runs the pairs of the TLS benchmarks interleaved: each
+// iteration sends one request with each client, the first one in turn, on
+// the same server, and times each. It reports the median time of a request
+// of each client and the ratios httptrust/plain of the medians and of the
+// means (below 1: httptrust is faster). A burst of load from elsewhere on
+// the machine falls on both clients alike, and a median ignores the
+// requests it preempted, so these ratios are steadier than the one of two
+// sub-benchmarks run one after the other.
+func BenchmarkPaired(b *testing.B) {
+	pki := testpki.New(b)
+	cert := pki.FullChain(pki.Leaf(b, benchHost))
+	fixed := newBenchBed(b, pki, cert, noTickets)
+	rotating := newRotatingBed(b, pki)
+	resume := newBenchBed(b, pki, cert)
+	h1 := newBenchBed(b, pki, cert, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	h2 := newBenchBed(b, pki, cert)
+	b.Run("Handshake/cert=fixed", func(b *testing.B) { pairedGet(b, fixed, fixed.plain(false, nil), fixed.trusting(b, false), 2) })
+	b.Run("Handshake/cert=rotating", func(b *testing.B) {
+		pairedGet(b, rotating, rotating.plain(false, nil), rotating.trusting(b, false), 2)
+	})
+	b.Run("Resume/cache=lru", func(b *testing.B) {
+		pairedGet(b, resume, resume.plain(false, tls.NewLRUClientSessionCache(0)), resume.trusting(b, false), 2)
+	})
+	b.Run("KeepAlive/proto=h1", func(b *testing.B) { pairedGet(b, h1, h1.plain(true, nil), h1.trusting(b, true), 1) })
+	b.Run("KeepAlive/proto=h2", func(b *testing.B) { pairedGet(b, h2, h2.plain(true, nil), h2.trusting(b, true), 2) })
+	b.Run("Verify/cache=cold", func(b *testing.B) {
+		chain := parseChain(b, cert)
+		p := benchPolicy(b, pki)
+		eff, err := p.Lookup(benchHost)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs, roots := tls.ConnectionState{PeerCertificates: chain}, pki.Pool()
+		var il benchutil.Interleave
+		for b.Loop() {
+			il.Run(func() {
+				if err := plainVerify(chain, roots); err != nil {
+					b.Fatal(err)
+				}
+			}, func() {
+				if err := newVerifier(p, eff, benchHost, "").verify(cs); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}
+		reportPair(b, &il, "op")
+	})
+}
+
+// pairedGet times the requests of plain and trust interleaved, after one
+// request each, and reports besides the server's full and resumed
+// handshakes per request.
+func pairedGet(b *testing.B, bb *benchBed, plain, trust *http.Client, wantProto int) {
+	defer plain.CloseIdleConnections()
+	defer trust.CloseIdleConnections()
+	mustGet(b, plain, bb.url, wantProto)
+	mustGet(b, trust, bb.url, wantProto)
+	full, resumed := bb.srv.Handshakes.Load(), bb.srv.Resumed.Load()
+	var il benchutil.Interleave
+	for b.Loop() {
+		il.Run(func() { mustGet(b, plain, bb.url, wantProto) }, func() { mustGet(b, trust, bb.url, wantProto) })
+	}
+	reportPair(b, &il, "req")
+	reqs := float64(2 * il.Rounds())
+	b.ReportMetric(float64(bb.srv.Handshakes.Load()-full)/reqs, "full-handshakes/req")
+	b.ReportMetric(float64(bb.srv.Resumed.Load()-resumed)/reqs, "resumed/req")
+}
+
+// reportPair reports the median time of operation 0 (plain) and 1
+// (httptrust) of il, per unit, and the ratios of their medians and of
+// their means, httptrust/plain.
+func reportPair(b *testing.B, il *benchutil.Interleave, unit string) {
+	b.ReportMetric(il.Median(0), "plain-ns/"+unit)
+	b.ReportMetric(il.Median(1), "httptrust-ns/"+unit)
+	b.ReportMetric(il.MedianRatio(1, 0), "median-httptrust/plain")
+	b.ReportMetric(il.Ratio(1, 0), "mean-httptrust/plain")
+}
+
+// lookupCase is a host to look up, its normalised form, and the pattern
+// that must decide it ("" for a host no rule matches).
+type lookupCase struct {
+	host, norm string
+	addr       netip.Addr
+	want       string
+}
+
+// lookupHostsPerClass is the number of hosts of each of five classes
+// (exact, "*.", "**.", CIDR, no rule): 20,000 lookups, more than 10,000
+// distinct hosts even with 100 rules.
+const lookupHostsPerClass = 4000
+
+// lookupPolicy returns a policy of n rules (n a multiple of 4), a quarter of
+// each kind: exact names, "*.x", "**.x" and CIDR networks (benchutil.Network:
+// IPv4 /24, IPv4 /28 and IPv6 /64 in turn), and the hosts to look up in a fixed random
+// order, each already looked up once and checked.
+func lookupPolicy(b *testing.B, n int) (*Policy, []lookupCase) {
 	b.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	m := n / 4
+	rules := make([]Rule, 0, n)
+	for j := range m {
+		for _, h := range []string{fmt.Sprintf("h%d.exact.test", j), fmt.Sprintf("*.d%d.one.test", j),
+			fmt.Sprintf("**.d%d.any.test", j), benchutil.Network(j).String()} {
+			rules = append(rules, Rule{Hosts: []string{h}, MinTLS: "1.3"})
+		}
+	}
+	p, err := New(rules, &Options{SystemRoots: x509.NewCertPool()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return k
+	var cases []lookupCase
+	for k := range lookupHostsPerClass {
+		j := k % m
+		miss := fmt.Sprintf("m%d.a.miss.example", k)
+		if k%2 == 1 {
+			miss = netip.AddrFrom4([4]byte{203, 0, byte(k >> 8), byte(k)}).String()
+		}
+		cases = append(cases,
+			lookupCase{host: fmt.Sprintf("h%d.exact.test", j), want: fmt.Sprintf("h%d.exact.test", j)},
+			lookupCase{host: fmt.Sprintf("w%d.d%d.one.test", k, j), want: fmt.Sprintf("*.d%d.one.test", j)},
+			lookupCase{host: fmt.Sprintf("w%d.v.d%d.any.test", k, j), want: fmt.Sprintf("**.d%d.any.test", j)},
+			lookupCase{host: benchutil.HostIn(benchutil.Network(j), k).String(), want: benchutil.Network(j).String()},
+			lookupCase{host: miss})
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(cases), func(i, j int) { cases[i], cases[j] = cases[j], cases[i] })
+	distinct := map[string]bool{}
+	for i := range cases {
+		c := &cases[i]
+		distinct[c.host] = true
+		if c.norm, c.addr, err = normalizeHost(c.host); err != nil {
+			b.Fatal(err)
+		}
+		eff, err := p.Lookup(c.host)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if eff.Pattern != c.want {
+			b.Fatalf("Lookup(%q): pattern %q, want %q", c.host, eff.Pattern, c.want)
+		}
+	}
+	if len(distinct) < 10_000 {
+		b.Fatalf("only %d distinct hosts", len(distinct))
+	}
+	return p, cases
 }
 
-var _ = fmt.Sprint
+// BenchmarkLookup measures Policy.Lookup, host string to effective rule,
+// with 100 and with 100,000 rules, over 20,000 hosts (every rule kind and
+// misses). The effective rules are memoised, and each host was looked up
+// once before timing: this is the steady state of a long-running client.
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{100, 100_000} {
+		p, cases := lookupPolicy(b, n)
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := p.Lookup(cases[i%len(cases)].host); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkLookupIndex is BenchmarkLookup without parsing and normalising
+// the host: the index alone.
+func BenchmarkLookupIndex(b *testing.B) {
+	for _, n := range []int{100, 100_000} {
+		p, cases := lookupPolicy(b, n)
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				c := &cases[i%len(cases)]
+				if p.ix.effective(c.norm, c.addr) == nil {
+					b.Fatal("no effective rule")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// storeHosts is the size of the store BenchmarkLoadDir loads.
+const storeHosts = 10_000
+
+// BenchmarkLoadDir loads a store of 10,000 hosts laid out as the CLI keeps
+// them (per host a rule file in managed/ naming an exact certificate in
+// managed/certs/), written once. op=read-all is the floor: os.ReadDir and
+// os.ReadFile of every file, rules and certificates; op=read-rules reads
+// only the rule files, which is all LoadDir reads (certificates are parsed
+// on first use). op=loaddir-validate adds Policy.Validate, which reads and
+// parses every certificate. The files are in the page cache for every op.
+func BenchmarkLoadDir(b *testing.B) {
+	dir := storeDir(b)
+	b.Run("op=read-all", func(b *testing.B) { benchOp(b, func() { readStore(b, dir, false) }) })
+	b.Run("op=read-rules", func(b *testing.B) { benchOp(b, func() { readStore(b, dir, true) }) })
+	b.Run("op=loaddir", func(b *testing.B) { benchOp(b, func() { loadStore(b, dir, false) }) })
+	b.Run("op=loaddir-validate", func(b *testing.B) { benchOp(b, func() { loadStore(b, dir, true) }) })
+}
+
+// BenchmarkLoadDirPaired runs read-all, read-rules and loaddir of
+// BenchmarkLoadDir interleaved and reports the median time of each and the
+// ratios of the median of loaddir to that of each read.
+func BenchmarkLoadDirPaired(b *testing.B) {
+	dir := storeDir(b)
+	var il benchutil.Interleave
+	for b.Loop() {
+		il.Run(func() { readStore(b, dir, false) }, func() { readStore(b, dir, true) }, func() { loadStore(b, dir, false) })
+	}
+	b.ReportMetric(il.Median(0), "read-all-ns/op")
+	b.ReportMetric(il.Median(1), "read-rules-ns/op")
+	b.ReportMetric(il.Median(2), "loaddir-ns/op")
+	b.ReportMetric(il.MedianRatio(2, 0), "loaddir/read-all")
+	b.ReportMetric(il.MedianRatio(2, 1), "loaddir/read-rules")
+}
+
+func storeDir(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := benchutil.WriteStore(dir, storeHosts); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func benchOp(b *testing.B, op func()) {
+	b.ReportAllocs()
+	for b.Loop() {
+		op()
+	}
+}
+
+func readStore(b *testing.B, dir string, rulesOnly bool) {
+	folders := benchutil.StoreFolders(dir, rulesOnly)
+	files, _, err := benchutil.ReadAll(folders...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if want := storeHosts * (len(folders) - 1); files != want {
+		b.Fatalf("read %d files, want %d", files, want)
+	}
+}
+
+func loadStore(b *testing.B, dir string, validate bool) {
+	p, err := LoadDir(dir, &Options{SystemRoots: x509.NewCertPool()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(p.Rules()) != storeHosts {
+		b.Fatalf("%d rules, want %d", len(p.Rules()), storeHosts)
+	}
+	if validate {
+		if err := p.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -39,7 +39,7 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 // LoadFS loads a store from fsys, as LoadDir does; with embed.FS a store
 // ships inside the binary.
 func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
-	fsys = safeFS{fsys}
+	fsys = newSafeFS(fsys)
 	names, skipped, err := ruleFiles(fsys)
 	if err != nil {
 		return nil, err
@@ -100,25 +100,21 @@ func ruleFiles(fsys fs.FS) (names, skipped []string, err error) {
 	return names, skipped, nil
 }
 
-// readCapped reads a regular file of at most max bytes. A FIFO, device or
-// folder is refused without being opened for reading where possible, and a
-// symlink loop is an error, never a hang.
+// readCapped reads a regular file of at most max bytes. fsys is a store's
+// safeFS, whose Open refuses a FIFO, device or folder before opening it.
 func readCapped(fsys fs.FS, name string, max int64) ([]byte, error) {
-	st, err := fs.Stat(fsys, name)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (%s)", name, st.Mode().Type())
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, st.Size(), max)
-	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, st.Size(), max)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err

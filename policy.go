@@ -83,6 +83,9 @@ func New(rules []Rule, opts *Options) (*Policy, error) {
 	if p.opts.AIA == nil {
 		p.opts.AIA = &AIAFetcher{}
 	}
+	if p.opts.FS != nil {
+		p.opts.FS = newSafeFS(p.opts.FS)
+	}
 	var compiledRules []*compiled
 	for i := range rules {
 		r := &rules[i]

@@ -84,7 +84,12 @@ type Rule struct {
 	File string
 	Line int
 	// lines holds the line of each field, for errors.
-	lines map[string]int
+	lines []fieldLine
+}
+
+type fieldLine struct {
+	field string
+	line  int
 }
 
 // Where returns "file:line", or "code" for a rule built in code.
@@ -149,8 +154,10 @@ type compiled struct {
 // fieldErr builds a RuleError for field of r; line may refine the rule's line.
 func fieldErr(r *Rule, field string, err error) *RuleError {
 	line := r.Line
-	if l, ok := r.lines[field]; ok {
-		line = l
+	for _, fl := range r.lines {
+		if fl.field == field {
+			line = fl.line
+		}
 	}
 	return &RuleError{File: r.File, Line: line, Field: field, Err: err}
 }

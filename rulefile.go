@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -17,7 +18,8 @@ import (
 // field): a rule that cannot be read must never widen trust by being
 // skipped. The rules are returned unvalidated; New validates them.
 func ParseRuleFile(name string, data []byte) ([]Rule, error) {
-	lp := &lineParser{name: name, data: data}
+	lp := &lineParser{name: name, data: data, p: parsers.Get().(*unstable.Parser)}
+	defer parsers.Put(lp.p)
 	lp.p.Reset(data)
 	var rules []Rule
 	var cur *Rule
@@ -43,10 +45,7 @@ func ParseRuleFile(name string, data []byte) ([]Rule, error) {
 				return nil, lp.err(expr, key, errors.New("set twice in the same rule"))
 			}
 			seen[key] = true
-			if cur.lines == nil {
-				cur.lines = map[string]int{}
-			}
-			cur.lines[key] = lp.line(expr)
+			cur.lines = append(cur.lines, fieldLine{key, lp.line(expr)})
 			if err := setField(cur, key, expr.Value()); err != nil {
 				return nil, lp.err(expr, key, err)
 			}
@@ -58,10 +57,14 @@ func ParseRuleFile(name string, data []byte) ([]Rule, error) {
 	return rules, nil
 }
 
+// parsers keeps TOML parsers (and their node arenas) for reuse: values are
+// copied out of a parse, nothing refers to a parser after it.
+var parsers = sync.Pool{New: func() any { return new(unstable.Parser) }}
+
 type lineParser struct {
 	name string
 	data []byte
-	p    unstable.Parser
+	p    *unstable.Parser
 	// off and ln cache the last line computed: expressions come in order.
 	off, ln int
 }

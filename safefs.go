@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"sync"
 )
 
 // ErrWritableByOthers is wrapped when a store file or folder may be changed
@@ -13,45 +14,82 @@ import (
 var ErrWritableByOthers = errors.New("writable by others")
 
 // safeFS guards a store: it refuses files and folders writable by others,
-// and anything that is neither a regular file nor a folder (opening a FIFO
-// would block).
-type safeFS struct{ fs.FS }
+// including the folders on the path to a file (whoever can write a folder
+// can swap the file in it), and anything that is neither a regular file nor
+// a folder (opening a FIFO would block). Folders found sound are
+// remembered for the life of the safeFS, which is one load of the store.
+type safeFS struct {
+	fsys fs.FS
 
-func (s safeFS) Open(name string) (fs.File, error) {
-	// The folders on the path count too: whoever can write a folder can
-	// swap the file in it.
-	for dir := path.Dir(name); dir != "." && dir != "/"; dir = path.Dir(dir) {
-		if err := s.checkWritable(dir); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.checkWritable(name); err != nil {
-		return nil, err
-	}
-	st, err := fs.Stat(s.FS, name)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() && !st.IsDir() {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not a regular file (%v)", st.Mode().Type())}
-	}
-	return s.FS.Open(name)
+	mu     sync.Mutex
+	okDirs map[string]bool
 }
 
-// checkWritable refuses name if others may write it.
-func (s safeFS) checkWritable(name string) error {
-	st, err := fs.Stat(s.FS, name)
+func newSafeFS(fsys fs.FS) *safeFS {
+	if s, ok := fsys.(*safeFS); ok {
+		return s
+	}
+	return &safeFS{fsys: fsys, okDirs: map[string]bool{}}
+}
+
+// Stat implements fs.StatFS with the same checks as Open.
+func (s *safeFS) Stat(name string) (fs.FileInfo, error) {
+	if err := s.checkDirs(name); err != nil {
+		return nil, err
+	}
+	st, err := fs.Stat(s.fsys, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if runtime.GOOS == "windows" || st.Mode().Perm()&0o002 == 0 {
-		return nil
+	return st, check(name, st)
+}
+
+// Open implements fs.FS.
+func (s *safeFS) Open(name string) (fs.File, error) {
+	if _, err := s.Stat(name); err != nil {
+		return nil, err
 	}
-	what := "file"
-	if st.IsDir() {
-		what = "folder"
+	return s.fsys.Open(name)
+}
+
+// checkDirs checks the folders on the path to name, each once.
+func (s *safeFS) checkDirs(name string) error {
+	for dir := path.Dir(name); ; dir = path.Dir(dir) {
+		s.mu.Lock()
+		ok := s.okDirs[dir]
+		s.mu.Unlock()
+		if !ok {
+			st, err := fs.Stat(s.fsys, dir)
+			if err != nil {
+				return err
+			}
+			if err := check(dir, st); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			s.okDirs[dir] = true
+			s.mu.Unlock()
+		}
+		if dir == "." || dir == "/" {
+			return nil
+		}
 	}
-	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf(
-		"%w: the store %s has mode %v, so anyone on this machine could change what it trusts; run chmod o-w on it",
-		ErrWritableByOthers, what, st.Mode().Perm())}
+}
+
+// check refuses what others may write, and what is neither a regular file
+// nor a folder.
+func check(name string, st fs.FileInfo) error {
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o002 != 0 {
+		what := "file"
+		if st.IsDir() {
+			what = "folder"
+		}
+		return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf(
+			"%w: the store %s has mode %v, so anyone on this machine could change what it trusts; run chmod o-w on it",
+			ErrWritableByOthers, what, st.Mode().Perm())}
+	}
+	if !st.Mode().IsRegular() && !st.IsDir() {
+		return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not a regular file (%v)", st.Mode().Type())}
+	}
+	return nil
 }

@@ -32,8 +32,8 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 
 // splitHost accepts "host", "host:port", "[v6]:port" and "v6".
 func splitHost(s string) (host, port string, err error) {
-	if !strings.Contains(s, ":") {
-		return s, "", nil
+	if !strings.Contains(s, ":") || (!strings.HasPrefix(s, "[") && strings.Count(s, ":") > 1) {
+		return s, "", nil // a name, an IPv4 literal or a bare IPv6 literal
 	}
 	if h, p, err := net.SplitHostPort(s); err == nil {
 		return h, p, nil

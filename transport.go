@@ -44,13 +44,15 @@ type Transport struct {
 
 	mu      sync.Mutex
 	version uint64
-	hosts   map[string]*list.Element // "host:port" -> *hostTransport
+	hosts   map[hostKey]*list.Element
 	lru     list.List
 	plain   *http.Transport
 }
 
+type hostKey struct{ host, port string }
+
 type hostTransport struct {
-	key string
+	key hostKey
 	t   *http.Transport
 }
 
@@ -80,7 +82,7 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 		policy:   policy,
 		base:     b,
 		sessions: tls.NewLRUClientSessionCache(0),
-		hosts:    map[string]*list.Element{},
+		hosts:    map[hostKey]*list.Element{},
 	}
 }
 
@@ -162,7 +164,7 @@ func (t *Transport) plainTransport() *http.Transport {
 // hostTransport returns the transport for host:port under p, retiring
 // every transport of an older policy.
 func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport, error) {
-	key := net.JoinHostPort(host, port)
+	key := hostKey{host, port}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.version != p.version {
@@ -202,7 +204,7 @@ func (t *Transport) retireAllLocked() {
 		el.Value.(*hostTransport).t.CloseIdleConnections()
 	}
 	t.lru.Init()
-	t.hosts = map[string]*list.Element{}
+	t.hosts = map[hostKey]*list.Element{}
 }
 
 // CloseIdleConnections closes the idle connections of every host.

@@ -107,8 +107,14 @@ func (v *verifier) store(key [32]byte, w validity, now time.Time) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.cache == nil || len(v.cache) >= verifyCacheSize {
+	if v.cache == nil {
 		v.cache = map[[32]byte]validity{}
+	}
+	for k := range v.cache { // full: evict one entry (map order is random)
+		if len(v.cache) < verifyCacheSize {
+			break
+		}
+		delete(v.cache, k)
 	}
 	v.cache[key] = w
 }
