@@ -45,7 +45,7 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 	requested, sent, notSent, idErr := note.requested, note.sent, note.notSent, note.err
 	note.mu.Unlock()
 	if idErr != nil {
-		return mk(ReasonBadConfig, idErr.Error())
+		return mk(ReasonClientCertUnusable, idErr.Error())
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {

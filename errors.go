@@ -30,6 +30,7 @@ const (
 	ReasonInvalidChain              // a chain that breaks a rule of X.509 (usage, constraints, algorithm)
 	ReasonBadConfig                 // a certificate or identity the rule names cannot be used
 	ReasonDowngrade                 // a redirect from HTTPS to plain HTTP
+	ReasonClientCertUnusable        // the client identity the rule names cannot be used
 )
 
 var reasonText = map[Reason]string{
@@ -48,6 +49,7 @@ var reasonText = map[Reason]string{
 	ReasonInvalidChain:       "invalid chain",
 	ReasonBadConfig:          "unusable trust configuration",
 	ReasonDowngrade:          "redirect to plain HTTP",
+	ReasonClientCertUnusable: "unusable client certificate",
 }
 
 // String returns the reason in words.

@@ -56,6 +56,8 @@ func fixFor(e *VerifyError) string {
 		return fmt.Sprintf("the server does not speak TLS on this port: use http:// if plain HTTP is intended, or check the port")
 	case ReasonBadConfig:
 		return fmt.Sprintf("fix or replace the file named by %s (httptrust inspect FILE says what a file is)", ruleAt)
+	case ReasonClientCertUnusable:
+		return fmt.Sprintf("fix the client certificate, key or password named by %s (httptrust inspect FILE says what a file is)", ruleAt)
 	case ReasonDowngrade:
 		return "allow it only if plain HTTP is acceptable: httptrust get --allow-downgrade (library: Transport.AllowDowngrade)"
 	}

@@ -80,7 +80,7 @@ func TestClientIdentityFromStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := wantReason(t, l.client(p), at(s, "a.test"), ReasonBadConfig)
+	e := wantReason(t, l.client(p), at(s, "a.test"), ReasonClientCertUnusable)
 	mustContain(t, "detail", e.Detail, "me.p12", "password")
 	notContain(t, "detail", e.Detail, "hunter2-bad")
 }

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/store"
+)
+
+const fetchExamples = `  httptrust fetch https://192.168.1.20/                    shows the chain, asks y/N on a terminal
+  httptrust fetch --fingerprint 5e:3f:...:a1 https://device.local/   the SHA-256 you read on the device
+  httptrust fetch --yes https://dev.local:8443/            accept what is shown (first trust only)
+  httptrust fetch --allow-name-mismatch https://192.168.1.20/        a device whose certificate says CN=localhost
+  httptrust fetch --host '*.corp.example' --fingerprint AB:CD:... https://git.corp.example/`
+
+const fetchLong = `Connect without sending a request, show the chain the server presents (subject,
+issuer, names, validity, SHA-256, SPKI pin) and why it is not trusted today,
+then trust it for that host only.
+
+What is written: a self-signed certificate as an exact certificate;
+otherwise the last certificate of the path the server's certificates build,
+if it is a CA the system roots do not already trust, as an anchor for this
+host; failing that, the server's certificate as an exact certificate. A
+name mismatch or an expired certificate is written only with
+--allow-name-mismatch or --allow-expired (or a second yes at the prompt).
+
+Consent: a y/N prompt on a terminal, --yes, or --fingerprint HEX (the SHA-256
+of the certificate that will be written, read from the device or its
+operator; a mismatch exits 60). Without any of them nothing is written
+(exit 1). --host widens the scope (*.corp.example) and needs --fingerprint
+or a yes at the prompt. A certificate that changed since it was trusted is
+replaced only with --fingerprint.`
+
+type fetchFlags struct {
+	probeFlags
+	yes, allowNameMismatch, allowExpired bool
+	fingerprint                          string
+	hosts                                []string
+}
+
+func (e *env) fetchCmd() *cobra.Command {
+	f := &fetchFlags{}
+	cmd := &cobra.Command{
+		Use:     "fetch [flags] URL",
+		Short:   "See a server's chain and trust it for that host only",
+		Long:    fetchLong,
+		Example: fetchExamples,
+		Args:    exactArgs(1, "fetch needs one URL"),
+		RunE:    func(cmd *cobra.Command, args []string) error { return e.fetch(cmd.Context(), f, args[0]) },
+	}
+	fl := cmd.Flags()
+	f.probeFlags.register(fl)
+	fl.StringVar(&f.serverName, "server-name", "", "verify the certificate as `NAME` (written into the rule)")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "trust what is shown without asking (not for --host, nor a changed certificate)")
+	fl.StringVar(&f.fingerprint, "fingerprint", "", "trust only if the certificate to write has this SHA-256 `HEX` (from the device or its operator)")
+	fl.StringArrayVar(&f.hosts, "host", nil, "trust for `PATTERN` instead of the URL's host (repeatable; *.corp.example)")
+	fl.BoolVar(&f.allowNameMismatch, "allow-name-mismatch", false, "write an exact certificate that does not name the host")
+	fl.BoolVar(&f.allowExpired, "allow-expired", false, "write an exact certificate outside its validity period")
+	return cmd
+}
+
+// fetchView is what fetch reports; --json prints it.
+type fetchView struct {
+	URL     string        `json:"url"`
+	Host    string        `json:"host"`
+	Chain   []certView    `json:"chain"`
+	Trust   *judgement    `json:"trust"`
+	Status  string        `json:"status"` // written, already_trusted, trusted_by_system_roots
+	Plan    *planView     `json:"plan,omitempty"`
+	Written []writtenView `json:"written,omitempty"`
+}
+
+// writtenView is one managed rule a command wrote.
+type writtenView struct {
+	Pattern  string   `json:"pattern"`
+	RuleFile string   `json:"rule_file"`
+	Certs    []string `json:"certificate_files"`
+	Replaced bool     `json:"replaced"`
+}
+
+func viewAdded(a *store.Added) writtenView {
+	return writtenView{Pattern: a.Pattern, RuleFile: a.RuleFile, Certs: a.Certs, Replaced: a.Replaced}
+}
+
+// fetchRun is one run of fetch.
+type fetchRun struct {
+	e        *env
+	f        *fetchFlags
+	u        *url.URL
+	host     string
+	patterns []string
+	widening bool
+	fp       *certs.Fingerprint
+	view     fetchView
+}
+
+func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
+	r := &fetchRun{e: e, f: f}
+	if err := r.parse(raw); err != nil {
+		return err
+	}
+	e.setHintFlags(f.resolve)
+	st, p, err := e.loadPolicyToJudge()
+	if err != nil {
+		return err
+	}
+	res, err := e.probeURL(ctx, r.u, &f.probeFlags)
+	if err != nil {
+		return err
+	}
+	_, port, _ := urlHostPort(r.u)
+	j, err := judge(p, res, port)
+	if err != nil {
+		return err
+	}
+	r.view = fetchView{URL: r.u.Redacted(), Host: r.host, Chain: viewChain(res.Chain, e.now()), Trust: j}
+	if j.storeErr != nil && j.storeErr.Reason == httptrust.ReasonBadConfig {
+		return j.storeErr
+	}
+	if eff, err := p.Lookup(r.host); err == nil && eff.TOFU && len(f.hosts) == 0 {
+		return r.fetchFirstUse(st, res, port)
+	}
+	if j.Store && len(f.hosts) == 0 {
+		return r.alreadyTrusted(p)
+	}
+	name := r.host
+	if f.serverName != "" {
+		name = f.serverName
+	}
+	sys, _ := x509.SystemCertPool()
+	pl := planTrust(res.Chain, name, e.now(), sys)
+	r.view.Plan = pl.view()
+	if !e.json {
+		r.printState(e.stdout)
+	}
+	eff, _ := p.Lookup(r.host)
+	if err := r.consent(pl, j, eff); err != nil {
+		return err
+	}
+	return r.write(ctx, st, pl)
+}
+
+// parse checks the URL and flags before anything is dialled.
+func (r *fetchRun) parse(raw string) error {
+	u, err := parseURL(raw)
+	if err != nil {
+		return err
+	}
+	r.u = u
+	if r.host, _, err = urlHostPort(u); err != nil {
+		return err
+	}
+	if r.f.fingerprint != "" {
+		fp, err := certs.ParseFingerprint(r.f.fingerprint)
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("--fingerprint: %w", err)}
+		}
+		r.fp = &fp
+	}
+	r.patterns = []string{r.host}
+	if len(r.f.hosts) > 0 {
+		r.patterns = nil
+		for _, h := range r.f.hosts {
+			pat, err := httptrust.ParsePattern(h)
+			if err != nil {
+				return &exitError{code: exitUsage, err: fmt.Errorf("--host: %w", err)}
+			}
+			r.patterns = append(r.patterns, pat.String())
+			r.widening = r.widening || pat.String() != r.host
+		}
+	}
+	return nil
+}
+
+// alreadyTrusted reports a server that needs nothing written.
+func (r *fetchRun) alreadyTrusted(p *httptrust.Policy) error {
+	e := r.e
+	eff, _ := p.Lookup(r.host)
+	r.view.Status = "already_trusted"
+	msg := fmt.Sprintf("%s is already trusted (%s); nothing written", r.u.Redacted(), r.view.Trust.StoreRule)
+	if eff != nil && eff.Rule == nil {
+		r.view.Status = "trusted_by_system_roots"
+		msg = fmt.Sprintf("%s is already trusted by the system roots; nothing written", r.u.Redacted())
+	}
+	if e.json {
+		return writeJSON(e.stdout, r.view)
+	}
+	r.printState(e.stdout)
+	fmt.Fprintln(e.stderr, "httptrust: "+msg)
+	if r.view.Status == "trusted_by_system_roots" {
+		e.hint(fmt.Sprintf("to also pin its key (a public CA could issue another certificate for it): httptrust get --pin %s %s",
+			r.view.Chain[0].Pin, r.u.Redacted()))
+	}
+	return nil
+}
+
+// printState shows the chain, why it is not trusted, and the plan.
+func (r *fetchRun) printState(w io.Writer) {
+	v := r.view
+	fmt.Fprintf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
+	printChain(w, "  ", v.Chain)
+	if se := v.Trust.storeErr; se != nil {
+		fmt.Fprintf(w, "not trusted today: %s: %s\n", se.Reason, se.Detail)
+	}
+	if v.Plan != nil {
+		what := "the exact certificate"
+		if v.Plan.Kind == "anchor" {
+			what = "the CA certificate (anchor)"
+		}
+		fmt.Fprintf(w, "to trust for %s: %s %s\n  sha256 %s\n  (%s)\n", strings.Join(r.patterns, ", "), what, v.Plan.Subject, v.Plan.SHA256, v.Plan.Why)
+	}
+}
+
+// write adds a managed rule for every pattern.
+func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
+	e := r.e
+	for _, pat := range r.patterns {
+		t := store.Trust{Pattern: pat, Kind: pl.Kind, Certs: []*x509.Certificate{pl.Cert},
+			AllowNameMismatch: pl.NameMismatch, AllowExpired: pl.Expired, ServerName: r.f.serverName}
+		added, err := st.Add(ctx, t)
+		if err != nil {
+			return storeError(err)
+		}
+		r.view.Written = append(r.view.Written, viewAdded(added))
+	}
+	r.view.Status = "written"
+	if e.json {
+		return writeJSON(e.stdout, r.view)
+	}
+	for _, a := range r.view.Written {
+		fmt.Fprintf(e.stdout, "trusted %s %s for %s: %s\n", pl.Kind, certs.CertFingerprint(pl.Cert), a.Pattern, a.RuleFile)
+	}
+	fmt.Fprintf(e.stderr, "httptrust: now: httptrust get %s\n", r.u.Redacted())
+	return nil
+}
+
+// storeError explains a store write that was refused.
+func storeError(err error) error {
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return &exitError{code: exitFail, err: err, hints: []string{"edit " + ce.File + " in the store yourself, or trust a more specific host"}}
+	}
+	var re *httptrust.RuleError
+	if errors.As(err, &re) {
+		return &exitError{code: exitFail, err: err}
+	}
+	return &exitError{code: exitFail, err: err}
+}

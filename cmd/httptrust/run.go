@@ -1,0 +1,227 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/store"
+)
+
+// env is what a command may touch of the outside world. Tests build one
+// with an injected terminal check and environment.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// terminal reports whether f (stdin, stdout or stderr) is a terminal.
+	terminal func(f any) bool
+	now      func() time.Time
+
+	// Global flags.
+	storeDir string
+	json     bool
+	verbose  bool
+
+	// aia, if set, fetches missing intermediates for --fetch-intermediates
+	// (tests allow loopback with it); nil means the library's defaults.
+	aia *httptrust.AIAFetcher
+
+	// hintCtx adjusts the fixes printed for this run.
+	hintCtx hintContext
+}
+
+// run is the whole CLI: main is os.Exit(run(...)).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, terminal: isTerminal, now: time.Now}
+	return e.run(args)
+}
+
+// isTerminal reports whether f is an *os.File open on a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+func (e *env) run(args []string) int {
+	root := e.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	return e.report(err)
+}
+
+func (e *env) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "httptrust",
+		Short: "HTTPS to servers your system does not trust yet, without turning verification off",
+		Long: `httptrust makes HTTPS requests to servers your system does not trust yet —
+a self-signed device, a private CA, a pinned API — without ever turning
+verification off. Every certificate it trusts is trusted for the hosts you
+name, and no other.
+
+  httptrust demo                         a two-minute tour, fully offline
+  httptrust get https://device.local/    curl's job, with curl's flags
+  httptrust fetch https://device.local/  see a server's chain; trust it for that host
+  httptrust inspect cert.pem             what a file or a server's chain holds`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q; run httptrust help", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	// Subcommands inherit it: every flag error is a usage error (exit 2).
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.storeDir, "store", "", "trust store folder `DIR` (env "+store.EnvStore+"; default <user config dir>/httptrust)")
+	pf.BoolVar(&e.json, "json", false, "print data as JSON")
+	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
+	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd())
+	return root
+}
+
+// version returns the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// store returns the store chosen by --store, $HTTPTRUST_STORE or the default.
+func (e *env) store() (*store.Store, error) {
+	dir := e.storeDir
+	if dir == "" {
+		dir = e.getenv(store.EnvStore)
+	}
+	if dir == "" {
+		d, err := store.DefaultDir()
+		if err != nil {
+			return nil, &exitError{code: exitUsage, err: err, hints: []string{"give a store folder: --store DIR or " + store.EnvStore + "=DIR"}}
+		}
+		dir = d
+	}
+	return store.Open(dir), nil
+}
+
+// loadPolicy loads the store's policy. A store that cannot be loaded is an
+// error (exit 77), never wider trust. Rules with tofu = true record first
+// use in the store's known_hosts (see dryTOFU for commands that only look).
+func (e *env) loadPolicy(opts *httptrust.Options) (*store.Store, *httptrust.Policy, error) {
+	st, err := e.store()
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts == nil {
+		opts = &httptrust.Options{}
+	}
+	if opts.TOFU == nil {
+		opts.TOFU = st.KnownHosts()
+	}
+	p, err := st.Load(opts)
+	if err != nil {
+		return nil, nil, &exitError{code: exitCAFile, err: err,
+			hints: []string{"fix or remove the file named above; the store is " + st.Dir + " (httptrust never loads part of a store)"}}
+	}
+	return st, p, nil
+}
+
+// exitError is an error with the exit code it causes and the hints to
+// print after it.
+type exitError struct {
+	code  int
+	err   error
+	hints []string
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usagef is a usage error (exit 2).
+func usagef(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func usageErr(err error) error {
+	return &exitError{code: exitUsage, err: err, hints: []string{"run httptrust help for the commands, httptrust COMMAND --help for their flags"}}
+}
+
+// failf is a refusal (exit 1) with hints.
+func failf(hints []string, format string, args ...any) error {
+	return &exitError{code: exitFail, err: fmt.Errorf(format, args...), hints: hints}
+}
+
+// report prints err as "httptrust: error:" and "httptrust: hint:" lines
+// and returns the exit code.
+func (e *env) report(err error) int {
+	var ve *httptrust.VerifyError
+	if errors.As(err, &ve) {
+		return e.reportVerify(ve)
+	}
+	code := exitCode(err, false)
+	var ee *exitError
+	var hints []string
+	if errors.As(err, &ee) {
+		code, hints = ee.code, ee.hints
+	}
+	if e.json {
+		writeJSON(e.stdout, struct {
+			Error errorView `json:"error"`
+		}{errorView{Message: strings.TrimPrefix(err.Error(), "httptrust: "), ExitCode: code, Hints: hints}})
+	}
+	e.errorLine(err.Error())
+	for _, h := range hints {
+		e.hint(h)
+	}
+	return code
+}
+
+// errorView is an error as --json prints it on stdout (a refused
+// connection prints a verifyView instead).
+type errorView struct {
+	Message  string   `json:"message"`
+	ExitCode int      `json:"exit_code"`
+	Hints    []string `json:"hints,omitempty"`
+}
+
+// errorLine prints "httptrust: error: msg"; with NO_COLOR unset and stderr
+// a terminal, "error" is red.
+func (e *env) errorLine(msg string) {
+	label := "error"
+	if e.color() {
+		label = "\x1b[1;31merror\x1b[0m"
+	}
+	msg = strings.TrimPrefix(msg, "httptrust: ")
+	fmt.Fprintf(e.stderr, "httptrust: %s: %s\n", label, msg)
+}
+
+func (e *env) hint(msg string) {
+	fmt.Fprintf(e.stderr, "httptrust: hint: %s\n", msg)
+}
+
+func (e *env) warn(msg string) {
+	fmt.Fprintf(e.stderr, "httptrust: warning: %s\n", msg)
+}
+
+// color reports whether stderr may be coloured: a terminal, NO_COLOR unset.
+func (e *env) color() bool {
+	return e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb" && e.terminal(e.stderr)
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"httptrust": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: the CLI end to end against
+// loopback servers started by the scripts' own commands (see serve.go in
+// this folder's tests):
+//
+//	serve NAME [-ca|-public|-intermediate] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
+//	swap NAME [-public] serve a new certificate (self-signed, or from the public root)
+//	hits NAME N         the server NAME has answered exactly N requests
+//	has stdout|stderr S the last command's output contains S (no regexp)
+//	closedport          sets CLOSED_PORT to a port nothing listens on
+//
+// Every script gets a fresh store ($HTTPTRUST_STORE), a private CA
+// ($WORK/ca.pem) and stand-in system roots ($WORK/public-ca.pem through
+// SSL_CERT_FILE), so nothing depends on the machine.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		Setup:               setupScript,
+		Cmds:                scriptCmds,
+		RequireExplicitExec: false,
+	})
+}
+
+func setupScript(env *testscript.Env) error {
+	pki, err := newScriptPKI(env.WorkDir)
+	if err != nil {
+		return err
+	}
+	env.Values["pki"] = pki
+	empty := filepath.Join(env.WorkDir, ".no-cert-dir")
+	if err := os.Mkdir(empty, 0o700); err != nil {
+		return err
+	}
+	env.Setenv("HTTPTRUST_STORE", filepath.Join(env.WorkDir, "store"))
+	env.Setenv("SSL_CERT_FILE", filepath.Join(env.WorkDir, "public-ca.pem"))
+	env.Setenv("SSL_CERT_DIR", empty)
+	env.Setenv("NO_COLOR", "1")
+	env.Setenv("HTTPS_PROXY", "")
+	env.Setenv("https_proxy", "")
+	env.Setenv("HTTP_PROXY", "")
+	env.Setenv("http_proxy", "")
+	return nil
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+
+	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/mint"
+)
+
+// scriptPKI is one script's certificate authorities: a private CA with an
+// intermediate (ca.pem) and a stand-in for the public roots (public-ca.pem,
+// the system roots through SSL_CERT_FILE).
+type scriptPKI struct {
+	dir          string
+	ca, inter    *mint.Cert
+	public       *mint.Cert
+	clientIssuer *mint.Cert
+
+	mu      sync.Mutex
+	servers map[string]*scriptServer
+}
+
+func newScriptPKI(dir string) (*scriptPKI, error) {
+	p := &scriptPKI{dir: dir, servers: map[string]*scriptServer{}}
+	var err error
+	if p.ca, err = mint.New(mint.Template{CommonName: "Script Corp Root", IsCA: true, MaxPathLen: -1}, nil); err != nil {
+		return nil, err
+	}
+	if p.inter, err = mint.New(mint.Template{CommonName: "Script Corp Intermediate", IsCA: true}, p.ca); err != nil {
+		return nil, err
+	}
+	if p.public, err = mint.New(mint.Template{CommonName: "Script Public Root", IsCA: true, MaxPathLen: -1}, nil); err != nil {
+		return nil, err
+	}
+	if p.clientIssuer, err = mint.New(mint.Template{CommonName: "Script Client CA", IsCA: true, MaxPathLen: -1}, nil); err != nil {
+		return nil, err
+	}
+	for name, c := range map[string]*mint.Cert{"ca.pem": p.ca, "intermediate.pem": p.inter, "public-ca.pem": p.public, "client-ca.pem": p.clientIssuer} {
+		if err := os.WriteFile(filepath.Join(dir, name), c.CertPEM(), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// scriptServer is a loopback server started by a script.
+type scriptServer struct {
+	name     string
+	cert     atomic.Pointer[tls.Certificate]
+	requests atomic.Int64
+	srv      *http.Server
+	names    []string
+}
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"serve":      cmdServe,
+	"swap":       cmdSwap,
+	"hits":       cmdHits,
+	"closedport": cmdClosedPort,
+	"has":        cmdHas,
+}
+
+// cmdHas checks that the last command's stdout or stderr contains a fixed
+// string (pins and fingerprints hold regexp metacharacters).
+func cmdHas(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || (args[0] != "stdout" && args[0] != "stderr") {
+		ts.Fatalf("usage: has stdout|stderr STRING")
+	}
+	got := strings.Contains(ts.ReadFile(args[0]), args[1])
+	if got == neg {
+		ts.Fatalf("%s: contains %q: %v, want %v", args[0], args[1], got, !neg)
+	}
+}
+
+func pkiOf(ts *testscript.TestScript) *scriptPKI { return ts.Value("pki").(*scriptPKI) }
+
+type serveOpts struct {
+	ca, public, intermediate, expired, mtls, plain, tls12 bool
+	names                                                 string
+}
+
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! serve")
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var o serveOpts
+	fs.BoolVar(&o.ca, "ca", false, "issued by the private CA's intermediate (leaf and intermediate sent)")
+	fs.BoolVar(&o.public, "public", false, "issued by the stand-in public root")
+	fs.BoolVar(&o.intermediate, "leafonly", false, "with -ca: send the leaf only")
+	fs.BoolVar(&o.expired, "expired", false, "an expired certificate")
+	fs.BoolVar(&o.mtls, "mtls", false, "require a client certificate from client-ca.pem")
+	fs.BoolVar(&o.plain, "plain", false, "plain HTTP")
+	fs.BoolVar(&o.tls12, "tls12", false, "TLS 1.2 at most")
+	fs.StringVar(&o.names, "names", "", "comma-separated names (default NAME.test,127.0.0.1)")
+	if len(args) < 1 {
+		ts.Fatalf("usage: serve NAME [flags]")
+	}
+	name := args[0]
+	ts.Check(fs.Parse(args[1:]))
+	s, err := pkiOf(ts).start(ts, name, o)
+	ts.Check(err)
+	ts.Defer(func() { s.srv.Close() })
+}
+
+func (p *scriptPKI) leaf(names []string, o serveOpts) (*mint.Cert, []*mint.Cert, error) {
+	t := mint.Template{Names: names}
+	if o.expired {
+		t.NotBefore, t.NotAfter = time.Now().Add(-72*time.Hour), time.Now().Add(-24*time.Hour)
+	}
+	switch {
+	case o.ca:
+		c, err := mint.New(t, p.inter)
+		if o.intermediate {
+			return c, nil, err
+		}
+		return c, []*mint.Cert{p.inter}, err
+	case o.public:
+		c, err := mint.New(t, p.public)
+		return c, nil, err
+	}
+	c, err := mint.New(t, nil)
+	return c, nil, err
+}
+
+func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (*scriptServer, error) {
+	names := []string{name + ".test", "127.0.0.1"}
+	if o.names != "" {
+		names = strings.Split(o.names, ",")
+	}
+	s := &scriptServer{name: name, names: names}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	up := strings.ToUpper(name)
+	s.srv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	scheme := "https"
+	if o.plain {
+		scheme = "http"
+		go s.srv.Serve(ln)
+	} else {
+		leaf, chain, err := p.leaf(names, o)
+		if err != nil {
+			return nil, err
+		}
+		p.export(ts, up, leaf, chain)
+		tc := leaf.TLSCertificate(chain...)
+		s.cert.Store(&tc)
+		cfg := &tls.Config{
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil },
+			NextProtos:     []string{"h2", "http/1.1"},
+		}
+		if o.tls12 {
+			cfg.MaxVersion = tls.VersionTLS12
+		}
+		if o.mtls {
+			if err := p.clientFiles(); err != nil {
+				return nil, err
+			}
+			cfg.ClientAuth = tls.RequireAndVerifyClientCert
+			cfg.ClientCAs = p.clientIssuer.Pool()
+		}
+		go s.srv.Serve(tls.NewListener(ln, cfg))
+	}
+	ts.Setenv(up+"_URL", fmt.Sprintf("%s://127.0.0.1:%s/", scheme, port))
+	ts.Setenv(up+"_HOSTURL", fmt.Sprintf("%s://%s.test:%s/", scheme, name, port))
+	ts.Setenv(up+"_RESOLVE", fmt.Sprintf("%s.test:%s:127.0.0.1", name, port))
+	ts.Setenv(up+"_PORT", port)
+	p.mu.Lock()
+	p.servers[name] = s
+	p.mu.Unlock()
+	return s, nil
+}
+
+// export writes NAME.pem (the leaf) and sets NAME_SHA256 and NAME_PIN.
+func (p *scriptPKI) export(ts *testscript.TestScript, up string, leaf *mint.Cert, chain []*mint.Cert) {
+	lower := strings.ToLower(up)
+	ts.Check(os.WriteFile(filepath.Join(p.dir, lower+".pem"), leaf.CertPEM(), 0o644))
+	ts.Check(os.WriteFile(filepath.Join(p.dir, lower+".der"), leaf.DER, 0o644))
+	ts.Setenv(up+"_SHA256", certs.CertFingerprint(leaf.Cert).String())
+	ts.Setenv(up+"_PIN", certs.SPKIPin(leaf.Cert).String())
+	for i, c := range chain {
+		ts.Setenv(fmt.Sprintf("%s_CHAIN%d_SHA256", up, i+1), certs.CertFingerprint(c.Cert).String())
+	}
+}
+
+// clientFiles writes a client identity: client.pem + client-key.pem, and
+// client.p12 with the password "secret".
+func (p *scriptPKI) clientFiles() error {
+	c, err := mint.New(mint.Template{Names: []string{"client.test"}, Client: true}, p.clientIssuer)
+	if err != nil {
+		return err
+	}
+	key, err := c.KeyPEM()
+	if err != nil {
+		return err
+	}
+	p12, err := pkcs12.Modern.Encode(c.Key, c.Cert, nil, "secret")
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"client.pem": c.CertPEM(), "client-key.pem": key, "client.p12": p12} {
+		if err := os.WriteFile(filepath.Join(p.dir, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handler answers "hello from NAME"; /status/N answers N; /redirect?to=URL
+// redirects; /big sends 1 MiB.
+func (s *scriptServer) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		fmt.Fprintf(w, "hello from %s (%s %s)\n", s.name, r.Method, r.URL.Path)
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		fmt.Fprintf(w, "%s %s\n", r.Method, r.Header.Get("Content-Type"))
+		buf := make([]byte, 1<<16)
+		n, _ := r.Body.Read(buf)
+		fmt.Fprintf(w, "body=%s\nx-test=%s\n", buf[:n], r.Header.Get("X-Test"))
+	})
+	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		code, _ := strconv.Atoi(r.PathValue("code"))
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "status %d\n", code)
+	})
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+	})
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("/slowbody", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		w.Write([]byte("start\n"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		w.Write(make([]byte, 1<<20))
+	})
+	return mux
+}
+
+func cmdSwap(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 || (len(args) == 2 && args[1] != "-public") {
+		ts.Fatalf("usage: swap NAME [-public]")
+	}
+	p := pkiOf(ts)
+	p.mu.Lock()
+	s := p.servers[args[0]]
+	p.mu.Unlock()
+	if s == nil {
+		ts.Fatalf("no server %s", args[0])
+	}
+	var parent *mint.Cert
+	if len(args) == 2 {
+		parent = p.public
+	}
+	c, err := mint.New(mint.Template{Names: s.names}, parent)
+	ts.Check(err)
+	tc := c.TLSCertificate()
+	s.cert.Store(&tc)
+	p.export(ts, strings.ToUpper(args[0])+"_NEW", c, nil)
+}
+
+func cmdHits(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: hits NAME N")
+	}
+	p := pkiOf(ts)
+	p.mu.Lock()
+	s := p.servers[args[0]]
+	p.mu.Unlock()
+	if s == nil {
+		ts.Fatalf("no server %s", args[0])
+	}
+	want, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	got := s.requests.Load()
+	if (got == want) == neg {
+		ts.Fatalf("server %s answered %d requests; want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+func cmdClosedPort(ts *testscript.TestScript, neg bool, args []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ts.Check(ln.Close())
+	ts.Setenv("CLOSED_PORT", port)
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/probe"
+	"github.com/httptrust/httptrust/store"
+)
+
+// probeFlags are the connection flags of the commands that probe a URL
+// without sending it a request (fetch, inspect, pin).
+type probeFlags struct {
+	resolve    []string
+	maxTime    float64
+	serverName string
+}
+
+func (p *probeFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&p.resolve, "resolve", nil, "connect to `HOST:PORT:ADDR` for HOST:PORT; every decision is still about HOST")
+	fs.Float64Var(&p.maxTime, "max-time", 0, "give up after `SECONDS` (exit 28)")
+}
+
+// isURL reports whether arg names a server rather than a file.
+func isURL(arg string) bool { return strings.Contains(arg, "://") }
+
+// probeURL connects to u and captures its chain without sending a request.
+func (e *env) probeURL(ctx context.Context, u *url.URL, pf *probeFlags) (*probe.Result, error) {
+	if u.Scheme != "https" {
+		return nil, usagef("%s is not an https:// URL", u.Redacted())
+	}
+	host, port, err := urlHostPort(u)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := parseResolve(pf.resolve)
+	if err != nil {
+		return nil, err
+	}
+	if pf.maxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, seconds(pf.maxTime))
+		defer cancel()
+	}
+	t := probe.Target{Host: host, Port: port, ServerName: pf.serverName}
+	if to := rm.lookup(net.JoinHostPort(host, port)); to != net.JoinHostPort(host, port) {
+		t.Addr = to
+	}
+	res, err := probe.Probe(ctx, t)
+	if err != nil {
+		return nil, probeError(err, u)
+	}
+	return res, nil
+}
+
+// probeError explains a probe that captured no chain.
+func probeError(err error, u *url.URL) error {
+	code := exitCode(err, true)
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) {
+		what := "the server does not speak TLS on this port"
+		if string(rh.RecordHeader[:]) == "HTTP/" {
+			what += " (it answered in plain HTTP)"
+		}
+		return &exitError{code: exitHandshake, err: fmt.Errorf("%s: %s", u.Redacted(), what),
+			hints: []string{"use http:// if plain HTTP is intended, or check the port"}}
+	}
+	return &exitError{code: code, err: fmt.Errorf("%s: %w", u.Redacted(), err), hints: netErrorHints(code, u)}
+}
+
+// readCertFile reads every certificate of a local file. A file that holds
+// no certificate is explained object by object (exit 77).
+func readCertFile(name string, opts *certs.Options) ([]*x509.Certificate, certs.Format, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, &exitError{code: exitCAFile, err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, certs.MaxFileSize+1))
+	if err != nil {
+		return nil, 0, &exitError{code: exitCAFile, err: fmt.Errorf("%s: %w", name, err)}
+	}
+	cs, err := certs.ParseCertificates(name, data, opts)
+	if err == nil {
+		return cs, certs.Sniff(data), nil
+	}
+	hints := hintsFor(err)
+	if errors.Is(err, certs.ErrNotCertificate) || errors.Is(err, certs.ErrNoCertificates) || errors.Is(err, certs.ErrUnknownFormat) {
+		var what []string
+		for _, o := range certs.Describe(data) {
+			w := o.Kind
+			if o.Block > 0 {
+				w = fmt.Sprintf("block %d (line %d): %s", o.Block, o.Line, o.Kind)
+			}
+			what = append(what, w)
+		}
+		hints = append(hints, name+" holds: "+strings.Join(what, "; "))
+	}
+	return nil, 0, &exitError{code: exitCAFile, err: err, hints: hints}
+}
+
+// judgement says whether a captured chain is trusted today, by the store
+// and by the system roots alone. Nothing is sent to the server: the
+// chain captured by the probe is checked by the same VerifyConnection a
+// request would use.
+type judgement struct {
+	Store       bool   `json:"trusted_by_store"`
+	StoreRule   string `json:"store_rule"`
+	StoreReason string `json:"store_reason,omitempty"`
+	StoreDetail string `json:"store_detail,omitempty"`
+	System      bool   `json:"trusted_by_system_roots"`
+	SystemWhy   string `json:"system_reason,omitempty"`
+	TLSVersion  string `json:"tls_version"`
+	CipherSuite string `json:"cipher_suite"`
+
+	storeErr *httptrust.VerifyError
+}
+
+// dryTOFU answers first-use questions from the store's records without
+// ever recording: judging a captured chain (inspect, fetch) must not write
+// a first use that no request made.
+type dryTOFU struct{ httptrust.TOFUStore }
+
+// Record returns the record that would be kept, and writes nothing.
+func (d dryTOFU) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, error) {
+	old, ok, err := d.Lookup(rec.HostPort)
+	if err != nil {
+		return httptrust.TOFURecord{}, err
+	}
+	if ok {
+		return old, nil
+	}
+	return rec, nil
+}
+
+// loadPolicyToJudge loads the store's policy to judge captured chains,
+// recording no first use.
+func (e *env) loadPolicyToJudge() (*store.Store, *httptrust.Policy, error) {
+	st, err := e.store()
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.loadPolicy(&httptrust.Options{TOFU: dryTOFU{st.KnownHosts()}})
+}
+
+// judge checks res under the store's policy p and under the system roots.
+func judge(p *httptrust.Policy, res *probe.Result, port string) (*judgement, error) {
+	j := &judgement{TLSVersion: tlsVersion(res.State.Version), CipherSuite: tls.CipherSuiteName(res.State.CipherSuite)}
+	hostPort := net.JoinHostPort(res.Host, port)
+	eff, err := p.Lookup(hostPort)
+	if err != nil {
+		return nil, err
+	}
+	j.StoreRule = eff.String()
+	if j.Store, j.storeErr, err = verifyWith(p, hostPort, res.State); err != nil {
+		return nil, err
+	}
+	if j.storeErr != nil {
+		j.StoreReason, j.StoreDetail = j.storeErr.Reason.Code(), j.storeErr.Detail
+	}
+	sys, err := httptrust.New(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var sysErr *httptrust.VerifyError
+	if j.System, sysErr, err = verifyWith(sys, hostPort, res.State); err != nil {
+		return nil, err
+	}
+	if sysErr != nil {
+		j.SystemWhy = sysErr.Reason.Code()
+	}
+	return j, nil
+}
+
+// verifyWith runs p's VerifyConnection for hostPort on a captured state.
+func verifyWith(p *httptrust.Policy, hostPort string, cs tls.ConnectionState) (bool, *httptrust.VerifyError, error) {
+	cfg, err := p.TLSConfigFor(hostPort)
+	if err != nil {
+		return false, nil, err
+	}
+	verr := cfg.VerifyConnection(cs)
+	if verr == nil {
+		return true, nil, nil
+	}
+	var ve *httptrust.VerifyError
+	if errors.As(verr, &ve) {
+		return false, ve, nil
+	}
+	return false, nil, verr
+}
