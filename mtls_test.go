@@ -3,6 +3,7 @@ package httptrust
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"github.com/httptrust/httptrust/mint"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -83,4 +84,13 @@ func TestClientIdentityFromStore(t *testing.T) {
 	e := wantReason(t, l.client(p), at(s, "a.test"), ReasonClientCertUnusable)
 	mustContain(t, "detail", e.Detail, "me.p12", "password")
 	notContain(t, "detail", e.Detail, "hunter2-bad")
+}
+
+func mustP12(t *testing.T, id, inter *mint.Cert, password string) []byte {
+	t.Helper()
+	p12, err := pkcs12.Modern.WithIterations(2).Encode(id.Key, id.Cert, []*x509.Certificate{inter.Cert}, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p12
 }
