@@ -39,6 +39,13 @@ type AIAFetcher struct {
 // MaxAIAHops bounds how many issuers are fetched in a row for one chain.
 const MaxAIAHops = 4
 
+// maxAIAURLs bounds the issuer URLs tried per certificate, and
+// aiaBudget the whole completion of one chain, inside a handshake.
+const (
+	maxAIAURLs = 2
+	aiaBudget  = 8 * time.Second
+)
+
 // ErrAIAForbidden is wrapped when an issuer URL points where httptrust
 // never fetches from.
 var ErrAIAForbidden = errors.New("httptrust: issuer URL not allowed")
@@ -50,7 +57,11 @@ func (f *AIAFetcher) Fetch(ctx context.Context, c *x509.Certificate) ([]*x509.Ce
 		return nil, fmt.Errorf("httptrust: %q names no issuer URL", c.Subject)
 	}
 	var errs []error
-	for _, u := range c.IssuingCertificateURL {
+	urls := c.IssuingCertificateURL
+	if len(urls) > maxAIAURLs {
+		urls = urls[:maxAIAURLs] // the list comes from an unverified certificate
+	}
+	for _, u := range urls {
 		got, err := f.fetchURL(ctx, u)
 		if err == nil {
 			return got, nil
@@ -147,9 +158,11 @@ func (f *AIAFetcher) control(network, address string, _ syscall.RawConn) error {
 func (v *verifier) completeChain(presented []*x509.Certificate, opts x509.VerifyOptions) ([][]*x509.Certificate, error) {
 	f := v.p.opts.AIA
 	top := presented[len(presented)-1]
+	ctx, cancel := context.WithTimeout(context.Background(), aiaBudget)
+	defer cancel()
 	var lastErr error
 	for hop := 0; hop < MaxAIAHops; hop++ {
-		got, err := f.Fetch(context.Background(), top)
+		got, err := f.Fetch(ctx, top)
 		if err != nil {
 			return nil, err
 		}

@@ -185,6 +185,11 @@ func ruleFile(r *Rule, name string) string {
 	return path.Join(path.Dir(r.File), name)
 }
 
+// hasTrust reports whether the rule names anything to verify a chain
+// against: anchors or exact certificates. Trust on first use replaces chain
+// verification only where it has none; elsewhere it is checked on top.
+func (eff *Effective) hasTrust() bool { return len(eff.Anchors) > 0 || len(eff.Certificates) > 0 }
+
 // pinsActive reports whether pins are enforced at now: pins_expire is the
 // last day they apply, in the clock's location.
 func (eff *Effective) pinsActive(now time.Time) bool {

@@ -33,7 +33,7 @@ func TestPrecedence(t *testing.T) {
 		{Hosts: []string{"10.1.2.0/24"}, MinTLS: "1.3"},
 		{Hosts: []string{"10.1.0.0/16"}, MinTLS: "1.3"},
 		{Hosts: []string{"fd00::/64"}, MinTLS: "1.3"},
-		{AllHosts: true, MinTLS: "1.3", Anchors: nil},
+		{AllHosts: true, SystemRoots: boolp(true)},
 	}, nil)
 	tests := []struct{ host, want string }{
 		{"a.b.corp.example", "a.b.corp.example"},

@@ -121,8 +121,8 @@ func parseCIDR(orig, in string) (Pattern, error) {
 	if m := pfx.Masked(); m != pfx {
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: host bits are set; did you mean %s?", orig, m)
 	}
-	if pfx.Bits() == 0 {
-		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w; to trust an anchor for all hosts use all_hosts = true", orig, ErrPatternTooBroad)
+	if min := minCIDRBits(pfx); pfx.Bits() < min {
+		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w (a network wider than /%d); name the network you control; to trust an anchor for all hosts use all_hosts = true", orig, ErrPatternTooBroad, min)
 	}
 	return Pattern{Kind: PatternCIDR, Host: pfx.String(), Prefix: pfx}, nil
 }
@@ -217,4 +217,13 @@ func parent(name string) string {
 		return ""
 	}
 	return name[i+1:]
+}
+
+// minCIDRBits is the widest network a CIDR pattern may name: /8 for IPv4,
+// /32 for IPv6. Wider ones cover a large part of the internet.
+func minCIDRBits(p netip.Prefix) int {
+	if p.Addr().Is4() {
+		return 8
+	}
+	return 32
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -65,12 +66,12 @@ func WatchDir(dir string, opts *Options, ro *ReloadOptions) (*Reloader, error) {
 	if r.ro.Poll == 0 {
 		r.ro.Poll = time.Minute
 	}
-	p, err := LoadDir(dir, &r.opts)
+	p, err := r.load()
 	if err != nil {
 		return nil, err
 	}
 	r.cur.Store(p)
-	r.sum, _ = storeSum(dir)
+	r.sum, _ = storeSum(dir, namedFiles(p))
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("httptrust: watch %s: %w", dir, err)
@@ -110,7 +111,11 @@ func (r *Reloader) Close() error {
 // addWatches watches the store and its managed folders; the parent too,
 // so that a folder removed and created again is noticed.
 func (r *Reloader) addWatches() {
-	for _, d := range []string{r.dir, filepath.Join(r.dir, ManagedDir), filepath.Join(r.dir, ManagedDir, "certs"), filepath.Dir(r.dir)} {
+	dirs := []string{r.dir, filepath.Join(r.dir, ManagedDir), filepath.Join(r.dir, ManagedDir, "certs"), filepath.Dir(r.dir)}
+	for _, f := range namedFiles(r.cur.Load()) {
+		dirs = append(dirs, filepath.Join(r.dir, filepath.FromSlash(path.Dir(f))))
+	}
+	for _, d := range dirs {
 		_ = r.watcher.Add(d) // a folder that does not exist yet is found by the poll
 	}
 }
@@ -158,9 +163,39 @@ func (r *Reloader) loop() {
 	}
 }
 
+// load loads the store and reads every certificate and identity its rules
+// name, so that a policy in effect never depends on files read later (a
+// volume unmounted after a failed reload, a file half replaced).
+func (r *Reloader) load() (*Policy, error) {
+	p, err := LoadDir(r.dir, &r.opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// namedFiles lists the files a policy's rules name, inside the store.
+func namedFiles(p *Policy) []string {
+	var out []string
+	for _, r := range p.Rules() {
+		for _, f := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+			out = append(out, ruleFile(r, f))
+		}
+		for _, f := range []string{r.ClientCertificate, r.ClientKey, r.ClientPasswordFile} {
+			if f != "" && !path.IsAbs(f) {
+				out = append(out, ruleFile(r, f))
+			}
+		}
+	}
+	return out
+}
+
 // check reloads when the store's files changed since the last load.
 func (r *Reloader) check() {
-	sum, err := storeSum(r.dir)
+	sum, err := storeSum(r.dir, namedFiles(r.cur.Load()))
 	r.mu.Lock()
 	same := err == nil && sum == r.sum
 	r.mu.Unlock()
@@ -174,8 +209,7 @@ func (r *Reloader) check() {
 func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sum, _ := storeSum(r.dir)
-	p, err := LoadDir(r.dir, &r.opts)
+	p, err := r.load()
 	if err == nil && len(p.Rules()) == 0 && len(r.cur.Load().Rules()) > 0 {
 		err = fmt.Errorf("httptrust: store %s: every rule is gone (an unmounted volume?)", r.dir)
 	}
@@ -184,7 +218,7 @@ func (r *Reloader) Reload() error {
 		r.report(err)
 		return err
 	}
-	r.sum = sum
+	r.sum, _ = storeSum(r.dir, namedFiles(p))
 	r.cur.Store(p)
 	if r.ro.OnReload != nil {
 		r.ro.OnReload(p)
@@ -199,9 +233,17 @@ func (r *Reloader) report(err error) {
 }
 
 // storeSum hashes the names, sizes, times and link targets of the store's
-// files, cheaply telling whether anything changed.
-func storeSum(dir string) ([32]byte, error) {
+// files, and of the files its rules name wherever they are in it, cheaply
+// telling whether anything changed.
+func storeSum(dir string, named []string) ([32]byte, error) {
 	h := sha256.New()
+	for _, f := range named {
+		if st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err == nil {
+			fmt.Fprintf(h, "%s %d %d %v\n", f, st.Size(), st.ModTime().UnixNano(), st.Mode())
+		} else {
+			fmt.Fprintf(h, "%s !\n", f)
+		}
+	}
 	var firstErr error
 	for _, d := range []string{dir, filepath.Join(dir, ManagedDir), filepath.Join(dir, ManagedDir, "certs")} {
 		entries, err := os.ReadDir(d)

@@ -159,3 +159,39 @@ func TestReloadKeepsLastGoodPolicy(t *testing.T) {
 	_ = errors.As(e, &ve)
 	_ = certs.Pin{}
 }
+
+// A certificate in a subfolder is watched, and the policy in effect holds
+// every certificate it names: an unmount after a failed reload does not
+// make it fail.
+func TestReloadWatchesNamedFilesAndHoldsThem(t *testing.T) {
+	l := newLab(t)
+	other := l.public
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "corp.toml"), "[[rule]]\nhosts = [\"**.corp.test\"]\nanchors = [\"cas/root.pem\"]\n")
+	writeFile(t, filepath.Join(dir, "cas", "root.pem"), string(l.pki.Root.CertPEM()))
+	ev := newEvents()
+	r, err := WatchDir(dir, l.opts(), ev.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s1 := l.serve(l.pki.FullChain(l.pki.Leaf(t, "api.corp.test")), "api.corp.test")
+	s2 := l.serve(other.FullChain(other.Leaf(t, "api.corp.test")), "api.corp.test")
+	c := &http.Client{Transport: r.Transport(l.base())}
+	wantOK(t, c, at(s1, "api.corp.test"))
+
+	writeFile(t, filepath.Join(dir, "cas", "root.pem"), string(other.Root.CertPEM()))
+	ev.wait(t)
+	wantReason(t, c, at(s1, "api.corp.test"), ReasonUnknownAuthority)
+	wantOK(t, c, at(s2, "api.corp.test"))
+
+	// The anchor's file vanishes with a bad rule: the last good policy
+	// keeps working from what it read.
+	writeFile(t, filepath.Join(dir, "corp.toml"), "[[rule]]\nhosts = [\"**.com\"]\n")
+	must(t, os.Remove(filepath.Join(dir, "cas", "root.pem")))
+	ev.wait(t)
+	if ev.lastErr() == nil {
+		t.Fatal("a bad store reloaded")
+	}
+	wantOK(t, c, at(s2, "api.corp.test"))
+}

@@ -171,6 +171,11 @@ func compile(r *Rule) (*compiled, error) {
 	if len(r.Hosts) > 0 && r.AllHosts {
 		return nil, fieldErr(r, "all_hosts", errors.New("a rule with all_hosts = true names no hosts"))
 	}
+	if r.AllHosts {
+		if err := checkAllHosts(r); err != nil {
+			return nil, err
+		}
+	}
 	exactOnly := !r.AllHosts
 	for _, h := range r.Hosts {
 		p, err := ParsePattern(h)
@@ -236,6 +241,27 @@ func checkRelaxations(r *Rule, exactOnly bool) error {
 		}
 		if !r.hasCerts() {
 			return fieldErr(r, f.name, errors.New("only allowed in a rule with certificates (exact certificates); on an anchor it would accept every certificate that CA ever issued"))
+		}
+	}
+	return nil
+}
+
+// checkAllHosts allows an all_hosts rule only what a corporate
+// TLS-inspection root needs: anchors, and whether the system roots stay.
+// Anything else would apply to every host: first-use trust, a lower TLS
+// version, a client identity offered to every server, pins, exact
+// certificates.
+func checkAllHosts(r *Rule) error {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"certificates", r.hasCerts()}, {"tofu", r.TOFU != nil}, {"min_tls", r.MinTLS != ""},
+		{"client_certificate", r.hasClient()}, {"pins", r.Pins != nil}, {"pins_expire", !r.PinsExpire.IsZero()},
+		{"enforce", r.Enforce != nil}, {"fetch_intermediates", r.FetchIntermediates != nil},
+	} {
+		if f.set {
+			return fieldErr(r, f.name, errors.New("not allowed with all_hosts = true: an all_hosts rule may only set anchors and system_roots"))
 		}
 	}
 	return nil

@@ -27,6 +27,11 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if port != "" {
+		if port, err = canonicalPort(port); err != nil {
+			return nil, err
+		}
+	}
 	return p.tlsConfig(h, port, nil)
 }
 

@@ -101,3 +101,35 @@ func TestTOFUDamagedRecordsFailClosed(t *testing.T) {
 	o.TOFU = brokenTOFU{}
 	wantReason(t, l.client(mustPolicy(t, []Rule{{Hosts: []string{"dev.test"}, TOFU: boolp(true)}}, o)), at(s, "dev.test"), ReasonBadConfig)
 }
+
+// An inherited tofu never replaces a more specific rule's exact certificate
+// or anchors: it is checked on top of them, so it only narrows.
+func TestTOFUNeverWidensAnchorsOrCertificates(t *testing.T) {
+	l := newLab(t)
+	nas := l.pki.SelfSigned(t, "nas.lab.test")
+	attacker := l.pki.SelfSigned(t, "nas.lab.test")
+	good := l.serve(testpki.Chain(nas), "nas.lab.test")
+	evil := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(attacker), nil)
+	anchored := l.serve(l.pki.FullChain(l.pki.Leaf(t, "ca.lab.test")), "ca.lab.test")
+	o := l.opts()
+	o.TOFU = &MemoryTOFU{}
+	c := l.client(mustPolicy(t, []Rule{
+		{Hosts: []string{"**.lab.test"}, TOFU: boolp(true)},
+		{Hosts: []string{"nas.lab.test"}, ExactCerts: certsOf(nas)},
+		{Hosts: []string{"ca.lab.test"}, AnchorCerts: certsOf(l.pki.Root)},
+	}, o))
+	wantReason(t, c, at(evil, "nas.lab.test"), ReasonCertificateChanged)
+	wantOK(t, c, at(good, "nas.lab.test"))
+	wantOK(t, c, at(anchored, "ca.lab.test"))
+	// The anchored host's key is recorded too: a different key from the
+	// same CA is a changed certificate.
+	if _, ok, _ := o.TOFU.Lookup("ca.lab.test:" + anchored.Port); !ok {
+		t.Error("tofu on top of anchors recorded nothing")
+	}
+	rekeyed := testpki.StartTLS(t, "127.0.0.1", l.pki.FullChain(l.pki.Leaf(t, "ca.lab.test")), nil)
+	recs := o.TOFU.(*MemoryTOFU)
+	rec, _, _ := recs.Lookup("ca.lab.test:" + anchored.Port)
+	rec.HostPort = "ca.lab.test:" + rekeyed.Port
+	recs.Record(rec)
+	wantReason(t, c, at(rekeyed, "ca.lab.test"), ReasonCertificateChanged)
+}

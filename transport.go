@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -127,9 +129,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("httptrust: unsupported scheme " + req.URL.Scheme)
 	}
 	p := t.policy()
-	host, port := req.URL.Hostname(), req.URL.Port()
-	if port == "" {
-		port = "443"
+	host := req.URL.Hostname()
+	port, err := canonicalPort(req.URL.Port())
+	if err != nil {
+		closeBody(req)
+		return nil, err
 	}
 	ht, err := t.hostTransport(p, host, port)
 	if err != nil {
@@ -217,4 +221,18 @@ func (t *Transport) CloseIdleConnections() {
 	if t.plain != nil {
 		t.plain.CloseIdleConnections()
 	}
+}
+
+// canonicalPort returns port in its one written form ("" means 443), so
+// that "0443" cannot pass for a port of its own: first-use records, session
+// keys and transports are keyed by it.
+func canonicalPort(port string) (string, error) {
+	if port == "" {
+		return "443", nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return "", fmt.Errorf("httptrust: port %q is not a port number in its plain form (1-65535, no leading zeros)", port)
+	}
+	return port, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -211,4 +212,18 @@ func TestBaseDialTLSIgnored(t *testing.T) {
 	}
 	c := &http.Client{Transport: l.policy().Transport(base)}
 	wantReason(t, c, at(s, "a.test"), ReasonSelfSigned)
+}
+
+// A port has one written form: "0443" cannot pass for a new host:port.
+func TestNonCanonicalPortRefused(t *testing.T) {
+	l := newLab(t)
+	s := l.serve(l.pki.FullChain(l.pki.Leaf(t, "a.test")), "a.test")
+	c := l.client(l.policy(Rule{Hosts: []string{"a.test"}, AnchorCerts: certsOf(l.pki.Root)}))
+	if _, err := get(c, "https://a.test:0"+s.Port+"/"); err == nil || !strings.Contains(err.Error(), "plain form") {
+		t.Errorf("port 0%s: %v", s.Port, err)
+	}
+	if _, err := l.policy().TLSConfigFor("a.test:0443"); err == nil {
+		t.Error("TLSConfigFor accepted port 0443")
+	}
+	wantOK(t, c, at(s, "a.test"))
 }

@@ -51,7 +51,8 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 		return v.fail(ReasonInvalidChain, nil, "the server presented no certificate", nil)
 	}
 	now := v.p.opts.Clock()
-	if v.eff.TOFU {
+	if v.eff.TOFU && !v.eff.hasTrust() {
+		// Trust on first use alone: the key's continuity is the trust.
 		chains, verr := v.verifyTOFU(presented, now)
 		if verr != nil {
 			return verr
@@ -61,7 +62,7 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 	}
 	key := chainKey(presented)
 	if v.cached(key, now) {
-		return nil
+		return v.tofuToo(presented, now)
 	}
 	chains, win, verr := v.verifyChain(presented, now)
 	if verr != nil {
@@ -71,8 +72,23 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 	if err != nil {
 		return err
 	}
+	if err := v.tofuToo(presented, now); err != nil {
+		return err
+	}
 	if cacheable {
 		v.store(key, win, now)
+	}
+	return nil
+}
+
+// tofuToo adds key continuity on top of a verified chain, when a rule with
+// anchors or certificates also says tofu: it only ever narrows.
+func (v *verifier) tofuToo(presented []*x509.Certificate, now time.Time) error {
+	if !v.eff.TOFU {
+		return nil
+	}
+	if _, verr := v.verifyTOFU(presented, now); verr != nil {
+		return verr
 	}
 	return nil
 }
