@@ -47,7 +47,7 @@ func (o *override) apply(storeDir string, p *httptrust.Policy, host string, opts
 			c := *r
 			exact = &c
 		}
-		if len(kept) > 0 {
+		if len(kept) > 0 || r.AllHosts {
 			c := *r
 			c.Hosts = kept
 			rules = append(rules, c)
