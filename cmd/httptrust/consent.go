@@ -12,9 +12,10 @@ import (
 // consent decides whether fetch may write pl: --fingerprint, --yes, or a
 // y/N prompt on a terminal; then the relaxations pl needs.
 //
-// A host the store already trusts through certificates or anchors, whose
-// server now presents something those do not vouch for, is a changed
-// certificate: only --fingerprint replaces it, never --yes or the prompt.
+// A host the store already trusts through anchors, certificates, pins or
+// first use, whose server now presents something those do not vouch for,
+// is a changed certificate: only --fingerprint replaces it, never --yes or
+// the prompt.
 func (r *fetchRun) consent(pl *plan, j *judgement, eff *httptrust.Effective) error {
 	changed := isChange(j.storeErr, eff)
 	outOfBand := fmt.Sprintf("get the SHA-256 fingerprint of the certificate to trust out of band (from the device or its operator, not from this connection) and run: httptrust fetch%s --fingerprint <SHA-256 obtained out of band> %s", r.flags(), r.u.Redacted())
@@ -58,9 +59,17 @@ func isChange(se *httptrust.VerifyError, eff *httptrust.Effective) bool {
 	case httptrust.ReasonCertificateChanged, httptrust.ReasonPinMismatch:
 		return true
 	case httptrust.ReasonSelfSigned, httptrust.ReasonUnknownAuthority, httptrust.ReasonIncompleteChain, httptrust.ReasonInvalidChain:
-		return eff != nil && eff.Rule != nil && (len(eff.Anchors) > 0 || len(eff.Certificates) > 0)
+		return trustsSomething(eff)
 	}
 	return false
+}
+
+// trustsSomething reports whether a rule for the host (not the defaults,
+// not an all_hosts rule) already says what to trust: anchors, exact
+// certificates, pins or first use. Replacing that is a change.
+func trustsSomething(eff *httptrust.Effective) bool {
+	return eff != nil && eff.Rule != nil && !eff.Rule.AllHosts &&
+		(len(eff.Anchors) > 0 || len(eff.Certificates) > 0 || len(eff.Pins) > 0 || eff.TOFU)
 }
 
 // checkFingerprint compares --fingerprint with the certificate to write

@@ -20,7 +20,8 @@ const fetchExamples = `  httptrust fetch https://192.168.1.20/                  
   httptrust fetch --fingerprint 5e:3f:...:a1 https://device.local/   the SHA-256 you read on the device
   httptrust fetch --yes https://dev.local:8443/            accept what is shown (first trust only)
   httptrust fetch --allow-name-mismatch https://192.168.1.20/        a device whose certificate says CN=localhost
-  httptrust fetch --host '*.corp.example' --fingerprint AB:CD:... https://git.corp.example/`
+  httptrust fetch --host '*.corp.example' --fingerprint AB:CD:... https://git.corp.example/
+  httptrust fetch --tofu --yes https://192.168.1.20/        trust its key on first use; a different key is refused later`
 
 const fetchLong = `Connect without sending a request, show the chain the server presents (subject,
 issuer, names, validity, SHA-256, SPKI pin) and why it is not trusted today,
@@ -38,11 +39,17 @@ of the certificate that will be written, read from the device or its
 operator; a mismatch exits 60). Without any of them nothing is written
 (exit 1). --host widens the scope (*.corp.example) and needs --fingerprint
 or a yes at the prompt. A certificate that changed since it was trusted is
-replaced only with --fingerprint.`
+replaced only with --fingerprint.
+
+--tofu trusts the host on first use instead (the ssh known_hosts model): the
+server's key is recorded in the store (with the same consent) and a rule
+with tofu = true is written for the host, so that a different key is
+refused later with exit 60.`
 
 type fetchFlags struct {
 	probeFlags
 	yes, allowNameMismatch, allowExpired bool
+	tofu                                 bool
 	fingerprint                          string
 	hosts                                []string
 }
@@ -65,6 +72,7 @@ func (e *env) fetchCmd() *cobra.Command {
 	fl.StringArrayVar(&f.hosts, "host", nil, "trust for `PATTERN` instead of the URL's host (repeatable; *.corp.example)")
 	fl.BoolVar(&f.allowNameMismatch, "allow-name-mismatch", false, "write an exact certificate that does not name the host")
 	fl.BoolVar(&f.allowExpired, "allow-expired", false, "write an exact certificate outside its validity period")
+	fl.BoolVar(&f.tofu, "tofu", false, "trust the host on first use: record its key now (same consent) and write a rule with tofu = true, so a different key is refused later")
 	return cmd
 }
 
@@ -77,6 +85,9 @@ type fetchView struct {
 	Status  string        `json:"status"` // written, already_trusted, trusted_by_system_roots
 	Plan    *planView     `json:"plan,omitempty"`
 	Written []writtenView `json:"written,omitempty"`
+	// Fetched are the missing intermediates fetched from the issuer URL
+	// the server's certificate names (AIA), offered as the anchor.
+	Fetched []certView `json:"fetched_intermediates,omitempty"`
 }
 
 // writtenView is one managed rule a command wrote.
@@ -101,6 +112,7 @@ type fetchRun struct {
 	widening bool
 	fp       *certs.Fingerprint
 	view     fetchView
+	aiaErr   error // why a missing intermediate could not be fetched
 }
 
 func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
@@ -126,8 +138,15 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if j.storeErr != nil && j.storeErr.Reason == httptrust.ReasonBadConfig {
 		return j.storeErr
 	}
-	if eff, err := p.Lookup(r.host); err == nil && eff.TOFU && len(f.hosts) == 0 {
-		return r.fetchFirstUse(st, res, port)
+	eff, err := p.Lookup(r.host)
+	if err != nil {
+		return err
+	}
+	if eff.TOFU && len(f.hosts) == 0 {
+		return r.fetchFirstUse(ctx, st, res, port, eff, false)
+	}
+	if f.tofu {
+		return r.fetchFirstUse(ctx, st, res, port, eff, true)
 	}
 	if j.Store && len(f.hosts) == 0 {
 		return r.alreadyTrusted(p)
@@ -137,12 +156,13 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 		name = f.serverName
 	}
 	sys, _ := x509.SystemCertPool()
-	pl := planTrust(res.Chain, name, e.now(), sys)
+	chain, fetched := r.completeChain(ctx, res.Chain)
+	pl := planTrust(chain, name, e.now(), sys)
+	r.noteFetched(pl, chain, fetched)
 	r.view.Plan = pl.view()
 	if !e.json {
 		r.printState(e.stdout)
 	}
-	eff, _ := p.Lookup(r.host)
 	if err := r.consent(pl, j, eff); err != nil {
 		return err
 	}
@@ -167,6 +187,9 @@ func (r *fetchRun) parse(raw string) error {
 		r.fp = &fp
 	}
 	r.patterns = []string{r.host}
+	if r.f.tofu && (len(r.f.hosts) > 0 || r.f.serverName != "" || r.f.allowExpired || r.f.allowNameMismatch) {
+		return usagef("--tofu trusts the key of one host:port: it goes with neither --host, --server-name, --allow-expired nor --allow-name-mismatch")
+	}
 	if len(r.f.hosts) > 0 {
 		r.patterns = nil
 		for _, h := range r.f.hosts {
@@ -208,6 +231,7 @@ func (r *fetchRun) printState(w io.Writer) {
 	v := r.view
 	fmt.Fprintf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
 	printChain(w, "  ", v.Chain)
+	r.printFetched(w)
 	if se := v.Trust.storeErr; se != nil {
 		fmt.Fprintf(w, "not trusted today: %s: %s\n", se.Reason, se.Detail)
 	}

@@ -60,6 +60,7 @@ type getFlags struct {
 	cert, key      string
 	allowDowngrade bool
 	fetchInter     bool
+	tofu           bool
 	userAgent      string
 	pw             passwordFlags
 }
@@ -97,6 +98,7 @@ func (e *env) getCmd() *cobra.Command {
 	g.pw.register(f)
 	f.BoolVar(&g.allowDowngrade, "allow-downgrade", false, "let -L follow a redirect from https to plain http")
 	f.BoolVar(&g.fetchInter, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the certificate names (AIA); it must still chain to a trusted anchor")
+	f.BoolVar(&g.tofu, "tofu", false, "trust the URL's host on first use: record its key now, refuse a different key later (as ssh's known_hosts)")
 	f.StringVarP(&g.userAgent, "user-agent", "A", "", "send `NAME` as the User-Agent")
 	f.BoolVarP(&g.insecure, "insecure", "k", false, "refused: httptrust never turns verification off")
 	f.MarkHidden("insecure")
@@ -198,8 +200,14 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 		tr.AllowDowngrade = g.allowDowngrade
 		return tr
 	}
+	if g.tofu && ov.caCerts != nil {
+		return nil, nil, usagef("--tofu and --cacert cannot be used together: trust the host either on first use or through a CA")
+	}
 	opts := httptrust.Options{Observer: e.observer(), FetchIntermediates: g.fetchInter, AIA: e.aia}
-	rt, policyFor, err := e.transport(ov, host, opts, mk)
+	if st, err := e.store(); err == nil {
+		opts.TOFU = announceTOFU{TOFUStore: st.KnownHosts(), e: e}
+	}
+	rt, policyFor, err := e.transport(ov, host, g.tofu, opts, mk)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,9 +228,9 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 }
 
 // transport returns the verifying RoundTripper and which policy judges a
-// host. With --cacert the URL's host is judged by the command line alone
+// host; tofu (--tofu) makes the URL's host trusted on first use. With --cacert the URL's host is judged by the command line alone
 // and the store is read only if a redirect leads elsewhere.
-func (e *env) transport(ov *override, host string, opts httptrust.Options, mk func(*httptrust.Policy) http.RoundTripper) (http.RoundTripper, func(string) *httptrust.Policy, error) {
+func (e *env) transport(ov *override, host string, tofu bool, opts httptrust.Options, mk func(*httptrust.Policy) http.RoundTripper) (http.RoundTripper, func(string) *httptrust.Policy, error) {
 	if ov.caCerts != nil {
 		mine, err := ov.alone(host, opts)
 		if err != nil {
@@ -245,6 +253,11 @@ func (e *env) transport(ov *override, host string, opts httptrust.Options, mk fu
 			return nil, nil, err
 		}
 		return nil, nil, usageErr(err)
+	}
+	if tofu {
+		if p, err = withTOFU(st.Dir, p, host, opts); err != nil {
+			return nil, nil, usageErr(err)
+		}
 	}
 	return mk(p), func(string) *httptrust.Policy { return p }, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/testpki"
 	"github.com/httptrust/httptrust/store"
 )
@@ -64,6 +65,10 @@ func TestIsChange(t *testing.T) {
 		{httptrust.ReasonSelfSigned, defaults, false},
 		{httptrust.ReasonUnknownAuthority, defaults, false},
 		{httptrust.ReasonExpired, anchored, false},
+		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{}, Pins: []certs.Pin{{1}}}, true},
+		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{}, TOFU: true}, true},
+		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{}, MinTLS: 0x0301}, false},
+		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{AllHosts: true}, Anchors: []httptrust.CertRef{{File: "ca.pem"}}}, false},
 		{httptrust.ReasonNameMismatch, anchored, false},
 	}
 	for _, tt := range tests {

@@ -76,7 +76,9 @@ name, and no other.
   httptrust demo                         a two-minute tour, fully offline
   httptrust get https://device.local/    curl's job, with curl's flags
   httptrust fetch https://device.local/  see a server's chain; trust it for that host
-  httptrust inspect cert.pem             what a file or a server's chain holds`,
+  httptrust inspect cert.pem             what a file or a server's chain holds
+  httptrust diagnose https://dev.local/  every check in order, and the fix
+  httptrust check                        what in the store expires soon (exit 1 if anything)`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -94,7 +96,8 @@ name, and no other.
 	pf.StringVar(&e.storeDir, "store", "", "trust store folder `DIR` (env "+store.EnvStore+"; default <user config dir>/httptrust)")
 	pf.BoolVar(&e.json, "json", false, "print data as JSON")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
-	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd())
+	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
+		e.diagnoseCmd(), e.checkCmd())
 	return root
 }
 
@@ -172,8 +175,15 @@ func failf(hints []string, format string, args ...any) error {
 // report prints err as "httptrust: error:" and "httptrust: hint:" lines
 // and returns the exit code.
 func (e *env) report(err error) int {
+	var q *quietExit
+	if errors.As(err, &q) {
+		return q.code
+	}
 	var ve *httptrust.VerifyError
 	if errors.As(err, &ve) {
+		if isKeyChange(ve) {
+			return e.reportKeyChange(ve)
+		}
 		return e.reportVerify(ve)
 	}
 	code := exitCode(err, false)

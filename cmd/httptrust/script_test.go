@@ -11,6 +11,9 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"httptrust": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		// httptrust-aialoopback is the CLI with AIA fetches allowed to
+		// loopback, where the scripts' issuer servers listen.
+		"httptrust-aialoopback": func() { os.Exit(runAIALoopback(os.Args[1:])) },
 	})
 }
 
@@ -19,11 +22,14 @@ func TestMain(m *testing.M) {
 // this folder's tests):
 //
 //	serve NAME [-ca|-public|-intermediate] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
+//	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
 //	swap NAME [-public] serve a new certificate (self-signed, or from the public root)
+//	renew NAME          serve a new certificate with the same key
 //	hits NAME N         the server NAME has answered exactly N requests
 //	has stdout|stderr S the last command's output contains S (no regexp)
 //	closedport          sets CLOSED_PORT to a port nothing listens on
 //
+// httptrust-aialoopback is the CLI with AIA fetches allowed to loopback.
 // Every script gets a fresh store ($HTTPTRUST_STORE), a private CA
 // ($WORK/ca.pem) and stand-in system roots ($WORK/public-ca.pem through
 // SSL_CERT_FILE), so nothing depends on the machine.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/mint"
 )
@@ -71,6 +73,7 @@ type scriptServer struct {
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"serve":      cmdServe,
 	"swap":       cmdSwap,
+	"renew":      cmdRenew,
 	"hits":       cmdHits,
 	"closedport": cmdClosedPort,
 	"has":        cmdHas,
@@ -91,8 +94,10 @@ func cmdHas(ts *testscript.TestScript, neg bool, args []string) {
 func pkiOf(ts *testscript.TestScript) *scriptPKI { return ts.Value("pki").(*scriptPKI) }
 
 type serveOpts struct {
-	ca, public, intermediate, expired, mtls, plain, tls12 bool
-	names                                                 string
+	ca, public, intermediate, expired, mtls, plain, tls12, aia bool
+	names                                                      string
+	// issuerURL is the leaf's AIA caIssuers URL (set by -aia).
+	issuerURL string
 }
 
 func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
@@ -108,6 +113,7 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs.BoolVar(&o.mtls, "mtls", false, "require a client certificate from client-ca.pem")
 	fs.BoolVar(&o.plain, "plain", false, "plain HTTP")
 	fs.BoolVar(&o.tls12, "tls12", false, "TLS 1.2 at most")
+	fs.BoolVar(&o.aia, "aia", false, "with -ca: the leaf names its issuer's URL, served by a plain-HTTP server (NAME_ISSUER_URL)")
 	fs.StringVar(&o.names, "names", "", "comma-separated names (default NAME.test,127.0.0.1)")
 	if len(args) < 1 {
 		ts.Fatalf("usage: serve NAME [flags]")
@@ -121,6 +127,9 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 
 func (p *scriptPKI) leaf(names []string, o serveOpts) (*mint.Cert, []*mint.Cert, error) {
 	t := mint.Template{Names: names}
+	if o.issuerURL != "" {
+		t.IssuingCertificateURL = []string{o.issuerURL}
+	}
 	if o.expired {
 		t.NotBefore, t.NotAfter = time.Now().Add(-72*time.Hour), time.Now().Add(-24*time.Hour)
 	}
@@ -157,6 +166,11 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 		scheme = "http"
 		go s.srv.Serve(ln)
 	} else {
+		if o.aia {
+			if o.issuerURL, err = p.serveIssuer(ts, up); err != nil {
+				return nil, err
+			}
+		}
 		leaf, chain, err := p.leaf(names, o)
 		if err != nil {
 			return nil, err
@@ -188,6 +202,27 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 	p.servers[name] = s
 	p.mu.Unlock()
 	return s, nil
+}
+
+// serveIssuer serves the intermediate's DER over plain HTTP on loopback,
+// as a CA publishes it for AIA, and returns its URL (also NAME_ISSUER_URL).
+func (p *scriptPKI) serveIssuer(ts *testscript.TestScript, up string) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	der := p.inter.DER
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/pkix-cert")
+			w.Write(der)
+		})}
+	go srv.Serve(ln)
+	ts.Defer(func() { srv.Close() })
+	u := fmt.Sprintf("http://%s/intermediate.der", ln.Addr())
+	ts.Setenv(up+"_ISSUER_URL", u)
+	ts.Setenv(up+"_ISSUER_SHA256", certs.CertFingerprint(p.inter.Cert).String())
+	return u, nil
 }
 
 // export writes NAME.pem (the leaf) and sets NAME_SHA256 and NAME_PIN.
@@ -293,6 +328,38 @@ func cmdSwap(ts *testscript.TestScript, neg bool, args []string) {
 	tc := c.TLSCertificate()
 	s.cert.Store(&tc)
 	p.export(ts, strings.ToUpper(args[0])+"_NEW", c, nil)
+}
+
+// cmdRenew serves a new self-signed certificate with the key of the one
+// served now (a renewal), and sets NAME_RENEWED_SHA256 and _PIN.
+func cmdRenew(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: renew NAME")
+	}
+	p := pkiOf(ts)
+	p.mu.Lock()
+	s := p.servers[args[0]]
+	p.mu.Unlock()
+	if s == nil {
+		ts.Fatalf("no server %s", args[0])
+	}
+	key, ok := s.cert.Load().PrivateKey.(crypto.Signer)
+	if !ok {
+		ts.Fatalf("server %s: its key is not a crypto.Signer", args[0])
+	}
+	c, err := mint.New(mint.Template{Names: s.names, Key: key, NotBefore: time.Now().Add(-time.Minute)}, nil)
+	ts.Check(err)
+	tc := c.TLSCertificate()
+	s.cert.Store(&tc)
+	p.export(ts, strings.ToUpper(args[0])+"_RENEWED", c, nil)
+}
+
+// runAIALoopback runs the CLI as main does, with AIA fetches allowed to
+// loopback (the issuer servers of serve -aia).
+func runAIALoopback(args []string) int {
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, terminal: isTerminal, now: time.Now,
+		aia: &httptrust.AIAFetcher{AllowLoopback: true}}
+	return e.run(args)
 }
 
 func cmdHits(ts *testscript.TestScript, neg bool, args []string) {

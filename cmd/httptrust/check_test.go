@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/httptrust/httptrust/store"
+)
+
+func TestPromLabel(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"dev.test", `"dev.test"`},
+		{`CN=a "b"`, `"CN=a \"b\""`},
+		{`C:\certs`, `"C:\\certs"`},
+		{"two\nlines", `"two\nlines"`},
+		{"", `""`},
+	} {
+		if got := promLabel(tt.in); got != tt.want {
+			t.Errorf("promLabel(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPromText(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	rep := &store.Report{Now: now,
+		Findings: []store.Finding{{Kind: "expiring"}, {Kind: "expiring"}, {Kind: "new_kind"}},
+		Certificates: []store.CertStatus{
+			{Hosts: []string{"a.test", "b.test"}, Kind: "anchor", File: "ca.pem", SHA256: "ab", Subject: `CN=x "y"`, NotAfter: now.Add(time.Hour)},
+			{Hosts: []string{"a.test"}, Kind: "anchor", File: "ca.pem", SHA256: "ab", Subject: `CN=x "y"`, NotAfter: now.Add(time.Hour)},
+		}}
+	got := string(promText(rep))
+	for _, want := range []string{
+		"httptrust_certificate_not_after_seconds{host=\"a.test\",kind=\"anchor\",file=\"ca.pem\",sha256=\"ab\",subject=\"CN=x \\\"y\\\"\"} 1800003600\n",
+		"httptrust_certificate_not_after_seconds{host=\"b.test\",",
+		"httptrust_check_findings{kind=\"expiring\"} 2\n",
+		"httptrust_check_findings{kind=\"new_kind\"} 1\n",
+		"httptrust_check_findings{kind=\"bad_store\"} 0\n",
+		"httptrust_check_timestamp_seconds 1800000000\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("promText lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, `host="a.test"`); n != 1 {
+		t.Errorf("a.test has %d series, want 1 (duplicates merged)", n)
+	}
+}

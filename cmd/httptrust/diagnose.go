@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/diagnose"
+)
+
+const diagnoseLong = `Run, in order, every check a support engineer would run on an HTTPS server:
+name resolution, TCP connect, the TLS versions and cipher suites the server
+accepts, the chain as sent (order, a missing intermediate, extra
+certificates), the rule that applies and its file, verification by the store
+and by the system roots, the expiry of every certificate, pins, whether the
+server asks for a client certificate, clock skew and redirects. It ends with
+the one command that fixes the problem, or "nothing to fix".
+
+diagnose only looks: it records nothing in the store (not even a first use)
+and sends a request only over a connection that verified.
+
+Exit 0 when there is nothing to fix; otherwise the exit code the failure
+would cause for httptrust get (6 could not resolve, 7 could not connect, 35
+not TLS or no common protocol, 60 not verified, 90 pin mismatch, ...), or 1.`
+
+const diagnoseExamples = `  httptrust diagnose https://device.local/
+  httptrust diagnose --resolve device.local:443:192.168.1.20 https://device.local/
+  httptrust diagnose --json https://api.corp.example/ | jq .fix`
+
+type diagnoseFlags struct {
+	probeFlags
+	connectTimeout float64
+}
+
+func (e *env) diagnoseCmd() *cobra.Command {
+	f := &diagnoseFlags{}
+	cmd := &cobra.Command{
+		Use:     "diagnose [flags] URL",
+		Short:   "Check a server step by step and name the one command that fixes it",
+		Long:    diagnoseLong,
+		Example: diagnoseExamples,
+		Args:    exactArgs(1, "diagnose needs one URL"),
+		RunE:    func(cmd *cobra.Command, args []string) error { return e.diagnose(cmd.Context(), f, args[0]) },
+	}
+	f.probeFlags.register(cmd.Flags())
+	cmd.Flags().Float64Var(&f.connectTimeout, "connect-timeout", 0, "give up each network step after `SECONDS` (default 10)")
+	return cmd
+}
+
+// diagnoseView is the report as --json prints it, with the exit code.
+type diagnoseView struct {
+	*diagnose.Report
+	ExitCode int `json:"exit_code"`
+}
+
+func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error {
+	u, err := parseURL(raw)
+	if err != nil {
+		return err
+	}
+	host, port, err := urlHostPort(u)
+	if err != nil {
+		return err
+	}
+	rm, err := parseResolve(f.resolve)
+	if err != nil {
+		return err
+	}
+	st, err := e.store()
+	if err != nil {
+		return err
+	}
+	// A read-only first-use store: diagnose must not record anything.
+	_, p, err := e.loadPolicy(&httptrust.Options{TOFU: dryTOFU{st.KnownHosts()}, AIA: e.aia, Clock: e.now})
+	if err != nil {
+		return err
+	}
+	if f.maxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, seconds(f.maxTime))
+		defer cancel()
+	}
+	opts := diagnose.Options{Policy: p, AIA: e.aia, Clock: e.now, Timeout: seconds(f.connectTimeout)}
+	if opts.AIA == nil {
+		opts.AIA = &httptrust.AIAFetcher{}
+	}
+	if hp := net.JoinHostPort(host, port); rm.lookup(hp) != hp {
+		opts.Addr = rm.lookup(hp)
+	}
+	rep := diagnose.Run(ctx, u.String(), opts)
+	e.setHintFlags(f.resolve)
+	rep.Fix = withHintFlags(rep.Fix, e.hintCtx)
+	v := diagnoseView{Report: rep, ExitCode: diagnoseExit(rep)}
+	if e.json {
+		if err := writeJSON(e.stdout, v); err != nil {
+			return err
+		}
+	} else {
+		e.printDiagnosis(e.stdout, rep)
+	}
+	if v.ExitCode != exitOK {
+		return &quietExit{code: v.ExitCode}
+	}
+	return nil
+}
+
+// diagnoseExit is the exit code of a diagnosis: 0 with nothing to fix,
+// else the code the first failure would cause for httptrust get.
+func diagnoseExit(rep *diagnose.Report) int {
+	if rep.Fix == diagnose.NothingToFix {
+		return exitOK
+	}
+	if rep.Err != nil {
+		return reasonExit(rep.Err)
+	}
+	for _, s := range rep.Steps {
+		if s.Status == diagnose.Fail {
+			if code, ok := failedStepExit[s.Name]; ok {
+				return code
+			}
+			return exitFail
+		}
+	}
+	return exitFail
+}
+
+// withHintFlags repeats --resolve and --store in the commands of a fix, so
+// that they work as typed.
+func withHintFlags(fix string, hc hintContext) string {
+	if len(hc.flags) == 0 {
+		return fix
+	}
+	extra := " " + strings.Join(hc.flags, " ") + " "
+	for _, c := range []string{"fetch", "get", "diagnose"} {
+		fix = strings.ReplaceAll(fix, "httptrust "+c+" ", "httptrust "+c+extra)
+	}
+	return fix
+}
+
+// failedStepExit maps the first failed step to its exit code; a step not
+// listed means 1.
+var failedStepExit = map[string]int{
+	"url": exitUsage, "resolve": exitResolve, "connect": exitConnect,
+	"tls_versions": exitHandshake, "cipher_suites": exitHandshake,
+}
+
+// statusMarks are the step marks, padded to one width.
+var statusMarks = map[string]string{diagnose.OK: "ok  ", diagnose.Warn: "warn", diagnose.Fail: "FAIL", diagnose.Skip: "skip"}
+
+// statusColors are the marks' ANSI colours.
+var statusColors = map[string]string{diagnose.OK: "32", diagnose.Warn: "33", diagnose.Fail: "1;31", diagnose.Skip: "2"}
+
+// printDiagnosis prints each step with its mark and details, the chain,
+// and the fix.
+func (e *env) printDiagnosis(w io.Writer, rep *diagnose.Report) {
+	color := e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb" && e.terminal(e.stdout)
+	fmt.Fprintf(w, "diagnose %s\n", rep.URL)
+	for _, s := range rep.Steps {
+		mark := statusMarks[s.Status]
+		if mark == "" {
+			mark = s.Status
+		}
+		if color {
+			mark = "\x1b[" + statusColors[s.Status] + "m" + mark + "\x1b[0m"
+		}
+		fmt.Fprintf(w, "  [%s] %-18s %s\n", mark, s.Name, s.Summary)
+		for _, d := range s.Details {
+			fmt.Fprintf(w, "         %s\n", d)
+		}
+	}
+	if len(rep.Chain) > 0 {
+		var cs []*x509.Certificate
+		for _, c := range rep.Chain {
+			if c.Certificate != nil {
+				cs = append(cs, c.Certificate)
+			}
+		}
+		fmt.Fprintf(w, "chain presented by the server:\n")
+		printChain(w, "  ", viewChain(cs, e.now()))
+	}
+	if rep.Fix == diagnose.NothingToFix {
+		fmt.Fprintln(w, diagnose.NothingToFix)
+		return
+	}
+	fmt.Fprintf(w, "fix: %s\n", rep.Fix)
+}
