@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -47,29 +46,11 @@ func (a announceTOFU) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, er
 // the host said and inherits the rest from wider rules, but the host is
 // judged by the continuity of its key.
 func withTOFU(storeDir string, p *httptrust.Policy, host string, opts httptrust.Options) (*httptrust.Policy, error) {
-	var rules []httptrust.Rule
-	var exact *httptrust.Rule
-	for _, r := range p.Rules() {
-		kept, mine := splitHosts(r, host)
-		if mine && exact == nil {
-			c := *r
-			exact = &c
-		}
-		if len(kept) > 0 || r.AllHosts {
-			c := *r
-			c.Hosts = kept
-			rules = append(rules, c)
-		}
-	}
-	r := httptrust.Rule{Hosts: []string{host}, File: commandLine}
-	if exact != nil {
-		r = resolved(*exact, host)
-	}
-	yes := true
-	r.TOFU = &yes
-	rules = append(rules, r)
-	opts.FS = os.DirFS(storeDir)
-	return httptrust.New(rules, &opts)
+	return withHostRule(storeDir, p, host, opts, func(r *httptrust.Rule) error {
+		yes := true
+		r.TOFU = &yes
+		return nil
+	})
 }
 
 // firstUseView is the record a changed key contradicts, as --json prints it.

@@ -39,6 +39,14 @@ func (o *override) apply(storeDir string, p *httptrust.Policy, host string, opts
 	if o.empty() {
 		return p, nil
 	}
+	return withHostRule(storeDir, p, host, opts, func(r *httptrust.Rule) error { return o.set(r, p, host) })
+}
+
+// withHostRule returns p with the exact rule for host replaced by edit's
+// version of it: the new rule starts from what the store's rule for the
+// host said (or from nothing), and inherits the rest from wider rules,
+// all_hosts included.
+func withHostRule(storeDir string, p *httptrust.Policy, host string, opts httptrust.Options, edit func(*httptrust.Rule) error) (*httptrust.Policy, error) {
 	var rules []httptrust.Rule
 	var exact *httptrust.Rule
 	for _, r := range p.Rules() {
@@ -57,7 +65,7 @@ func (o *override) apply(storeDir string, p *httptrust.Policy, host string, opts
 	if exact != nil {
 		r = resolved(*exact, host)
 	}
-	if err := o.set(&r, p, host); err != nil {
+	if err := edit(&r); err != nil {
 		return nil, err
 	}
 	rules = append(rules, r)
