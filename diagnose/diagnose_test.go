@@ -114,12 +114,6 @@ func TestLegacyAndCiphers(t *testing.T) {
 	if st := step(t, r, "tls_versions"); st.Status != Warn || !strings.Contains(r.Fix, `min_tls = "1.0"`) {
 		t.Errorf("TLS 1.0 server: %+v fix %q", st, r.Fix)
 	}
-	weak := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "weak.test")), nil, func(c *tls.Config) {
-		c.MaxVersion = tls.VersionTLS12
-		c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}
-		c.NextProtos = []string{"http/1.1"}
-	})
-	_ = weak // the leaf is ECDSA: a static-RSA suite cannot be served; see the ECDHE-CBC case
 	cbc := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "cbc.test")), nil, func(c *tls.Config) {
 		c.MaxVersion = tls.VersionTLS12
 		c.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256}

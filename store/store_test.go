@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/internal/testpki"
 )
 
@@ -127,7 +126,6 @@ func TestMissingStoreIsEmpty(t *testing.T) {
 	if err != nil || len(p.Rules()) != 0 {
 		t.Fatalf("%v %v", p, err)
 	}
-	var _ = httptrust.ManagedDir
 }
 
 func write(t *testing.T, path, s string) {
