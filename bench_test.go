@@ -149,7 +149,7 @@ func BenchmarkHandshake(b *testing.B) {
 // every chain or (interleaved with another client) every other one.
 func newRotatingBed(b *testing.B, pki *testpki.PKI) *benchBed {
 	b.Helper()
-	chains := make([]tls.Certificate, 2*verifyCacheSize+1)
+	chains := make([]tls.Certificate, 40*verifyCacheSize+1) // the cache evicts one random entry when full
 	for i := range chains {
 		chains[i] = pki.FullChain(pki.Leaf(b, benchHost))
 	}

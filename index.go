@@ -22,13 +22,13 @@ type effOnce struct {
 	eff  *Effective
 }
 
-// index finds the most specific rule for a host in a number of map lookups
-// bounded by the host's labels (or the distinct CIDR lengths), whatever the
-// number of rules.
+// index finds the most specific rule for a host in one map lookup per
+// label of the host (or per distinct CIDR length), whatever the number of
+// rules.
 type index struct {
-	exact   map[string]*entry // names and IP literals
-	one     map[string]*entry // "*.suffix" by suffix
-	any     map[string]*entry // "**.suffix" by suffix
+	// names holds, for each name or IP literal S, the entries of the
+	// patterns "S", "*.S" and "**.S": one lookup serves all three.
+	names   map[string]*nameNode
 	cidr    map[netip.Prefix]*entry
 	bits4   []int // distinct IPv4 prefix lengths, longest first
 	bits6   []int
@@ -37,11 +37,13 @@ type index struct {
 	version uint64
 }
 
+// nameNode is what the index knows of one name.
+type nameNode struct {
+	exact, one, any *entry
+}
+
 func newIndex(rules []*compiled) (*index, error) {
-	ix := &index{
-		exact: map[string]*entry{}, one: map[string]*entry{},
-		any: map[string]*entry{}, cidr: map[netip.Prefix]*entry{},
-	}
+	ix := &index{names: map[string]*nameNode{}, cidr: map[netip.Prefix]*entry{}}
 	seen4, seen6 := map[int]bool{}, map[int]bool{}
 	for _, c := range rules {
 		if c.rule.AllHosts {
@@ -53,15 +55,7 @@ func newIndex(rules []*compiled) (*index, error) {
 		}
 		for _, p := range c.patterns {
 			e := &entry{pattern: p, rule: c}
-			var m map[string]*entry
-			switch p.Kind {
-			case PatternExact, PatternIP:
-				m = ix.exact
-			case PatternOneLabel:
-				m = ix.one
-			case PatternAnyDepth:
-				m = ix.any
-			case PatternCIDR:
+			if p.Kind == PatternCIDR {
 				if old := ix.cidr[p.Prefix]; old != nil {
 					return nil, dupErr(p.String(), old.rule.rule, c.rule)
 				}
@@ -73,10 +67,22 @@ func newIndex(rules []*compiled) (*index, error) {
 				}
 				continue
 			}
-			if old := m[p.Host]; old != nil {
-				return nil, dupErr(p.String(), old.rule.rule, c.rule)
+			n := ix.names[p.Host]
+			if n == nil {
+				n = &nameNode{}
+				ix.names[p.Host] = n
 			}
-			m[p.Host] = e
+			slot := &n.exact
+			switch p.Kind {
+			case PatternOneLabel:
+				slot = &n.one
+			case PatternAnyDepth:
+				slot = &n.any
+			}
+			if *slot != nil {
+				return nil, dupErr(p.String(), (*slot).rule.rule, c.rule)
+			}
+			*slot = e
 		}
 	}
 	ix.bits4, ix.bits6 = sortedDesc(seen4), sortedDesc(seen6)
@@ -102,7 +108,8 @@ func sortedDesc(m map[int]bool) []int {
 // narrowest CIDR first; all_hosts last.
 func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
 	try := func(e *entry) bool { return e == nil || visit(e) }
-	if !try(ix.exact[host]) {
+	n := ix.names[host]
+	if n != nil && !try(n.exact) {
 		return
 	}
 	if addr.IsValid() {
@@ -116,15 +123,15 @@ func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
 			}
 		}
 	} else {
-		if !try(ix.any[host]) {
+		if n != nil && !try(n.any) {
 			return
 		}
 		if p := parent(host); p != "" {
-			if !try(ix.one[p]) {
+			if pn := ix.names[p]; pn != nil && (!try(pn.one) || !try(pn.any)) {
 				return
 			}
-			for ; p != ""; p = parent(p) {
-				if !try(ix.any[p]) {
+			for p = parent(p); p != ""; p = parent(p) {
+				if pn := ix.names[p]; pn != nil && !try(pn.any) {
 					return
 				}
 			}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -230,8 +229,16 @@ func canonicalPort(port string) (string, error) {
 	if port == "" {
 		return "443", nil
 	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+	n := 0
+	for i := 0; i < len(port); i++ {
+		c := port[i]
+		if c < '0' || c > '9' || (i == 0 && c == '0') || i >= 5 {
+			n = -1
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n < 1 || n > 65535 {
 		return "", fmt.Errorf("httptrust: port %q is not a port number in its plain form (1-65535, no leading zeros)", port)
 	}
 	return port, nil
