@@ -175,7 +175,7 @@ func (v *verifier) completeChain(presented []*x509.Certificate, opts x509.Verify
 		}
 		lastErr = err
 		top = got[0]
-		if isSelfSigned(top) || len(top.IssuingCertificateURL) == 0 {
+		if certs.IsSelfSigned(top) || len(top.IssuingCertificateURL) == 0 {
 			break
 		}
 	}

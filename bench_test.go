@@ -173,10 +173,10 @@ func checkCacheDefeated(b *testing.B, p *Policy, chains []tls.Certificate, strid
 	if err != nil {
 		b.Fatal(err)
 	}
-	v := newVerifier(p, eff, benchHost, "")
+	v := newVerifier(p, eff, benchHost, "", modeDial)
 	for i := 0; i < 3*len(chains); i++ {
 		chain := parseChain(b, chains[(i*stride)%len(chains)])
-		if v.cached(chainKey(chain), time.Now()) {
+		if _, hit := v.cached(chainKey(chain), time.Now()); hit {
 			b.Fatalf("rotating chains, stride %d: handshake %d would hit the verification cache", stride, i)
 		}
 		if err := v.verify(tls.ConnectionState{PeerCertificates: chain}); err != nil {
@@ -255,7 +255,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run("impl=httptrust", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := newVerifier(p, eff, benchHost, "").verify(cs); err != nil {
+				if err := newVerifier(p, eff, benchHost, "", modeDial).verify(cs); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -328,7 +328,7 @@ func BenchmarkPaired(b *testing.B) {
 					b.Fatal(err)
 				}
 			}, func() {
-				if err := newVerifier(p, eff, benchHost, "").verify(cs); err != nil {
+				if err := newVerifier(p, eff, benchHost, "", modeDial).verify(cs); err != nil {
 					b.Fatal(err)
 				}
 			})

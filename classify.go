@@ -28,18 +28,18 @@ const (
 // handshake recorded, never from message text. Other errors pass through.
 func classify(err error, p *Policy, host, port string, note *handshakeNote) error {
 	var ve *VerifyError
-	if errors.As(err, &ve) {
+	var pe *proxyError
+	if errors.As(err, &ve) || errors.As(err, &pe) {
 		return err
 	}
 	var cipher bool
 	mk := func(r Reason, detail string) error {
-		e := &VerifyError{Host: host, Port: port, Reason: r, Detail: detail, Err: err, Now: p.opts.Clock(), cipher: cipher}
+		e := &VerifyError{Host: host, Port: port, Reason: r, Detail: detail, Err: err, Now: p.opts.Clock(), CipherMismatch: cipher}
 		if n, addr, nerr := normalizeHost(host); nerr == nil {
 			e.Host = n
 			e.Rule = p.ix.effective(n, addr)
 		}
-		e.Fix = fixFor(e)
-		return e
+		return p.finish(e)
 	}
 	note.mu.Lock()
 	requested, sent, notSent, idErr := note.requested, note.sent, note.notSent, note.err

@@ -7,9 +7,6 @@ import (
 	"net/netip"
 	"path"
 	"sync"
-	"time"
-
-	"github.com/httptrust/httptrust/certs"
 )
 
 // Effective is the rule that applies to one host once inheritance is done:
@@ -22,12 +19,13 @@ type Effective struct {
 	// Rule is the most specific matching rule; nil for the defaults.
 	Rule *Rule
 
-	Anchors            []CertRef
-	Certificates       []CertRef
-	SystemRoots        bool
-	Pins               []certs.Pin
-	PinsExpire         time.Time
-	Enforce            bool
+	Anchors      []CertRef
+	Certificates []CertRef
+	SystemRoots  bool
+	// Pins is the pin set: pins with their pins_expire and enforce, all
+	// from the one rule that set pins. Nil when no rule sets pins, or the
+	// most specific one that does lifts them (pins = []).
+	Pins               *PinSet
 	TOFU               bool
 	FetchIntermediates bool
 	AllowNameMismatch  bool
@@ -39,6 +37,8 @@ type Effective struct {
 	// Sources maps each field name (as written in rule files) to the rule
 	// that set it ("corp.toml:3"), or to "default" with the reason.
 	Sources map[string]string
+	// from maps each field set by a rule to that rule.
+	from map[string]*Rule
 
 	material struct {
 		once sync.Once
@@ -64,7 +64,7 @@ type ClientRef struct {
 // effective returns the memoised effective rule for host.
 func (ix *index) effective(host string, addr netip.Addr) *Effective {
 	e := ix.mostSpecific(host, addr)
-	slot := &ix.none
+	slot := ix.none
 	if e != nil {
 		slot = &e.eff
 		if e.pattern.Kind == PatternAnyDepth && e.pattern.Host == host {
@@ -79,7 +79,7 @@ func (ix *index) effective(host string, addr netip.Addr) *Effective {
 
 // merge folds matches (most specific first) into an Effective.
 func merge(matches []*entry) *Effective {
-	eff := &Effective{Sources: map[string]string{}, Enforce: true}
+	eff := &Effective{Sources: map[string]string{}, from: map[string]*Rule{}}
 	if len(matches) > 0 {
 		eff.Rule = matches[0].rule.rule
 		eff.Pattern = matches[0].pattern.String()
@@ -91,7 +91,7 @@ func merge(matches []*entry) *Effective {
 		if _, done := eff.Sources[field]; done {
 			return false
 		}
-		eff.Sources[field] = r.Where()
+		eff.Sources[field], eff.from[field] = r.Where(), r
 		return true
 	}
 	for _, m := range matches {
@@ -106,13 +106,10 @@ func merge(matches []*entry) *Effective {
 			eff.SystemRoots = *r.SystemRoots
 		}
 		if r.Pins != nil && set("pins", r) {
-			eff.Pins = c.pins
-		}
-		if !r.PinsExpire.IsZero() && set("pins_expire", r) {
-			eff.PinsExpire = r.PinsExpire
-		}
-		if r.Enforce != nil && set("enforce", r) {
-			eff.Enforce = *r.Enforce
+			// The pin set comes whole from the rule that set pins.
+			eff.Sources["pins_expire"], eff.Sources["enforce"] = r.Where(), r.Where()
+			eff.from["pins_expire"], eff.from["enforce"] = r, r
+			eff.Pins = c.pinSet
 		}
 		if r.TOFU != nil && set("tofu", r) {
 			eff.TOFU = *r.TOFU
@@ -147,11 +144,15 @@ func merge(matches []*entry) *Effective {
 // defaults fills the fields no matching rule set.
 func (eff *Effective) defaults() {
 	if _, ok := eff.Sources["system_roots"]; !ok {
-		eff.SystemRoots = len(eff.Anchors) == 0 && len(eff.Certificates) == 0
+		// A rule that sets anchors or certificates, even to an empty list,
+		// says what to trust: the system roots open only by name.
+		_, anchors := eff.Sources["anchors"]
+		_, certificates := eff.Sources["certificates"]
+		eff.SystemRoots = !anchors && !certificates
 		if eff.SystemRoots {
 			eff.Sources["system_roots"] = "default (true: no anchors or certificates)"
 		} else {
-			eff.Sources["system_roots"] = "default (false: the rule has anchors or certificates)"
+			eff.Sources["system_roots"] = "default (false: the rule sets anchors or certificates)"
 		}
 	}
 	if _, ok := eff.Sources["min_tls"]; !ok {
@@ -190,18 +191,65 @@ func ruleFile(r *Rule, name string) string {
 // verification only where it has none; elsewhere it is checked on top.
 func (eff *Effective) hasTrust() bool { return len(eff.Anchors) > 0 || len(eff.Certificates) > 0 }
 
-// pinsActive reports whether pins are enforced at now: pins_expire is the
-// last day they apply, in the clock's location.
-func (eff *Effective) pinsActive(now time.Time) bool {
-	if len(eff.Pins) == 0 {
+// TrustsSomething reports whether a rule for the host (not the defaults,
+// not an all_hosts rule) says what to trust: anchors, exact certificates,
+// pins or first use. A failure under such a rule may be an attack, so no
+// remedy takes anything from the failing connection, and nothing replaces
+// that trust without a fingerprint obtained out of band.
+func (eff *Effective) TrustsSomething() bool {
+	return eff != nil && eff.Rule != nil && !eff.Rule.AllHosts &&
+		(len(eff.Anchors) > 0 || len(eff.Certificates) > 0 || eff.Pins != nil || eff.TOFU)
+}
+
+// Source returns the rule that set field (as rule files name it), or nil
+// when the field has its default.
+func (eff *Effective) Source(field string) *Rule {
+	if eff == nil {
+		return nil
+	}
+	return eff.from[field]
+}
+
+func (eff *Effective) source(field string) *Rule { return eff.Source(field) }
+
+// pinRule returns the rule that set the pin set.
+func (eff *Effective) pinRule() *Rule {
+	if eff == nil || eff.Pins == nil {
+		return nil
+	}
+	return eff.Pins.Rule
+}
+
+// exactRule returns the rule whose own pattern is host exactly, or nil.
+func (eff *Effective) exactRule(host string) *Rule {
+	if eff == nil || eff.Rule == nil || eff.Pattern != host {
+		return nil
+	}
+	return eff.Rule
+}
+
+// exactlyTrusts reports whether c is one of the exact certificates the
+// rule trusts, byte for byte.
+func (eff *Effective) exactlyTrusts(p *Policy, c *x509.Certificate) bool {
+	if eff == nil {
 		return false
 	}
-	if eff.PinsExpire.IsZero() {
-		return true
+	var exact []*x509.Certificate
+	if p != nil {
+		exact = p.material(eff).exact
+	} else {
+		for _, ref := range eff.Certificates {
+			if ref.Cert != nil {
+				exact = append(exact, ref.Cert)
+			}
+		}
 	}
-	y, m, d := eff.PinsExpire.Date()
-	end := time.Date(y, m, d+1, 0, 0, 0, 0, now.Location())
-	return now.Before(end)
+	for _, e := range exact {
+		if e.Equal(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // String describes where the effective rule came from, for messages.

@@ -1,7 +1,6 @@
 package httptrust
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net"
 	"strings"
@@ -11,108 +10,135 @@ import (
 )
 
 // Reason is why a connection was refused. The list is fixed; tools branch on
-// it (the CLI maps reasons to curl's exit codes).
+// it (the CLI maps reasons to curl's exit codes) and alert on its codes.
 type Reason int
 
 const (
-	ReasonUnknown            Reason = iota
-	ReasonSelfSigned                // the leaf signs itself and no rule trusts it
-	ReasonUnknownAuthority          // the chain ends at an authority no rule trusts
-	ReasonIncompleteChain           // the server did not send an intermediate
-	ReasonNameMismatch              // the certificate is not for this host
-	ReasonExpired                   // outside its validity window: expired
-	ReasonNotYetValid               // outside its validity window: not yet valid
-	ReasonPinMismatch               // no pin matches the verified chain
-	ReasonCertificateChanged        // not the certificate the rule or first use recorded
-	ReasonClientCertRequired        // the server wants a client certificate
-	ReasonProtocolMismatch          // no common TLS version or cipher suite
-	ReasonNotTLS                    // the server does not speak TLS on this port
-	ReasonInvalidChain              // a chain that breaks a rule of X.509 (usage, constraints, algorithm)
-	ReasonBadConfig                 // a certificate or identity the rule names cannot be used
-	ReasonDowngrade                 // a redirect from HTTPS to plain HTTP
-	ReasonClientCertUnusable        // the client identity the rule names cannot be used
+	// ReasonUnknown is the zero value; no refusal carries it.
+	ReasonUnknown Reason = iota
+	// ReasonSelfSigned: the leaf signs itself and no rule trusts it.
+	ReasonSelfSigned
+	// ReasonUnknownAuthority: the chain ends at an authority no rule
+	// trusts for this host.
+	ReasonUnknownAuthority
+	// ReasonIncompleteChain: the server did not send an intermediate.
+	ReasonIncompleteChain
+	// ReasonNameMismatch: the certificate is not for this host.
+	ReasonNameMismatch
+	// ReasonExpired: a certificate is past the end of its validity window.
+	ReasonExpired
+	// ReasonNotYetValid: a certificate's validity window has not begun.
+	ReasonNotYetValid
+	// ReasonPinMismatch: no pin matches the verified chain.
+	ReasonPinMismatch
+	// ReasonCertificateChanged: not the certificate the rule trusts
+	// exactly, or not the key recorded on first use (see
+	// VerifyError.FirstUse).
+	ReasonCertificateChanged
+	// ReasonClientCertRequired: the server wants a client certificate it
+	// was not given, or refused the one it was given.
+	ReasonClientCertRequired
+	// ReasonProtocolMismatch: no common TLS version or cipher suite.
+	ReasonProtocolMismatch
+	// ReasonNotTLS: the server does not speak TLS on this port.
+	ReasonNotTLS
+	// ReasonInvalidChain: the chain breaks a rule of X.509 that no trust
+	// setting lifts (usage, constraints, algorithm).
+	ReasonInvalidChain
+	// ReasonBadConfig: a certificate or store the rule needs cannot be used.
+	ReasonBadConfig
+	// ReasonDowngrade: a redirect from HTTPS to plain HTTP.
+	ReasonDowngrade
+	// ReasonClientCertUnusable: the client identity the rule names cannot
+	// be used.
+	ReasonClientCertUnusable
+	// ReasonFirstUseRefused: Options.OnFirstUse refused a first contact.
+	ReasonFirstUseRefused
 )
 
-var reasonText = map[Reason]string{
-	ReasonUnknown:            "unknown",
-	ReasonSelfSigned:         "self-signed certificate",
-	ReasonUnknownAuthority:   "unknown authority",
-	ReasonIncompleteChain:    "incomplete chain",
-	ReasonNameMismatch:       "name mismatch",
-	ReasonExpired:            "certificate expired",
-	ReasonNotYetValid:        "certificate not yet valid",
-	ReasonPinMismatch:        "pin mismatch",
-	ReasonCertificateChanged: "certificate changed",
-	ReasonClientCertRequired: "client certificate required",
-	ReasonProtocolMismatch:   "protocol or cipher mismatch",
-	ReasonNotTLS:             "not a TLS server",
-	ReasonInvalidChain:       "invalid chain",
-	ReasonBadConfig:          "unusable trust configuration",
-	ReasonDowngrade:          "redirect to plain HTTP",
-	ReasonClientCertUnusable: "unusable client certificate",
+// reasons holds each reason's stable code (for JSON, metrics and alerts)
+// and its words. Codes never change; words may.
+var reasons = map[Reason]struct{ code, text string }{
+	ReasonUnknown:            {"unknown", "unknown"},
+	ReasonSelfSigned:         {"self_signed_certificate", "self-signed certificate"},
+	ReasonUnknownAuthority:   {"unknown_authority", "unknown authority"},
+	ReasonIncompleteChain:    {"incomplete_chain", "incomplete chain"},
+	ReasonNameMismatch:       {"name_mismatch", "name mismatch"},
+	ReasonExpired:            {"certificate_expired", "certificate expired"},
+	ReasonNotYetValid:        {"certificate_not_yet_valid", "certificate not yet valid"},
+	ReasonPinMismatch:        {"pin_mismatch", "pin mismatch"},
+	ReasonCertificateChanged: {"certificate_changed", "certificate changed"},
+	ReasonClientCertRequired: {"client_certificate_required", "client certificate required"},
+	ReasonProtocolMismatch:   {"protocol_or_cipher_mismatch", "protocol or cipher mismatch"},
+	ReasonNotTLS:             {"not_a_tls_server", "not a TLS server"},
+	ReasonInvalidChain:       {"invalid_chain", "invalid chain"},
+	ReasonBadConfig:          {"unusable_trust_configuration", "unusable trust configuration"},
+	ReasonDowngrade:          {"redirect_to_plain_http", "redirect to plain HTTP"},
+	ReasonClientCertUnusable: {"unusable_client_certificate", "unusable client certificate"},
+	ReasonFirstUseRefused:    {"first_use_refused", "first use refused"},
+}
+
+// Reasons lists every reason a refusal can carry, in order.
+func Reasons() []Reason {
+	out := make([]Reason, 0, len(reasons)-1)
+	for r := ReasonSelfSigned; r <= ReasonFirstUseRefused; r++ {
+		out = append(out, r)
+	}
+	return out
 }
 
 // String returns the reason in words.
 func (r Reason) String() string {
-	if s, ok := reasonText[r]; ok {
-		return s
+	if s, ok := reasons[r]; ok {
+		return s.text
 	}
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
-// Code returns a stable snake_case name for JSON output.
-func (r Reason) Code() string { return strings.NewReplacer(" ", "_", "-", "_").Replace(r.String()) }
-
-// CertInfo describes one certificate as the server presented it.
-type CertInfo struct {
-	Subject     string            `json:"subject"`
-	Issuer      string            `json:"issuer"`
-	Names       []string          `json:"names,omitempty"` // DNS and IP SANs
-	NotBefore   time.Time         `json:"not_before"`
-	NotAfter    time.Time         `json:"not_after"`
-	SHA256      string            `json:"sha256"`
-	Pin         string            `json:"pin"`
-	IsCA        bool              `json:"is_ca"`
-	SelfSigned  bool              `json:"self_signed"`
-	Certificate *x509.Certificate `json:"-"`
+// Code returns the reason's stable snake_case code, as JSON output and
+// metrics carry it.
+func (r Reason) Code() string {
+	if s, ok := reasons[r]; ok {
+		return s.code
+	}
+	return fmt.Sprintf("reason_%d", int(r))
 }
 
-// maxNamesShown bounds the names kept per certificate in diagnostics.
-const maxNamesShown = 20
-
-// Describe summarises c for diagnostics. Names are truncated after 20.
-func Describe(c *x509.Certificate) CertInfo {
-	names := certNames(c)
-	if len(names) > maxNamesShown {
-		names = append(names[:maxNamesShown:maxNamesShown], fmt.Sprintf("... %d more", len(names)-maxNamesShown))
+// MarshalText implements encoding.TextMarshaler with the reason's code.
+func (r Reason) MarshalText() ([]byte, error) {
+	if _, ok := reasons[r]; !ok {
+		return nil, fmt.Errorf("httptrust: unknown reason %d", int(r))
 	}
-	return CertInfo{
-		Subject: c.Subject.String(), Issuer: c.Issuer.String(), Names: names,
-		NotBefore: c.NotBefore, NotAfter: c.NotAfter,
-		SHA256: certs.CertFingerprint(c).String(), Pin: certs.SPKIPin(c).String(),
-		IsCA: c.IsCA, SelfSigned: isSelfSigned(c), Certificate: c,
-	}
+	return []byte(r.Code()), nil
 }
 
-// certNames lists the names a certificate covers: its SANs, or its common
-// name when it has none (shown, though Go does not match it).
-func certNames(c *x509.Certificate) []string {
-	names := append([]string{}, c.DNSNames...)
-	for _, ip := range c.IPAddresses {
-		names = append(names, ip.String())
+// UnmarshalText implements encoding.TextUnmarshaler: it reads a code.
+func (r *Reason) UnmarshalText(b []byte) error {
+	for k, s := range reasons {
+		if s.code == string(b) {
+			*r = k
+			return nil
+		}
 	}
-	if len(names) == 0 && c.Subject.CommonName != "" {
-		names = append(names, "CN="+c.Subject.CommonName+" (no SAN; not used for matching)")
-	}
-	return names
+	return fmt.Errorf("httptrust: unknown reason code %q", b)
 }
 
-// isSelfSigned reports whether c is issued by itself with a valid signature.
-func isSelfSigned(c *x509.Certificate) bool {
-	if string(c.RawIssuer) != string(c.RawSubject) {
-		return false
+// MayBeAttack reports whether a refusal for reason r, under eff, may be an
+// attack rather than a server that is not trusted yet: a pin mismatch or a
+// changed certificate always; a name mismatch, an expiry, an unknown or
+// self-signed authority, an incomplete or invalid chain when a rule for the
+// host already trusts something (see Effective.TrustsSomething). Nothing
+// from the failing connection may then go into a remedy, and nothing
+// replaces that trust without a fingerprint obtained out of band.
+func MayBeAttack(r Reason, eff *Effective) bool {
+	switch r {
+	case ReasonPinMismatch, ReasonCertificateChanged:
+		return true
+	case ReasonNameMismatch, ReasonExpired, ReasonNotYetValid, ReasonUnknownAuthority,
+		ReasonSelfSigned, ReasonIncompleteChain, ReasonInvalidChain:
+		return eff.TrustsSomething()
 	}
-	return c.CheckSignatureFrom(c) == nil || c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+	return false
 }
 
 // VerifyError is a refused connection, explained. It is reachable with
@@ -123,39 +149,55 @@ type VerifyError struct {
 	Reason Reason
 	// Rule is the effective rule that applied (its pattern, rule and the
 	// file it came from); nil when no rule matched and the defaults did.
-	Rule  *Effective
-	Chain []CertInfo // as presented by the server, leaf first
+	Rule *Effective
+	// Chain is what the server presented, leaf first, as it presented it.
+	Chain []certs.Info
 	// Names are the names the leaf covers (for a name mismatch).
 	Names []string
-	// NotBefore, NotAfter and Now are the dates of an expiry problem.
+	// NotBefore, NotAfter and Now are the dates of an expiry problem; Now
+	// is the local clock at the refusal.
 	NotBefore, NotAfter, Now time.Time
 	// ExpectedPins and SeenPins are set for a pin mismatch (seen pins are
-	// those of the verified chain).
+	// those of the verified chain) and a key changed since first use.
 	ExpectedPins, SeenPins []certs.Pin
-	// Detail says more in words; Fix is the exact command or rule change
-	// that trusts the server safely, or what to do.
+	// FirstUse is the first-use record a changed key contradicts.
+	FirstUse *TOFURecord
+	// Detail says more in words, on one line.
 	Detail string
-	Fix    string
+	// CipherMismatch says, for ReasonProtocolMismatch, that the TLS
+	// versions were agreed and the cipher suites were not.
+	CipherMismatch bool
+	// Remedy is what resolves the refusal safely, as data.
+	Remedy Remedy
 	Err    error // the underlying error, if any
-
-	cipher bool // a protocol mismatch on cipher suites, not versions
 }
 
+// Error returns one line: the host, the reason and the detail. The pin
+// listing OkHttp prints is PinReport.
 func (e *VerifyError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "httptrust: %s: %s", e.hostPort(), e.Reason)
 	if e.Detail != "" {
 		b.WriteString(": " + e.Detail)
 	}
-	if e.Reason == ReasonPinMismatch {
-		b.WriteString("\n  Peer certificate chain:")
-		for _, c := range e.Chain {
-			fmt.Fprintf(&b, "\n    %s: %s", c.Pin, c.Subject)
-		}
-		b.WriteString("\n  Pinned certificates for " + e.Host + ":")
-		for _, p := range e.ExpectedPins {
-			b.WriteString("\n    " + p.String())
-		}
+	return b.String()
+}
+
+// PinReport returns, for a pin mismatch, the chain's pins and the expected
+// ones as OkHttp's CertificatePinner prints them, one per line; "" for
+// other reasons.
+func (e *VerifyError) PinReport() string {
+	if e.Reason != ReasonPinMismatch {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Certificate pinning failure!\n  Peer certificate chain:")
+	for _, c := range e.Chain {
+		fmt.Fprintf(&b, "\n    %s: %s", c.Pin, c.Subject)
+	}
+	b.WriteString("\n  Pinned certificates for " + e.Host + ":")
+	for _, p := range e.ExpectedPins {
+		b.WriteString("\n    " + p.String())
 	}
 	return b.String()
 }
@@ -169,7 +211,11 @@ func (e *VerifyError) hostPort() string {
 	return net.JoinHostPort(e.Host, e.Port)
 }
 
-// URL returns the https URL of the refused server, for fix commands.
+// MayBeAttack reports whether the refusal may be an attack (see the
+// function MayBeAttack).
+func (e *VerifyError) MayBeAttack() bool { return MayBeAttack(e.Reason, e.Rule) }
+
+// URL returns the https URL of the refused server, for remedy commands.
 func (e *VerifyError) URL() string {
 	if e.Port == "" || e.Port == "443" {
 		return "https://" + hostForURL(e.Host) + "/"

@@ -1,6 +1,9 @@
 package httptrust
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // EventKind says what an Event reports.
 type EventKind int
@@ -18,7 +21,24 @@ const (
 	// pin mismatch through. Err holds the *VerifyError with the chain and
 	// the expected pins.
 	EventPinMismatchReported
+	// EventAllHostsTrusted: a connection was trusted through an anchor of
+	// the all_hosts rule (a TLS-inspection root), not a rule of its own
+	// host. It is reported on every use.
+	EventAllHostsTrusted
 )
+
+var eventKinds = map[EventKind]string{
+	EventWarning: "warning", EventPinsExpired: "pins_expired", EventPinsExpiringSoon: "pins_expiring_soon",
+	EventPinMismatchReported: "pin_mismatch_reported", EventAllHostsTrusted: "all_hosts_trusted",
+}
+
+// String returns the kind's stable snake_case code.
+func (k EventKind) String() string {
+	if s, ok := eventKinds[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
 
 // An Event is a warning or report sent to Options.Observer.
 type Event struct {

@@ -29,8 +29,12 @@ func ExampleLoadFS() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		pins := 0
+		if eff.Pins != nil {
+			pins = len(eff.Pins.Pins)
+		}
 		fmt.Printf("%s: rule %q, %d pins from %s, system roots %v\n",
-			host, eff.Pattern, len(eff.Pins), eff.Sources["pins"], eff.SystemRoots)
+			host, eff.Pattern, pins, eff.Sources["pins"], eff.SystemRoots)
 	}
 	client := policy.Client() // verifies every host under its own rule
 	_ = client

@@ -132,3 +132,6 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 		}
 	}
 }
+
+// fixOf is the remedy of e on one line: its text, change and commands.
+func fixOf(e *VerifyError) string { return e.Remedy.String() }

@@ -11,6 +11,8 @@ import (
 type entry struct {
 	pattern Pattern
 	rule    *compiled
+	// alone marks an override that inherits nothing (Policy.Isolate).
+	alone bool
 	// eff memoises the effective rule. The chain of less specific matches
 	// is fixed by the most specific entry, except for "**.s" where the
 	// host s itself also matches "*.parent(s)": effSelf serves that host.
@@ -28,13 +30,15 @@ type effOnce struct {
 type index struct {
 	// names holds, for each name or IP literal S, the entries of the
 	// patterns "S", "*.S" and "**.S": one lookup serves all three.
-	names   map[string]*nameNode
-	cidr    map[netip.Prefix]*entry
-	bits4   []int // distinct IPv4 prefix lengths, longest first
-	bits6   []int
-	all     *entry // the all_hosts rule, if any
-	none    effOnce
-	version uint64
+	names map[string]*nameNode
+	cidr  map[netip.Prefix]*entry
+	bits4 []int // distinct IPv4 prefix lengths, longest first
+	bits6 []int
+	all   *entry   // the all_hosts rule, if any
+	none  *effOnce // the defaults, for hosts no rule matches
+	// over holds the overrides of one host (Policy.Override), newest
+	// first: more specific than any rule.
+	over map[string][]*entry
 }
 
 // nameNode is what the index knows of one name.
@@ -43,7 +47,7 @@ type nameNode struct {
 }
 
 func newIndex(rules []*compiled) (*index, error) {
-	ix := &index{names: map[string]*nameNode{}, cidr: map[netip.Prefix]*entry{}}
+	ix := &index{names: map[string]*nameNode{}, cidr: map[netip.Prefix]*entry{}, none: &effOnce{}}
 	seen4, seen6 := map[int]bool{}, map[int]bool{}
 	for _, c := range rules {
 		if c.rule.AllHosts {
@@ -108,6 +112,11 @@ func sortedDesc(m map[int]bool) []int {
 // narrowest CIDR first; all_hosts last.
 func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
 	try := func(e *entry) bool { return e == nil || visit(e) }
+	for _, e := range ix.over[host] {
+		if !try(e) || e.alone {
+			return
+		}
+	}
 	n := ix.names[host]
 	if n != nil && !try(n.exact) {
 		return
@@ -138,6 +147,20 @@ func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
 		}
 	}
 	try(ix.all)
+}
+
+// withOverride returns a copy of ix in which e, an override for host, is
+// the most specific entry. The rule entries and their memoised effective
+// rules are shared: an override changes the effective rule of its host
+// only.
+func (ix *index) withOverride(host string, e *entry) *index {
+	d := *ix
+	d.over = make(map[string][]*entry, len(ix.over)+1)
+	for h, es := range ix.over {
+		d.over[h] = es
+	}
+	d.over[host] = append([]*entry{e}, ix.over[host]...)
+	return &d
 }
 
 // matches returns every entry that matches host, most specific first.

@@ -83,7 +83,7 @@ func TestInheritance(t *testing.T) {
 	p := mustPolicy(t, rules, nil)
 
 	eff, _ := p.Lookup("legacy.corp.example")
-	if len(eff.Pins) != 2 || eff.Sources["pins"] != "corp.toml:1" {
+	if eff.Pins == nil || len(eff.Pins.Pins) != 2 || eff.Sources["pins"] != "corp.toml:1" {
 		t.Errorf("legacy keeps the domain's pins: pins %v from %q", eff.Pins, eff.Sources["pins"])
 	}
 	if eff.MinTLS != 0x0301 || eff.Sources["min_tls"] != "legacy.toml:2" {
@@ -94,7 +94,7 @@ func TestInheritance(t *testing.T) {
 		t.Errorf("api: pins from %q, min_tls from %q", eff.Sources["pins"], eff.Sources["min_tls"])
 	}
 	eff, _ = p.Lookup("open.corp.example")
-	if len(eff.Pins) != 0 || eff.Sources["pins"] != "open.toml:7" || !eff.SystemRoots {
+	if eff.Pins != nil || eff.Sources["pins"] != "open.toml:7" || !eff.SystemRoots {
 		t.Errorf("open lifts pins by name: %v from %q, system roots %v", eff.Pins, eff.Sources["pins"], eff.SystemRoots)
 	}
 }

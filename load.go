@@ -33,7 +33,12 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("httptrust: store %s is not a folder", dir)
 	}
-	return LoadFS(os.DirFS(dir), opts)
+	p, err := LoadFS(os.DirFS(dir), opts)
+	if err != nil {
+		return nil, err
+	}
+	p.storeDir, p.fromFS = dir, false
+	return p, nil
 }
 
 // LoadFS loads a store from fsys, as LoadDir does; with embed.FS a store
@@ -65,7 +70,7 @@ func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.skipped = skipped
+	p.skipped, p.fromFS = skipped, true
 	return p, nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -125,17 +124,32 @@ func mxCommon(t *testing.T, e *VerifyError, url, refused string) {
 	if got := e.hostPort(); got != refused {
 		t.Errorf("refused %s, want %s", got, refused)
 	}
-	if e.Fix == "" {
+	if e.Remedy.Action == ActionNone {
 		t.Errorf("no fix for %s (%s): say what to do", e.Reason, e.Detail)
 	}
-	mxLacks(t, "fix", e.Fix, "--yes", "InsecureSkipVerify", "--insecure")
+	mxLacks(t, "fix", fixOf(e), "--yes", "InsecureSkipVerify", "--insecure")
 	// Diagnostics stay readable whatever the server sends.
 	if n := len(e.Error()); n > 4096 {
 		t.Errorf("error message of %d bytes: %s", n, mxShort(e.Error()))
 	}
-	if n := len(e.Fix); n > 1024 {
-		t.Errorf("fix of %d bytes: %s", n, mxShort(e.Fix))
+	if n := len(fixOf(e)); n > 1024 {
+		t.Errorf("fix of %d bytes: %s", n, mxShort(fixOf(e)))
 	}
+}
+
+// mxRemedyLacks asserts that no command or change of e's remedy holds
+// any of subs (values from the failing connection).
+func mxRemedyLacks(t *testing.T, e *VerifyError, subs ...string) {
+	t.Helper()
+	var parts []string
+	parts = append(parts, e.Remedy.Lines()...)
+	if e.Remedy.Change != nil {
+		parts = append(parts, e.Remedy.Change.String())
+	}
+	for _, p := range parts {
+		mxLacks(t, "remedy command or change", p, subs...)
+	}
+	mxLacks(t, "remedy", fixOf(e), "--yes")
 }
 
 // mxContains is mustContain for strings that may be huge: it quotes at most
@@ -169,6 +183,7 @@ func mxShort(s string) string {
 func mxCases() []mxCase {
 	cases := []mxCase{
 		{"expired", ReasonExpired, mxExpired},
+		{"expired exact certificate", ReasonExpired, mxExpiredExact},
 		{"expired intermediate", ReasonExpired, mxExpiredIntermediate},
 		{"not yet valid", ReasonNotYetValid, mxNotYetValid},
 		{"wrong host", ReasonNameMismatch, mxWrongHost},
@@ -232,11 +247,31 @@ func mxExpired(t *testing.T, l *lab) mxScenario {
 				t.Errorf("dates: not after %v, now %v; want the leaf's %v and the clock", e.NotAfter, e.Now, leaf.Cert.NotAfter)
 			}
 			mxContains(t, "detail", e.Detail, "expired on", "local clock")
-			mxContains(t, "fix", e.Fix, "renew", "clock", "httptrust fetch --allow-expired "+e.URL())
+			mxContains(t, "fix", fixOf(e), "renew", "clock")
+			// An expired certificate of the host's CA is no reason to trust
+			// it exactly: an old key is a classic leak.
+			mxLacks(t, "fix", fixOf(e), "--allow-expired", "httptrust fetch")
 		},
-		// For a device that cannot renew: its exact certificate, allow_expired.
+	}
+}
+
+// mxExpiredExact: the device's own certificate, trusted exactly, expired:
+// allow_expired for that certificate and host is the fix.
+func mxExpiredExact(t *testing.T, l *lab) mxScenario {
+	leaf := l.pki.Expired(t, "a.test")
+	exact := Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(leaf)}
+	return mxScenario{
+		url: mxServe(l, testpki.LeafOnly(leaf), "a.test"), rules: []Rule{exact},
+		check: func(t *testing.T, e *VerifyError) {
+			mxContains(t, "fix", fixOf(e), "renew", "clock", "httptrust fetch --allow-expired "+e.URL())
+			if e.Remedy.Action != ActionAllowExpired || e.Remedy.OutOfBand {
+				t.Errorf("remedy %v (out of band %v), want allow_expired", e.Remedy.Action, e.Remedy.OutOfBand)
+			}
+		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
-			return l.clientFor(nil, Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(leaf), AllowExpired: true})
+			r := exact
+			r.AllowExpired = true
+			return l.clientFor(nil, r)
 		},
 	}
 }
@@ -252,7 +287,7 @@ func mxExpiredIntermediate(t *testing.T, l *lab) mxScenario {
 			if !e.NotAfter.Equal(inter.Cert.NotAfter) {
 				t.Errorf("not after %v, want the intermediate's %v", e.NotAfter, inter.Cert.NotAfter)
 			}
-			mxContains(t, "fix", e.Fix, "renew")
+			mxContains(t, "fix", fixOf(e), "renew")
 		},
 	}
 }
@@ -266,8 +301,8 @@ func mxNotYetValid(t *testing.T, l *lab) mxScenario {
 				t.Errorf("dates: not before %v, now %v", e.NotBefore, e.Now)
 			}
 			mxContains(t, "detail", e.Detail, "valid only from", "local clock")
-			mxContains(t, "fix", e.Fix, "clock", e.Now.UTC().Format(time.RFC3339))
-			mxLacks(t, "fix", e.Fix, "--allow")
+			mxContains(t, "fix", fixOf(e), "clock", e.Now.UTC().Format(time.RFC3339))
+			mxLacks(t, "fix", fixOf(e), "--allow")
 		},
 		// The fix is the clock: with it right, the same rule reaches the server.
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
@@ -286,28 +321,34 @@ func mxWrongHost(t *testing.T, l *lab) mxScenario {
 				t.Errorf("names %q, want the leaf's", e.Names)
 			}
 			mxContains(t, "detail", e.Detail, "not valid for wrong.test", "right.test, also.test")
-			mxContains(t, "fix", e.Fix, "--server-name right.test "+e.URL(), `server_name = "right.test"`)
+			// The names come from the connection: said in words, never in a
+			// command or rule change.
+			mxContains(t, "fix", fixOf(e), "covers right.test, also.test", "operator", "--server-name '"+PlaceholderName+"' "+e.URL())
+			mxRemedyLacks(t, e, "right.test", "also.test")
 		},
-		follow: l.followServerName("wrong.test", true),
+		follow: l.followServerName("wrong.test", "right.test", true),
 	}
 }
 
-// followServerName applies the server_name a fix suggests to host's rule.
-// A suggestion that a rule refuses is a wrong fix. Unless required, a fix
-// may also suggest none (a wildcard that covers no name to verify as).
-func (l *lab) followServerName(host string, required bool) func(t *testing.T, e *VerifyError) *http.Client {
+// followServerName applies the server_name change a remedy asks for to
+// host's rule, filled with name, the name the operator gives (the test
+// knows it out of band). Unless required, a remedy may also ask for none.
+func (l *lab) followServerName(host, name string, required bool) func(t *testing.T, e *VerifyError) *http.Client {
 	return func(t *testing.T, e *VerifyError) *http.Client {
-		m := regexp.MustCompile(`--server-name (\S+)`).FindStringSubmatch(e.Fix)
-		if m == nil {
+		c := e.Remedy.Change
+		if c == nil || c.Field != "server_name" {
 			if required {
-				t.Fatalf("fix %q suggests no --server-name", e.Fix)
+				t.Fatalf("remedy %q asks for no server_name", fixOf(e))
 			}
 			return nil
 		}
+		if c.Value != `"`+PlaceholderName+`"` {
+			t.Fatalf("server_name change %q: want the placeholder, never a name from the connection", c.Value)
+		}
 		r := l.anchored(host)
-		r.ServerName = m[1]
+		r.ServerName = name
 		if _, err := New([]Rule{r}, l.opts()); err != nil {
-			t.Fatalf("the fix suggests server_name %q, which a rule refuses: %v", m[1], err)
+			t.Fatalf("the remedy's server_name, filled with %q, is refused by a rule: %v", name, err)
 		}
 		return l.clientFor(nil, r)
 	}
@@ -321,7 +362,7 @@ func mxWildcardTooDeep(t *testing.T, l *lab) mxScenario {
 				t.Errorf("names %q, want [*.a.test]", e.Names)
 			}
 		},
-		follow: l.followServerName("x.y.a.test", false),
+		follow: l.followServerName("x.y.a.test", "y.a.test", true),
 	}
 }
 
@@ -337,8 +378,8 @@ func mxSelfSigned(t *testing.T, l *lab) mxScenario {
 			if len(e.Chain) != 1 || !e.Chain[0].SelfSigned || e.Chain[0].SHA256 == "" {
 				t.Errorf("chain %+v", e.Chain)
 			}
-			mxContains(t, "fix", e.Fix, "fingerprint", "for dev.test only", "httptrust fetch "+e.URL())
-			mxLacks(t, "fix", e.Fix, "--allow-name-mismatch", "--allow-expired")
+			mxContains(t, "fix", fixOf(e), "fingerprint", "for dev.test only", "httptrust fetch "+e.URL())
+			mxLacks(t, "fix", fixOf(e), "--allow-name-mismatch", "--allow-expired")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			return l.clientFor(nil, Rule{Hosts: []string{"dev.test"}, ExactCerts: certsOf(dev)})
@@ -351,7 +392,7 @@ func mxSelfSignedOtherName(t *testing.T, l *lab) mxScenario {
 	return mxScenario{
 		url: mxServe(l, testpki.Chain(dev), "printer.test"),
 		check: func(t *testing.T, e *VerifyError) {
-			mxContains(t, "fix", e.Fix, "httptrust fetch --allow-name-mismatch "+e.URL())
+			mxContains(t, "fix", fixOf(e), "httptrust fetch --allow-name-mismatch "+e.URL())
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			return l.clientFor(nil, Rule{Hosts: []string{"printer.test"}, ExactCerts: certsOf(dev), AllowNameMismatch: true})
@@ -369,7 +410,7 @@ func mxRootSent(t *testing.T, l *lab) mxScenario {
 				t.Errorf("chain %+v, want leaf, intermediate and root as sent", e.Chain)
 			}
 			mxContains(t, "detail", e.Detail, "httptrust Test Root", "never trusted by itself")
-			mxContains(t, "fix", e.Fix, "httptrust trust add CA.pem --host a.test", "for a.test only")
+			mxContains(t, "fix", fixOf(e), "httptrust trust add '"+PlaceholderCAFile+"' --host a.test", "for a.test only")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client { return l.clientFor(nil, l.anchored("a.test")) },
 	}
@@ -382,7 +423,10 @@ func mxOtherRoot(t *testing.T, l *lab) mxScenario {
 		rules: []Rule{l.anchored("a.test")},
 		check: func(t *testing.T, e *VerifyError) {
 			mxContains(t, "detail", e.Detail, "httptrust Other Root")
-			mxContains(t, "fix", e.Fix, "httptrust trust add CA.pem --host a.test")
+			// The host trusts a CA already: another CA may be an attack.
+			mxContains(t, "fix", fixOf(e), "intercepting", "httptrust trust add '"+PlaceholderCA+"' --host a.test",
+				"--fingerprint '"+PlaceholderFingerprint+"'")
+			mxRemedyLacks(t, e, e.Chain[0].SHA256, e.Chain[len(e.Chain)-1].SHA256)
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			return l.clientFor(nil, Rule{Hosts: []string{"a.test"}, AnchorCerts: []*x509.Certificate{other.Cert}})
@@ -399,7 +443,7 @@ func mxIncompleteAIA(t *testing.T, l *lab) mxScenario {
 		url: mxServe(l, testpki.LeafOnly(leaf), "a.test"), rules: []Rule{l.anchored("a.test")},
 		check: func(t *testing.T, e *VerifyError) {
 			mxContains(t, "detail", e.Detail, "did not send", "httptrust Test Intermediate", issuer.URL+"/int.der")
-			mxContains(t, "fix", e.Fix, "httptrust get --fetch-intermediates "+e.URL())
+			mxContains(t, "fix", fixOf(e), "httptrust get --fetch-intermediates "+e.URL())
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			r := l.anchored("a.test")
@@ -432,7 +476,7 @@ func mxWithRoot(t *testing.T, l *lab) mxScenario {
 func mxInvalidChain(want ...string) func(t *testing.T, e *VerifyError) {
 	return func(t *testing.T, e *VerifyError) {
 		mxContains(t, "detail", e.Detail, want...)
-		mxLacks(t, "fix", e.Fix, "httptrust fetch", "trust add", "--allow")
+		mxLacks(t, "fix", fixOf(e), "httptrust fetch", "trust add", "--allow")
 	}
 }
 
@@ -457,11 +501,11 @@ func mxCNOnly(t *testing.T, l *lab) mxScenario {
 	return mxScenario{
 		url: mxServe(l, l.pki.FullChain(leaf), "a.test"), rules: []Rule{l.anchored("a.test")},
 		check: func(t *testing.T, e *VerifyError) {
-			if len(e.Names) != 1 || e.Names[0] != "CN=a.test (no SAN; not used for matching)" {
-				t.Errorf("names %q, want the CN note", e.Names)
+			if len(e.Names) != 0 {
+				t.Errorf("names %q, want none (no SAN)", e.Names)
 			}
-			mxContains(t, "fix", e.Fix, "no host in its SAN", "httptrust fetch --allow-name-mismatch "+e.URL())
-			mxLacks(t, "fix", e.Fix, "--server-name")
+			mxContains(t, "fix", fixOf(e), "no subjectAltName", "httptrust fetch --allow-name-mismatch --fingerprint '"+PlaceholderFingerprint+"' "+e.URL())
+			mxLacks(t, "fix", fixOf(e), "--server-name")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			return l.clientFor(nil, Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(leaf), AllowNameMismatch: true})
@@ -481,16 +525,16 @@ func mxManySANs(t *testing.T, l *lab) mxScenario {
 	return mxScenario{
 		url: mxServe(l, l.pki.FullChain(l.pki.Leaf(t, mxSANs(10_000)...)), "other.test"), rules: []Rule{l.anchored("other.test")},
 		check: func(t *testing.T, e *VerifyError) {
-			if len(e.Names) != 21 || e.Names[0] != "n0.sans.test" || e.Names[20] != "... 9980 more" {
-				t.Errorf("%d names, first %q, last %q; want 20 and \"... 9980 more\"", len(e.Names), e.Names[0], e.Names[len(e.Names)-1])
+			if len(e.Names) != 20 || e.Names[0] != "n0.sans.test" || e.Names[19] != "n19.sans.test" {
+				t.Errorf("%d names, first %q, last %q; want the first 20", len(e.Names), e.Names[0], e.Names[len(e.Names)-1])
 			}
-			if len(e.Chain) == 0 || len(e.Chain[0].Names) != 21 {
+			if len(e.Chain) == 0 || len(e.Chain[0].Names) != 20 || e.Chain[0].MoreNames != 9980 {
 				t.Errorf("chain names not truncated")
 			}
 			mxContains(t, "detail", e.Detail, "n19.sans.test", "9980 more")
 			mxLacks(t, "detail", e.Detail, "n20.sans.test")
 		},
-		follow: l.followServerName("other.test", true),
+		follow: l.followServerName("other.test", "n7.sans.test", true),
 	}
 }
 
@@ -516,7 +560,7 @@ func mxClientCertMissing(version uint16) func(t *testing.T, l *lab) mxScenario {
 			rules: []Rule{l.anchored("a.test")},
 			check: func(t *testing.T, e *VerifyError) {
 				mxContains(t, "detail", e.Detail, "client certificate", "none was sent")
-				mxContains(t, "fix", e.Fix, "--cert", "client_certificate for a.test")
+				mxContains(t, "fix", fixOf(e), "--cert", "ClientCertificate of the rule for a.test")
 			},
 			follow: func(t *testing.T, e *VerifyError) *http.Client {
 				r := l.anchored("a.test")
@@ -544,7 +588,7 @@ func mxClientCertOtherCA(t *testing.T, l *lab) mxScenario {
 		rules: []Rule{r},
 		check: func(t *testing.T, e *VerifyError) {
 			mxContains(t, "detail", e.Detail, "was not sent", "accepts other issuers")
-			mxContains(t, "fix", e.Fix, "a client certificate the server accepts")
+			mxContains(t, "fix", fixOf(e), "a client certificate the server accepts")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			r := l.anchored("a.test")
@@ -567,7 +611,7 @@ func mxDowngrade(t *testing.T, l *lab) mxScenario {
 				t.Errorf("downgrade: %v, plain requests %d", e, plain.Requests.Load())
 			}
 			mxContains(t, "detail", e.Detail, "https://a.test:"+s.Port+"/", plain.URL+"/x")
-			mxContains(t, "fix", e.Fix, "--allow-downgrade", "Transport.AllowDowngrade")
+			mxContains(t, "fix", fixOf(e), "--allow-downgrade", "Transport.AllowDowngrade")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
 			tr := mustPolicy(t, []Rule{l.anchored("a.test")}, l.opts()).Transport(l.base())
@@ -591,7 +635,7 @@ func mxDeepChain(n int) func(t *testing.T, l *lab) mxScenario {
 			if len(e.Chain) != n+1 {
 				t.Errorf("%d certificates described, want %d", len(e.Chain), n+1)
 			}
-			mxLacks(t, "fix", e.Fix, "httptrust fetch", "trust add", "--allow")
+			mxLacks(t, "fix", fixOf(e), "httptrust fetch", "trust add", "--allow")
 		}
 		return sc
 	}

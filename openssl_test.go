@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +49,7 @@ func mxOldVersion(v uint16) func(t *testing.T, l *lab) mxScenario {
 		return mxScenario{
 			url: mxServe(l, l.pki.FullChain(l.pki.Leaf(t, "old.test")), "old.test", legacyOnly(v)), rules: []Rule{l.anchored("old.test")},
 			check: func(t *testing.T, e *VerifyError) {
-				mxContains(t, "fix", e.Fix, `hosts = ["old.test"]`, `min_tls = "1.0"`)
+				mxContains(t, "fix", fixOf(e), "Rule.MinTLS of the rule for old.test", `"1.0"`)
 			},
 			follow: l.followMinTLS("old.test"),
 		}
@@ -60,12 +59,12 @@ func mxOldVersion(v uint16) func(t *testing.T, l *lab) mxScenario {
 // followMinTLS applies the min_tls a fix suggests to host's rule.
 func (l *lab) followMinTLS(host string) func(t *testing.T, e *VerifyError) *http.Client {
 	return func(t *testing.T, e *VerifyError) *http.Client {
-		m := regexp.MustCompile(`min_tls = "([0-9.]+)"`).FindStringSubmatch(e.Fix)
-		if m == nil {
-			t.Fatalf("fix %q suggests no min_tls", e.Fix)
+		c := e.Remedy.Change
+		if c == nil || c.GoField != "MinTLS" {
+			t.Fatalf("remedy %q asks for no min_tls", fixOf(e))
 		}
 		r := l.anchored(host)
-		r.MinTLS = m[1]
+		r.MinTLS = strings.Trim(c.Value, `"`)
 		return l.clientFor(nil, r)
 	}
 }
@@ -100,7 +99,7 @@ func (l *lab) cipherFixCheck(host, url string) func(t *testing.T, e *VerifyError
 		r := l.anchored(host)
 		r.MinTLS = "1.0"
 		wantReason(t, l.clientFor(nil, r), url, ReasonProtocolMismatch)
-		mxLacks(t, "fix", e.Fix, "min_tls")
+		mxLacks(t, "fix", fixOf(e), "min_tls")
 	}
 }
 
@@ -132,7 +131,7 @@ func TestLegacyTLSOnlyThroughItsOwnRule(t *testing.T) {
 		t.Errorf("negotiated %v, want TLS 1.0", resp.TLS)
 	}
 	e := wantReason(t, c, at(old, "new.dev.test"), ReasonProtocolMismatch)
-	mxContains(t, "fix", e.Fix, `hosts = ["new.dev.test"]`)
+	mxContains(t, "fix", fixOf(e), `Rule{Hosts: []string{"new.dev.test"}, MinTLS: "1.0"}`)
 	// A modern server is still reached at a modern version under the rule
 	// that allows TLS 1.0.
 	resp, err = c.Get(at(s, "old.dev.test"))

@@ -55,11 +55,23 @@ type Policy struct {
 	opts     Options
 	ix       *index
 	rules    []*Rule
+	compiled []*compiled
 	version  uint64
 	warnings []string
+	skipped  []string
 
-	skipped []string
-	files   sync.Map // store path -> *certFile
+	// storeDir is the folder LoadDir read (for remedies' --store); fromFS
+	// says LoadFS built the policy from another file system.
+	storeDir string
+	fromFS   bool
+
+	*loaded // shared with the policies Override derives
+}
+
+// loaded is what a policy reads once: certificate files, identities and the
+// system roots.
+type loaded struct {
+	files   sync.Map // store path -> *certFile, or identity key -> *identity
 	sysOnce sync.Once
 	sysPool *x509.CertPool
 	sysErr  error
@@ -73,7 +85,7 @@ var policyVersions atomic.Uint64
 // New builds a policy from rules given in code. Every rule is validated; the
 // first invalid rule is returned as a *RuleError.
 func New(rules []Rule, opts *Options) (*Policy, error) {
-	p := &Policy{version: policyVersions.Add(1)}
+	p := &Policy{version: policyVersions.Add(1), loaded: &loaded{}}
 	if opts != nil {
 		p.opts = *opts
 	}
@@ -92,7 +104,7 @@ func New(rules []Rule, opts *Options) (*Policy, error) {
 		if p.opts.FS == nil && (len(r.Anchors) > 0 || len(r.Certificates) > 0 || r.ClientCertificate != "") {
 			return nil, fieldErr(r, "anchors", errors.New("rules that name files need Options.FS (or load them with LoadDir or LoadFS)"))
 		}
-		c, err := compile(r)
+		c, err := compile(r, false)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +116,7 @@ func New(rules []Rule, opts *Options) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.ix = ix
+	p.ix, p.compiled = ix, compiledRules
 	for _, w := range p.warnings {
 		p.observe(Event{Kind: EventWarning, Message: w})
 	}
@@ -118,7 +130,7 @@ func ruleWarnings(c *compiled) []string {
 	if r.AllHosts {
 		w = append(w, fmt.Sprintf("rule at %s trusts its anchors for ALL hosts (all_hosts = true)", r.Where()))
 	}
-	if len(c.pins) == 1 {
+	if c.pinSet != nil && c.pinSet.Single() {
 		w = append(w, fmt.Sprintf("rule at %s has a single pin and no backup pin: a key rotation will lock its hosts out", r.Where()))
 	}
 	return w
@@ -219,9 +231,10 @@ func (p *Policy) systemRoots() (*x509.CertPool, error) {
 
 // material is what verification needs for one effective rule.
 type material struct {
-	roots *x509.CertPool      // anchors, plus system roots when on; nil: none
-	exact []*x509.Certificate // exact certificates
-	err   error               // a named certificate that cannot be used
+	roots   *x509.CertPool      // anchors, plus system roots when on; nil: none
+	anchors []*x509.Certificate // the rule's own anchors
+	exact   []*x509.Certificate // exact certificates
+	err     error               // a named certificate that cannot be used
 }
 
 // material loads, once per effective rule, the certificates it names.
@@ -245,7 +258,7 @@ func (p *Policy) material(eff *Effective) *material {
 			return out
 		}
 		anchors := load(eff.Anchors)
-		m.exact = load(eff.Certificates)
+		m.anchors, m.exact = anchors, load(eff.Certificates)
 		if eff.SystemRoots {
 			sys, err := p.systemRoots()
 			if err != nil {

@@ -42,13 +42,17 @@ type Rule struct {
 
 	// Pins are SPKI SHA-256 pins in OkHttp ("sha256/<b64>"), curl
 	// ("sha256//<b64>") or HPKP ("pin-sha256=\"<b64>\"") form. One must
-	// match a certificate of the verified chain.
+	// match a certificate of the verified chain. Pins, PinsExpire and
+	// Enforce are one pin set (see PinSet): a rule that sets pins starts
+	// with its own expiry and enforcement, never a wider rule's.
 	Pins []string
 	// PinsExpire is the last day on which pins are enforced; after it they
-	// are ignored and every verification warns. Zero means unset.
+	// are ignored and every verification warns. Zero means never. Only in
+	// a rule that sets Pins.
 	PinsExpire time.Time
 	// Enforce set to false makes pin mismatches report-only. It never
-	// relaxes chain or name checks.
+	// relaxes chain or name checks. Unset means true. Only in a rule that
+	// sets Pins.
 	Enforce *bool
 	// TOFU records the leaf's key on first contact with host:port and
 	// refuses a different key later.
@@ -129,11 +133,17 @@ func (e *RuleError) Error() string {
 
 func (e *RuleError) Unwrap() error { return e.Err }
 
-// hasAnchors reports whether the rule sets the anchors field.
+// hasAnchors reports whether the rule sets the anchors field (an empty
+// list sets it too: it trusts nothing).
 func (r *Rule) hasAnchors() bool { return r.Anchors != nil || r.AnchorCerts != nil }
 
 // hasCerts reports whether the rule sets the certificates field.
 func (r *Rule) hasCerts() bool { return r.Certificates != nil || r.ExactCerts != nil }
+
+// namesAnchors and namesCerts report whether the rule names at least one
+// anchor or exact certificate: an empty list is not "has anchors".
+func (r *Rule) namesAnchors() bool { return len(r.Anchors)+len(r.AnchorCerts) > 0 }
+func (r *Rule) namesCerts() bool   { return len(r.Certificates)+len(r.ExactCerts) > 0 }
 
 // hasClient reports whether the rule sets a client identity.
 func (r *Rule) hasClient() bool { return r.ClientCertificate != "" || r.ClientIdentity != nil }
@@ -147,7 +157,7 @@ var tlsVersions = map[string]uint16{
 type compiled struct {
 	rule     *Rule
 	patterns []Pattern
-	pins     []certs.Pin
+	pinSet   *PinSet // nil when the rule sets no pins or lifts them
 	minTLS   uint16
 }
 
@@ -162,8 +172,10 @@ func fieldErr(r *Rule, field string, err error) *RuleError {
 	return &RuleError{File: r.File, Line: line, Field: field, Err: err}
 }
 
-// compile validates r and parses its patterns and pins.
-func compile(r *Rule) (*compiled, error) {
+// compile validates r and parses its patterns and pins. An override
+// (inherits) may rely on anchors or certificates of the rules below it for
+// server_name and the allowances: those are checked on the effective rule.
+func compile(r *Rule, inherits bool) (*compiled, error) {
 	c := &compiled{rule: r}
 	if len(r.Hosts) == 0 && !r.AllHosts {
 		return nil, fieldErr(r, "hosts", errors.New("a rule needs hosts (or all_hosts = true)"))
@@ -185,15 +197,13 @@ func compile(r *Rule) (*compiled, error) {
 		exactOnly = exactOnly && p.IsExact()
 		c.patterns = append(c.patterns, p)
 	}
-	if err := checkRelaxations(r, exactOnly); err != nil {
-		return nil, err
-	}
-	for _, s := range r.Pins {
-		pins, err := certs.ParsePins(s)
-		if err != nil {
-			return nil, fieldErr(r, "pins", err)
+	if !inherits {
+		if err := checkRelaxations(r, exactOnly); err != nil {
+			return nil, err
 		}
-		c.pins = append(c.pins, pins...)
+	}
+	if err := c.compilePins(); err != nil {
+		return nil, err
 	}
 	if r.MinTLS != "" {
 		v, ok := tlsVersions[r.MinTLS]
@@ -209,6 +219,39 @@ func compile(r *Rule) (*compiled, error) {
 		return nil, fieldErr(r, "client_password_file", errors.New("give the password by client_password_env or client_password_file, not both"))
 	}
 	return c, nil
+}
+
+// compilePins parses the rule's pin set: pins with their own pins_expire
+// and enforce, which mean nothing without pins.
+func (c *compiled) compilePins() error {
+	r := c.rule
+	if r.Pins == nil {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"pins_expire", !r.PinsExpire.IsZero()}, {"enforce", r.Enforce != nil}} {
+			if f.set {
+				return fieldErr(r, f.name, errors.New("only allowed in a rule that sets pins: pins, pins_expire and enforce are one pin set, never mixed from two rules; set the pins here too"))
+			}
+		}
+		return nil
+	}
+	var pins []certs.Pin
+	for _, s := range r.Pins {
+		ps, err := certs.ParsePins(s)
+		if err != nil {
+			return fieldErr(r, "pins", err)
+		}
+		pins = append(pins, ps...)
+	}
+	if len(pins) == 0 {
+		if !r.PinsExpire.IsZero() || r.Enforce != nil {
+			return fieldErr(r, "pins", errors.New("pins = [] lifts the pins of wider rules; it takes no pins_expire or enforce"))
+		}
+		return nil
+	}
+	c.pinSet = &PinSet{Pins: pins, Expire: r.PinsExpire, Enforce: r.Enforce == nil || *r.Enforce, Rule: r}
+	return nil
 }
 
 // checkRelaxations enforces where allow_name_mismatch, allow_expired and
@@ -231,16 +274,16 @@ func checkRelaxations(r *Rule, exactOnly bool) error {
 			return fieldErr(r, f.name, errors.New("only allowed on exact host or IP patterns, not on wildcards, CIDR networks or all_hosts"))
 		}
 		if f.name == "server_name" {
-			if !r.hasAnchors() && !r.hasCerts() {
-				return fieldErr(r, f.name, errors.New("only allowed in a rule with anchors or certificates"))
+			if !r.namesAnchors() && !r.namesCerts() {
+				return fieldErr(r, f.name, errors.New("only allowed in a rule that names anchors or certificates (an empty list trusts nothing)"))
 			}
 			if _, err := NormalizeHost(r.ServerName); err != nil {
 				return fieldErr(r, f.name, err)
 			}
 			continue
 		}
-		if !r.hasCerts() {
-			return fieldErr(r, f.name, errors.New("only allowed in a rule with certificates (exact certificates); on an anchor it would accept every certificate that CA ever issued"))
+		if !r.namesCerts() {
+			return fieldErr(r, f.name, errors.New("only allowed in a rule that names certificates (exact certificates); on an anchor it would accept every certificate that CA ever issued"))
 		}
 	}
 	return nil

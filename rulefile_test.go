@@ -81,12 +81,12 @@ func TestRuleValidation(t *testing.T) {
 	tests := []struct {
 		name, file, want string
 	}{
-		{"allow_expired on an anchor rule", "[[rule]]\nhosts = [\"a.example\"]\nanchors = [\"ca.pem\"]\nallow_expired = true\n", "allow_expired: only allowed in a rule with certificates"},
-		{"allow_name_mismatch without certificates", "[[rule]]\nhosts = [\"a.example\"]\nallow_name_mismatch = true\n", "allow_name_mismatch: only allowed in a rule with certificates"},
+		{"allow_expired on an anchor rule", "[[rule]]\nhosts = [\"a.example\"]\nanchors = [\"ca.pem\"]\nallow_expired = true\n", "allow_expired: only allowed in a rule that names certificates"},
+		{"allow_name_mismatch without certificates", "[[rule]]\nhosts = [\"a.example\"]\nallow_name_mismatch = true\n", "allow_name_mismatch: only allowed in a rule that names certificates"},
 		{"allow_expired on a wildcard", "[[rule]]\nhosts = [\"*.corp.example\"]\ncertificates = [\"c.pem\"]\nallow_expired = true\n", "allow_expired: only allowed on exact host or IP patterns"},
 		{"allow_expired on a CIDR", "[[rule]]\nhosts = [\"10.0.0.0/8\"]\ncertificates = [\"c.pem\"]\nallow_expired = true\n", "only allowed on exact"},
 		{"allow_name_mismatch mixed patterns", "[[rule]]\nhosts = [\"a.example\", \"**.corp.example\"]\ncertificates = [\"c.pem\"]\nallow_name_mismatch = true\n", "only allowed on exact"},
-		{"server_name without trust", "[[rule]]\nhosts = [\"10.0.0.1\"]\nserver_name = \"printer.local\"\n", "server_name: only allowed in a rule with anchors or certificates"},
+		{"server_name without trust", "[[rule]]\nhosts = [\"10.0.0.1\"]\nserver_name = \"printer.local\"\n", "server_name: only allowed in a rule that names anchors or certificates"},
 		{"server_name on a wildcard", "[[rule]]\nhosts = [\"*.corp.example\"]\nanchors = [\"ca.pem\"]\nserver_name = \"x.corp.example\"\n", "server_name: only allowed on exact"},
 		{"**.com", "[[rule]]\nhosts = [\"**.com\"]\nanchors = [\"ca.pem\"]\n", "public suffix"},
 		{"*", "[[rule]]\nhosts = [\"*\"]\nanchors = [\"ca.pem\"]\n", "all_hosts = true"},

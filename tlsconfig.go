@@ -32,7 +32,41 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 			return nil, err
 		}
 	}
-	return p.tlsConfig(h, port, nil)
+	cfg, _, err := p.tlsConfig(h, port, nil, modeBare)
+	return cfg, err
+}
+
+// DialTLSContext connects to addr ("host:port") and completes a TLS
+// handshake verified under p for that host, as Policy.Transport does for
+// HTTPS: a first-use record is written only once the handshake has
+// completed, and a refusal is a *VerifyError, also for a server that does
+// not speak TLS, wants a client certificate or shares no TLS version. It
+// is for clients that are not net/http: a database driver's dialer, a
+// custom protocol. It dials within DefaultDialTimeout and
+// DefaultTLSHandshakeTimeout, or the context's deadline if sooner.
+func (p *Policy) DialTLSContext(ctx context.Context, network, addr string) (*tls.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("httptrust: %q is not host:port: %w", addr, err)
+	}
+	if port, err = canonicalPort(port); err != nil {
+		return nil, err
+	}
+	cfg, v, err := p.tlsConfig(host, port, nil, modeDial)
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: DefaultDialTimeout}
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	note := &handshakeNote{}
+	conn, err := tlsHandshake(context.WithValue(ctx, noteKey{}, note), raw, &tlsTarget{cfg: cfg, v: v}, DefaultTLSHandshakeTimeout)
+	if err != nil {
+		return nil, classify(err, p, host, port, note)
+	}
+	return conn, nil
 }
 
 // splitHost accepts "host", "host:port", "[v6]:port" and "v6".
@@ -53,13 +87,13 @@ func splitHost(s string) (host, port string, err error) {
 // nil, is shared by the transport and scoped here to this host, port and
 // policy version, so that a session never crosses to another host or
 // outlives the policy it was verified under.
-func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache) (*tls.Config, error) {
+func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, mode verifyMode) (*tls.Config, *verifier, error) {
 	n, addr, err := normalizeHost(host)
 	if err != nil {
-		return nil, fmt.Errorf("httptrust: host %q: %w", host, err)
+		return nil, nil, fmt.Errorf("httptrust: host %q: %w", host, err)
 	}
 	eff := p.ix.effective(n, addr)
-	v := newVerifier(p, eff, n, port)
+	v := newVerifier(p, eff, n, port, mode)
 	cfg := &tls.Config{
 		ServerName: v.name, // Go sends no SNI for an IP literal but verifies against it
 		// VerifyConnection does the whole check and fails closed.
@@ -72,7 +106,7 @@ func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache) (
 	if sessions != nil {
 		cfg.ClientSessionCache = scopedSessions{inner: sessions, prefix: fmt.Sprintf("%d|%s|%s|", p.version, n, port)}
 	}
-	return cfg, nil
+	return cfg, v, nil
 }
 
 // scopedSessions keys a shared session cache by host, port and policy.

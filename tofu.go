@@ -1,10 +1,10 @@
 package httptrust
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -81,24 +81,40 @@ func MergeTOFU(recs map[string]TOFURecord, rec TOFURecord) TOFURecord {
 	return old
 }
 
+// ReadOnlyTOFU returns a TOFUStore that answers from s and records
+// nothing: Record returns the record s holds for the host:port, or rec as
+// if it were written. It is for commands that only look (a diagnosis) and
+// must not record a first use that no one asked for.
+func ReadOnlyTOFU(s TOFUStore) TOFUStore { return readOnlyTOFU{s} }
+
+type readOnlyTOFU struct{ TOFUStore }
+
+func (r readOnlyTOFU) Record(rec TOFURecord) (TOFURecord, error) {
+	old, ok, err := r.Lookup(rec.HostPort)
+	if err != nil {
+		return TOFURecord{}, err
+	}
+	if ok {
+		return old, nil
+	}
+	return rec, nil
+}
+
 // ErrFirstUseRefused is wrapped when Options.OnFirstUse refuses a key.
 var ErrFirstUseRefused = errors.New("httptrust: first use refused")
 
-// verifyTOFU accepts the leaf when its key is the one recorded for this
-// host:port, or records it on first contact. The key's continuity is the
-// trust: the chain, name and validity are not judged.
-func (v *verifier) verifyTOFU(presented []*x509.Certificate, now time.Time) ([][]*x509.Certificate, *VerifyError) {
+// checkTOFU accepts the leaf when its key is the one recorded for this
+// host:port. On a first contact it records nothing: the record is written
+// by commit once the handshake has completed, when the server has proved it
+// holds the key. The key's continuity is the trust: the chain, name and
+// validity are not judged.
+func (v *verifier) checkTOFU(presented []*x509.Certificate, now time.Time) ([][]*x509.Certificate, *VerifyError) {
 	store := v.p.opts.TOFU
 	if store == nil {
 		return nil, v.fail(ReasonBadConfig, presented, "the rule asks for trust on first use (tofu) but no record store is configured (Options.TOFU)", nil)
 	}
 	leaf := presented[0]
-	port := v.port
-	if port == "" {
-		port = "443"
-	}
-	seen := TOFURecord{HostPort: net.JoinHostPort(v.host, port), Pin: certs.SPKIPin(leaf),
-		CertSHA: certs.CertFingerprint(leaf), FirstSeen: now, LastSeen: now, NotAfter: leaf.NotAfter}
+	seen := v.record(leaf, now)
 	old, ok, err := store.Lookup(seen.HostPort)
 	if err != nil {
 		return nil, v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use records cannot be read: %v", err), err)
@@ -106,22 +122,61 @@ func (v *verifier) verifyTOFU(presented []*x509.Certificate, now time.Time) ([][
 	if ok && old.Pin != seen.Pin {
 		return nil, v.tofuChanged(presented, old)
 	}
-	if !ok && v.p.opts.OnFirstUse != nil {
-		if err := v.p.opts.OnFirstUse(seen, presented); err != nil {
-			return nil, v.fail(ReasonSelfSigned, presented, fmt.Sprintf("first contact with %s refused: %v", seen.HostPort, err), fmt.Errorf("%w: %w", ErrFirstUseRefused, err))
+	if !ok {
+		switch v.mode {
+		case modeBare:
+			return nil, v.fail(ReasonBadConfig, presented, fmt.Sprintf(
+				"first contact with %s under trust on first use: a bare tls.Config cannot see its handshake complete, so it records no key; connect through Policy.Client, Policy.Transport or Policy.DialTLSContext, or record the key first (httptrust fetch --tofu)", seen.HostPort), ErrFirstUseNotRecorded)
+		case modeJudge:
+			v.firstUse = &seen
+		case modeDial:
+			if v.p.opts.OnFirstUse != nil {
+				if err := v.p.opts.OnFirstUse(seen, presented); err != nil {
+					return nil, v.fail(ReasonFirstUseRefused, presented, fmt.Sprintf("first contact with %s refused: %v", seen.HostPort, err), fmt.Errorf("%w: %w", ErrFirstUseRefused, err))
+				}
+			}
 		}
 	}
-	if ok && old.CertSHA == seen.CertSHA && now.Sub(old.LastSeen) < time.Hour {
-		return [][]*x509.Certificate{{leaf}}, nil // nothing worth a write
+	return [][]*x509.Certificate{{leaf}}, nil
+}
+
+// record is what trust on first use would remember of leaf at now.
+func (v *verifier) record(leaf *x509.Certificate, now time.Time) TOFURecord {
+	return TOFURecord{HostPort: hostPort(v.host, v.port), Pin: certs.SPKIPin(leaf),
+		CertSHA: certs.CertFingerprint(leaf), FirstSeen: now, LastSeen: now, NotAfter: leaf.NotAfter}
+}
+
+// ErrFirstUseNotRecorded is wrapped when a bare tls.Config (TLSConfigFor)
+// meets a first contact under trust on first use, which it cannot record.
+var ErrFirstUseNotRecorded = errors.New("httptrust: first use not recorded")
+
+// commit writes the first-use record of a connection whose handshake has
+// completed (modeDial): a first contact, or the same key with a renewed
+// certificate. When another writer recorded a different key first, the
+// connection fails as a changed key, before anything is sent on it.
+func (v *verifier) commit(cs tls.ConnectionState) error {
+	if !v.eff.TOFU || len(cs.PeerCertificates) == 0 {
+		return nil
+	}
+	store := v.p.opts.TOFU
+	now := v.p.opts.Clock()
+	presented := cs.PeerCertificates
+	seen := v.record(presented[0], now)
+	old, ok, err := store.Lookup(seen.HostPort)
+	if err != nil {
+		return v.p.finish(v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use records cannot be read: %v", err), err))
+	}
+	if ok && old.Pin == seen.Pin && old.CertSHA == seen.CertSHA && now.Sub(old.LastSeen) < time.Hour {
+		return nil // nothing worth a write
 	}
 	stored, err := store.Record(seen)
 	if err != nil {
-		return nil, v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use record cannot be written: %v", err), err)
+		return v.p.finish(v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use record cannot be written: %v", err), err))
 	}
 	if stored.Pin != seen.Pin {
-		return nil, v.tofuChanged(presented, stored) // another writer won the first contact
+		return v.p.finish(v.tofuChanged(presented, stored)) // another writer won the first contact
 	}
-	return [][]*x509.Certificate{{leaf}}, nil
+	return nil
 }
 
 func (v *verifier) tofuChanged(presented []*x509.Certificate, old TOFURecord) *VerifyError {
@@ -130,7 +185,7 @@ func (v *verifier) tofuChanged(presented []*x509.Certificate, old TOFURecord) *V
 		old.HostPort, old.FirstSeen.UTC().Format(time.RFC3339), old.Pin, old.CertSHA,
 		certs.SPKIPin(presented[0]), certs.CertFingerprint(presented[0])), nil)
 	e.ExpectedPins, e.SeenPins = []certs.Pin{old.Pin}, []certs.Pin{certs.SPKIPin(presented[0])}
-	e.Fix = fmt.Sprintf("if the change is expected, forget the old key and accept the new one with a fingerprint obtained out of band (from the device or its operator, not from this connection): httptrust trust forget %s, then httptrust fetch --fingerprint <SHA-256 obtained out of band> %s",
-		old.HostPort, e.URL())
+	rec := old
+	e.FirstUse = &rec
 	return e
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,6 +33,16 @@ var ErrDowngrade = errors.New("httptrust: refusing a redirect from https to plai
 // no other: not after a redirect, not through a proxy, not on a resumed
 // session. HTTP/2 and TLS session resumption are on.
 //
+// TLS is done by the Transport itself, so that a first-use record is
+// written only once a handshake has completed, and an HTTPS proxy is a host
+// of its own: its TLS is verified under the proxy host's rule, with its own
+// session cache entries, and it is offered no client certificate but its
+// own rule's.
+//
+// Credentials stay with their origin: on a redirect to another scheme, host
+// or port than the first request's, the Authorization, Cookie and
+// Proxy-Authorization headers copied from the first request are dropped.
+//
 // Set its exported fields before first use; it is safe for concurrent use.
 type Transport struct {
 	// AllowDowngrade lets a redirect go from https to plain http.
@@ -48,6 +59,7 @@ type Transport struct {
 	hosts   map[hostKey]*list.Element
 	lru     list.List
 	plain   *http.Transport
+	proxies map[hostKey]*tlsTarget // TLS to HTTPS proxies, under the current policy
 }
 
 type hostKey struct{ host, port string }
@@ -57,13 +69,19 @@ type hostTransport struct {
 	t   *http.Transport
 }
 
+// tlsTarget is what a handshake with one host:port needs.
+type tlsTarget struct {
+	cfg *tls.Config
+	v   *verifier
+}
+
 // Transport returns a RoundTripper that verifies under p. base supplies the
 // caller's settings (proxy, dialer, timeouts, pool sizes); nil means
 // defaults with DefaultDialTimeout, DefaultTLSHandshakeTimeout and
 // DefaultResponseHeaderTimeout and the proxy from the environment. Its
 // TLSClientConfig is replaced per host, and its DialTLSContext and DialTLS
-// are not used: they would bypass verification. An HTTPS proxy is verified
-// as the target host is, so only HTTP CONNECT proxies work.
+// are not used: they would bypass verification. Proxies may be HTTP or
+// HTTPS (CONNECT) or SOCKS5.
 func (p *Policy) Transport(base *http.Transport) *Transport {
 	return NewTransport(func() *Policy { return p }, base)
 }
@@ -76,14 +94,15 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 		base = defaultBase()
 	}
 	b := base.Clone()
-	// TLS is always done by net/http with the host's config: a dialer that
-	// does its own TLS would bypass the verification.
-	b.DialTLSContext, b.DialTLS = nil, nil //nolint:staticcheck // DialTLS is deprecated but still honoured
+	// TLS is always done here with the host's config: a dialer that does
+	// its own TLS would bypass the verification.
+	b.DialTLSContext, b.DialTLS = nil, nil //lint:ignore SA1019 DialTLS is deprecated but still honoured by net/http
 	return &Transport{
 		policy:   policy,
 		base:     b,
 		sessions: tls.NewLRUClientSessionCache(0),
 		hosts:    map[hostKey]*list.Element{},
+		proxies:  map[hostKey]*tlsTarget{},
 	}
 }
 
@@ -108,18 +127,24 @@ func defaultBase() *http.Transport {
 	}
 }
 
+// reqKey carries the request being sent to the dialer, for the proxy
+// choice.
+type reqKey struct{}
+
 // RoundTrip sends req through the transport of its URL's host.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("httptrust: request has no URL")
 	}
+	req = keepCredentialsToOrigin(req)
 	switch req.URL.Scheme {
 	case "http":
 		if prev := req.Response; prev != nil && prev.Request != nil && prev.Request.URL.Scheme == "https" && !t.AllowDowngrade {
 			closeBody(req)
-			return nil, &VerifyError{Host: req.URL.Hostname(), Port: req.URL.Port(), Reason: ReasonDowngrade,
+			e := &VerifyError{Host: req.URL.Hostname(), Port: req.URL.Port(), Reason: ReasonDowngrade,
 				Detail: "a redirect from " + prev.Request.URL.Redacted() + " to " + req.URL.Redacted() + " would drop TLS",
-				Fix:    fixFor(&VerifyError{Reason: ReasonDowngrade}), Err: ErrDowngrade}
+				Err:    ErrDowngrade}
+			return nil, t.policy().finish(e)
 		}
 		return t.plainTransport().RoundTrip(req)
 	case "https":
@@ -140,13 +165,59 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	note := &handshakeNote{}
-	r2 := req.WithContext(context.WithValue(req.Context(), noteKey{}, note))
-	resp, err := ht.RoundTrip(r2)
+	ctx := context.WithValue(context.WithValue(req.Context(), noteKey{}, note), reqKey{}, req)
+	resp, err := ht.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		return nil, classify(err, p, host, port, note)
 	}
 	resp.Request = req
 	return resp, nil
+}
+
+// keepCredentialsToOrigin drops the credentials a redirect hop copied from
+// the first request when the hop goes to another scheme, host or port, as
+// curl does (CVE-2022-27776): net/http compares host names only.
+func keepCredentialsToOrigin(req *http.Request) *http.Request {
+	if req.Response == nil {
+		return req
+	}
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if sameOrigin(first, req) {
+		return req
+	}
+	var drop []string
+	for _, h := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+		if v := req.Header.Values(h); len(v) > 0 && strings.Join(v, "\n") == strings.Join(first.Header.Values(h), "\n") {
+			drop = append(drop, h)
+		}
+	}
+	if len(drop) == 0 {
+		return req
+	}
+	r := req.Clone(req.Context())
+	for _, h := range drop {
+		r.Header.Del(h)
+	}
+	return r
+}
+
+func sameOrigin(a, b *http.Request) bool {
+	pa, _ := canonicalPort(portOf(a))
+	pb, _ := canonicalPort(portOf(b))
+	return a.URL.Scheme == b.URL.Scheme && strings.EqualFold(a.URL.Hostname(), b.URL.Hostname()) && pa == pb
+}
+
+func portOf(r *http.Request) string {
+	if p := r.URL.Port(); p != "" {
+		return p
+	}
+	if r.URL.Scheme == "http" {
+		return "80"
+	}
+	return "443"
 }
 
 func closeBody(req *http.Request) {
@@ -160,6 +231,8 @@ func (t *Transport) plainTransport() *http.Transport {
 	defer t.mu.Unlock()
 	if t.plain == nil {
 		t.plain = t.base.Clone()
+		// net/http asks for TLS here only to an HTTPS proxy.
+		t.plain.DialTLSContext = t.dialProxyTLS
 	}
 	return t.plain
 }
@@ -178,12 +251,20 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 		t.lru.MoveToFront(el)
 		return el.Value.(*hostTransport).t, nil
 	}
-	cfg, err := p.tlsConfig(host, port, t.sessions)
+	cfg, v, err := p.tlsConfig(host, port, t.sessions, modeDial)
 	if err != nil {
 		return nil, err
 	}
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	target := &tlsTarget{cfg: cfg, v: v}
 	ht := t.base.Clone()
+	// The proxy is chosen and spoken to by dialTarget, so that TLS with the
+	// target, through a tunnel or not, is always done here.
+	ht.Proxy, ht.OnProxyConnectResponse = nil, nil
 	ht.TLSClientConfig = cfg
+	ht.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return t.dialTarget(ctx, p, target, network, addr)
+	}
 	ht.ForceAttemptHTTP2 = true
 	t.hosts[key] = t.lru.PushFront(&hostTransport{key: key, t: ht})
 	max := t.MaxHosts
@@ -208,6 +289,11 @@ func (t *Transport) retireAllLocked() {
 	}
 	t.lru.Init()
 	t.hosts = map[hostKey]*list.Element{}
+	t.proxies = map[hostKey]*tlsTarget{}
+	if t.plain != nil {
+		t.plain.CloseIdleConnections()
+		t.plain = nil
+	}
 }
 
 // CloseIdleConnections closes the idle connections of every host.
@@ -221,6 +307,39 @@ func (t *Transport) CloseIdleConnections() {
 		t.plain.CloseIdleConnections()
 	}
 }
+
+// tlsHandshake completes TLS on raw with target's config, within the
+// transport's handshake timeout, then records first use: only a server
+// that finished the handshake has proved it holds its key.
+func tlsHandshake(ctx context.Context, raw net.Conn, target *tlsTarget, timeout time.Duration) (*tls.Conn, error) {
+	conn := tls.Client(raw, target.cfg)
+	hctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if err := conn.HandshakeContext(hctx); err != nil {
+		raw.Close()
+		if ctx.Err() == nil && hctx.Err() != nil {
+			return nil, handshakeTimeoutError{}
+		}
+		return nil, err
+	}
+	if err := target.v.commit(conn.ConnectionState()); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// handshakeTimeoutError is a TLS handshake that took longer than the
+// transport allows.
+type handshakeTimeoutError struct{}
+
+func (handshakeTimeoutError) Error() string   { return "httptrust: TLS handshake timeout" }
+func (handshakeTimeoutError) Timeout() bool   { return true }
+func (handshakeTimeoutError) Temporary() bool { return true }
 
 // canonicalPort returns port in its one written form ("" means 443), so
 // that "0443" cannot pass for a port of its own: first-use records, session

@@ -13,6 +13,37 @@ import (
 	"github.com/httptrust/httptrust/certs"
 )
 
+// The trust decision, in the order verify makes it:
+//
+//  1. A rule with tofu and nothing else to verify against: the leaf's key
+//     must be the one recorded on first use for host:port (recorded only
+//     after the handshake completes, see commit).
+//  2. A chain verified before and still in its window passes (the cache).
+//  3. The chain: an exact certificate of the rule (byte-identical leaf,
+//     then its name and validity unless the rule relaxes them), else path
+//     validation to the rule's anchors (and the system roots when on), for
+//     the host or the rule's server_name; a missing intermediate may be
+//     fetched when the rule or the options ask (AIA).
+//  4. Pins, against the verified chain, as the pin set's state says.
+//  5. First use on top, when a rule with anchors or certificates also says
+//     tofu: it only ever narrows.
+
+// verifyMode says what a verifier may do on a first contact under trust on
+// first use.
+type verifyMode int
+
+const (
+	// modeBare: a tls.Config handed to the caller (TLSConfigFor). It cannot
+	// see the handshake complete, so a first contact is refused.
+	modeBare verifyMode = iota
+	// modeDial: the transport or DialTLSContext, which call commit once the
+	// handshake completed.
+	modeDial
+	// modeJudge: judging a captured chain (Policy.Judge): nothing is
+	// recorded and nobody is asked.
+	modeJudge
+)
+
 // verifier checks every connection to one host:port under one policy. Its
 // verify method is the tls.Config's VerifyConnection: it runs on fresh and
 // resumed sessions alike and does the whole check itself.
@@ -22,38 +53,55 @@ type verifier struct {
 	host string // normalised request host
 	port string
 	name string // the name the certificate must cover
+	mode verifyMode
 
 	mu    sync.Mutex
 	cache map[[32]byte]validity // verified chains (by hash of the presented chain)
 	// warned records the warnings already sent to the observer.
 	warned map[string]bool
+	// firstUse is, in modeJudge, the record a connection would write.
+	firstUse *TOFURecord
 }
 
-// validity is the window in which a cached verification stays good.
-type validity struct{ from, until time.Time }
+// validity is the window in which a cached verification stays good, and
+// whether it was trusted through the all_hosts rule's anchors.
+type validity struct {
+	from, until time.Time
+	allHosts    bool
+}
 
 const verifyCacheSize = 64
 
-func newVerifier(p *Policy, eff *Effective, host, port string) *verifier {
+func newVerifier(p *Policy, eff *Effective, host, port string, mode verifyMode) *verifier {
 	name := host
 	if eff.ServerName != "" {
 		name = eff.ServerName
 	}
-	return &verifier{p: p, eff: eff, host: host, port: port, name: name}
+	return &verifier{p: p, eff: eff, host: host, port: port, name: name, mode: mode}
 }
 
 // verify is the VerifyConnection callback. It fails closed: with no
 // certificate, no rule that trusts one, or a certificate file that cannot be
 // read, the connection is refused.
 func (v *verifier) verify(cs tls.ConnectionState) error {
-	presented := cs.PeerCertificates
+	if err := v.check(cs.PeerCertificates); err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			v.p.finish(ve)
+		}
+		return err
+	}
+	return nil
+}
+
+func (v *verifier) check(presented []*x509.Certificate) error {
 	if len(presented) == 0 {
 		return v.fail(ReasonInvalidChain, nil, "the server presented no certificate", nil)
 	}
 	now := v.p.opts.Clock()
 	if v.eff.TOFU && !v.eff.hasTrust() {
 		// Trust on first use alone: the key's continuity is the trust.
-		chains, verr := v.verifyTOFU(presented, now)
+		chains, verr := v.checkTOFU(presented, now)
 		if verr != nil {
 			return verr
 		}
@@ -61,7 +109,8 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 		return err
 	}
 	key := chainKey(presented)
-	if v.cached(key, now) {
+	if w, ok := v.cached(key, now); ok {
+		v.noteAllHosts(w.allHosts, presented)
 		return v.tofuToo(presented, now)
 	}
 	chains, win, verr := v.verifyChain(presented, now)
@@ -75,6 +124,8 @@ func (v *verifier) verify(cs tls.ConnectionState) error {
 	if err := v.tofuToo(presented, now); err != nil {
 		return err
 	}
+	win.allHosts = v.throughAllHosts(chains)
+	v.noteAllHosts(win.allHosts, presented)
 	if cacheable {
 		v.store(key, win, now)
 	}
@@ -87,10 +138,41 @@ func (v *verifier) tofuToo(presented []*x509.Certificate, now time.Time) error {
 	if !v.eff.TOFU {
 		return nil
 	}
-	if _, verr := v.verifyTOFU(presented, now); verr != nil {
+	if _, verr := v.checkTOFU(presented, now); verr != nil {
 		return verr
 	}
 	return nil
+}
+
+// throughAllHosts reports whether a verified chain ends at an anchor of the
+// all_hosts rule.
+func (v *verifier) throughAllHosts(chains [][]*x509.Certificate) bool {
+	r := v.eff.Source("anchors")
+	if r == nil || !r.AllHosts {
+		return false
+	}
+	m := v.p.material(v.eff)
+	for _, chain := range chains {
+		root := chain[len(chain)-1]
+		for _, a := range m.anchors {
+			if a.Equal(root) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// noteAllHosts reports, on every use, a connection trusted through the
+// all_hosts rule: a TLS-inspection root vouches for every host.
+func (v *verifier) noteAllHosts(through bool, presented []*x509.Certificate) {
+	if !through || v.mode == modeJudge {
+		return
+	}
+	r := v.eff.Source("anchors")
+	v.p.observe(Event{Kind: EventAllHostsTrusted, Host: v.host, Rule: r,
+		Message: fmt.Sprintf("%s is trusted through the all_hosts rule at %s (an anchor trusted for every host), not a rule of its own; its certificate is %s",
+			hostPort(v.host, v.port), r.Where(), certs.CertFingerprint(presented[0]))})
 }
 
 func chainKey(chain []*x509.Certificate) [32]byte {
@@ -107,17 +189,16 @@ func chainKey(chain []*x509.Certificate) [32]byte {
 	return k
 }
 
-func (v *verifier) cached(key [32]byte, now time.Time) bool {
+func (v *verifier) cached(key [32]byte, now time.Time) (validity, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	w, ok := v.cache[key]
-	return ok && !now.Before(w.from) && now.Before(w.until)
+	return w, ok && !now.Before(w.from) && now.Before(w.until)
 }
 
 func (v *verifier) store(key [32]byte, w validity, now time.Time) {
-	if !v.eff.PinsExpire.IsZero() && v.eff.pinsActive(now) {
-		y, m, d := v.eff.PinsExpire.Date()
-		if end := time.Date(y, m, d+1, 0, 0, 0, 0, now.Location()); end.Before(w.until) {
+	if ps := v.eff.Pins; ps != nil && ps.Active(now) {
+		if end := ps.End(now.Location()); !end.IsZero() && end.Before(w.until) {
 			w.until = end
 		}
 	}
@@ -153,7 +234,7 @@ func (v *verifier) verifyChain(presented []*x509.Certificate, now time.Time) ([]
 			return nil, validity{}, v.changed(presented, m.exact)
 		}
 		return nil, validity{}, v.fail(ReasonUnknownAuthority, presented,
-			"the rule for this host trusts no certificate: it has no anchors or certificates and system roots are off", nil)
+			"the rule for this host trusts no certificate: it names no anchors or certificates and system roots are off", nil)
 	}
 	inter := x509.NewCertPool()
 	for _, c := range presented[1:] {
@@ -175,7 +256,7 @@ func (v *verifier) verifyChain(presented []*x509.Certificate, now time.Time) ([]
 		}
 	}
 	if err != nil {
-		if len(m.exact) > 0 && isSelfSigned(leaf) {
+		if len(m.exact) > 0 && certs.IsSelfSigned(leaf) {
 			return nil, validity{}, v.changed(presented, m.exact)
 		}
 		return nil, validity{}, v.explain(err, presented, opts)
@@ -189,7 +270,7 @@ func (v *verifier) verifyChain(presented []*x509.Certificate, now time.Time) ([]
 func (v *verifier) fetchIntermediates(m *material, presented []*x509.Certificate) bool {
 	top := presented[len(presented)-1]
 	return (v.eff.FetchIntermediates || v.p.opts.FetchIntermediates) && len(m.exact) == 0 &&
-		len(top.IssuingCertificateURL) > 0 && !isSelfSigned(top)
+		len(top.IssuingCertificateURL) > 0 && !certs.IsSelfSigned(top)
 }
 
 // verifyExact accepts a byte-identical leaf after its name and validity
@@ -212,52 +293,48 @@ func (v *verifier) verifyExact(leaf *x509.Certificate, presented []*x509.Certifi
 
 var maxTime = time.Unix(1<<62, 0)
 
+// chainWindow is the window in which every verified chain stays valid.
 func chainWindow(chains [][]*x509.Certificate) validity {
 	w := validity{until: maxTime}
-	for _, c := range chains[0] {
-		if c.NotBefore.After(w.from) {
-			w.from = c.NotBefore
-		}
-		if end := c.NotAfter.Add(time.Nanosecond); end.Before(w.until) {
-			w.until = end
+	for _, chain := range chains {
+		for _, c := range chain {
+			if c.NotBefore.After(w.from) {
+				w.from = c.NotBefore
+			}
+			if end := c.NotAfter.Add(time.Nanosecond); end.Before(w.until) {
+				w.until = end
+			}
 		}
 	}
 	return w
 }
 
-// checkPins enforces the effective pins against the verified chains (never
-// the raw list the server sent). It reports whether the outcome may be
-// cached (a report-only mismatch and expired pins must be reported again).
+// checkPins enforces the effective pin set against the verified chains
+// (never the raw list the server sent). It reports whether the outcome may
+// be cached (a report-only mismatch and expired pins must be reported
+// again).
 func (v *verifier) checkPins(chains [][]*x509.Certificate, presented []*x509.Certificate, now time.Time) (bool, error) {
-	if len(v.eff.Pins) == 0 {
+	ps := v.eff.Pins
+	if ps == nil {
 		return true, nil
 	}
-	if !v.eff.pinsActive(now) {
-		v.warnOnce("pins_expired", Event{Kind: EventPinsExpired, Host: v.host, Rule: v.eff.Rule,
+	switch v.p.PinState(ps, now) {
+	case PinsExpired:
+		v.warnOnce("pins_expired", Event{Kind: EventPinsExpired, Host: v.host, Rule: ps.Rule,
 			Message: fmt.Sprintf("pins for %s expired on %s and are not enforced; update pins and pins_expire in %s",
-				v.host, v.eff.PinsExpire.Format(time.DateOnly), v.eff.Rule.Where())})
+				v.host, ps.Expire.Format(time.DateOnly), ps.Rule.Where())})
 		return true, nil
-	}
-	if warn := v.p.opts.PinsExpiryWarning; !v.eff.PinsExpire.IsZero() && warn >= 0 {
-		if warn == 0 {
-			warn = DefaultPinsExpiryWarning
-		}
-		if !v.eff.pinsActive(now.Add(warn)) {
-			v.warnOnce("pins_expiring", Event{Kind: EventPinsExpiringSoon, Host: v.host, Rule: v.eff.Rule,
-				Message: fmt.Sprintf("pins for %s expire on %s: add the next pins and move pins_expire in %s before then",
-					v.host, v.eff.PinsExpire.Format(time.DateOnly), v.eff.Rule.Where())})
-		}
-	}
-	want := map[certs.Pin]bool{}
-	for _, p := range v.eff.Pins {
-		want[p] = true
+	case PinsExpiringSoon:
+		v.warnOnce("pins_expiring", Event{Kind: EventPinsExpiringSoon, Host: v.host, Rule: ps.Rule,
+			Message: fmt.Sprintf("pins for %s expire on %s: add the next pins and move pins_expire in %s before then",
+				v.host, ps.Expire.Format(time.DateOnly), ps.Rule.Where())})
 	}
 	var seen []certs.Pin
 	seenSet := map[certs.Pin]bool{}
 	for _, chain := range chains {
 		for _, c := range chain {
 			pin := certs.SPKIPin(c)
-			if want[pin] {
+			if ps.Has(pin) {
 				return true, nil
 			}
 			if !seenSet[pin] {
@@ -266,11 +343,12 @@ func (v *verifier) checkPins(chains [][]*x509.Certificate, presented []*x509.Cer
 			}
 		}
 	}
-	e := v.fail(ReasonPinMismatch, presented, "no pin of the rule matches the verified chain", nil)
-	e.ExpectedPins, e.SeenPins = v.eff.Pins, seen
-	if !v.eff.Enforce {
-		v.p.observe(Event{Kind: EventPinMismatchReported, Host: v.host, Rule: v.eff.Rule, Err: e,
-			Message: fmt.Sprintf("pin mismatch for %s allowed: the rule at %s is report-only (enforce = false)", v.host, v.eff.Rule.Where())})
+	e := v.fail(ReasonPinMismatch, presented, fmt.Sprintf("none of the %d pins of %s matches the verified chain", len(ps.Pins), ps.Rule.Where()), nil)
+	e.ExpectedPins, e.SeenPins = ps.Pins, seen
+	if !ps.Enforce {
+		v.p.finish(e)
+		v.p.observe(Event{Kind: EventPinMismatchReported, Host: v.host, Rule: ps.Rule, Err: e,
+			Message: fmt.Sprintf("pin mismatch for %s allowed: the pins of %s are report-only (enforce = false)", v.host, ps.Rule.Where())})
 		return false, nil
 	}
 	return false, e
@@ -289,13 +367,20 @@ func (v *verifier) warnOnce(key string, e Event) {
 	}
 }
 
-// fail builds a VerifyError for this host with the presented chain.
+// fail builds a VerifyError for this host with the presented chain; its
+// remedy is added where it leaves the verifier (see Policy.finish).
 func (v *verifier) fail(r Reason, presented []*x509.Certificate, detail string, err error) *VerifyError {
-	e := &VerifyError{Host: v.host, Port: v.port, Reason: r, Rule: v.eff, Detail: detail, Err: err, Now: v.p.opts.Clock()}
-	for _, c := range presented {
-		e.Chain = append(e.Chain, Describe(c))
+	now := v.p.opts.Clock()
+	return &VerifyError{Host: v.host, Port: v.port, Reason: r, Rule: v.eff, Detail: detail, Err: err, Now: now,
+		Chain: certs.InspectChain(presented, now)}
+}
+
+// finish adds the remedy to e, computed from the refusal and the rule that
+// applied: the one place remedies come from.
+func (p *Policy) finish(e *VerifyError) *VerifyError {
+	if e.Remedy.Action == ActionNone {
+		e.Remedy = remedyFor(e, p)
 	}
-	e.Fix = fixFor(e)
 	return e
 }
 
@@ -357,19 +442,19 @@ var insecureSignature = map[x509.SignatureAlgorithm]bool{
 func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyError {
 	leaf, top := presented[0], presented[len(presented)-1]
 	for _, c := range presented {
-		if insecureSignature[c.SignatureAlgorithm] && !(c == top && isSelfSigned(c)) {
+		if insecureSignature[c.SignatureAlgorithm] && !(c == top && certs.IsSelfSigned(c)) {
 			return v.fail(ReasonInvalidChain, presented, fmt.Sprintf("%q is signed with %v, an insecure algorithm that Go refuses", c.Subject, c.SignatureAlgorithm), err)
 		}
 	}
 	switch {
-	case len(presented) == 1 && isSelfSigned(leaf):
+	case len(presented) == 1 && certs.IsSelfSigned(leaf):
 		return v.fail(ReasonSelfSigned, presented, "the certificate is signed by itself and no rule trusts it for this host", err)
-	case isSelfSigned(top):
+	case certs.IsSelfSigned(top):
 		return v.fail(ReasonUnknownAuthority, presented,
 			fmt.Sprintf("the chain ends at %q, which no rule trusts for this host (a root the server sends is never trusted by itself)", top.Subject), err)
 	case len(top.IssuingCertificateURL) > 0:
 		return v.fail(ReasonIncompleteChain, presented,
-			fmt.Sprintf("the server did not send the certificate of %q, which issued %q (it is published at %s)", top.Issuer, top.Subject, top.IssuingCertificateURL[0]), err)
+			fmt.Sprintf("the server did not send the certificate of %q, which issued %q (its certificate names the issuer URL %q)", top.Issuer, top.Subject, top.IssuingCertificateURL[0]), err)
 	}
 	return v.fail(ReasonUnknownAuthority, presented,
 		fmt.Sprintf("%q is issued by %q, which the server did not send and no rule trusts for this host", top.Subject, top.Issuer), err)
@@ -377,9 +462,20 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 
 func (v *verifier) nameMismatch(leaf *x509.Certificate, presented []*x509.Certificate, err error) *VerifyError {
 	e := v.fail(ReasonNameMismatch, presented, "", err)
-	e.Names = Describe(leaf).Names
-	e.Detail = fmt.Sprintf("the certificate is not valid for %s; it covers %s", v.name, joinNames(e.Names))
-	e.Fix = fixFor(e)
+	e.Names = certs.Names(leaf)
+	covers := "it names no host (no subjectAltName)"
+	if len(e.Names) > 0 {
+		shown := e.Names
+		if len(shown) > certs.MaxNamesShown {
+			shown = shown[:certs.MaxNamesShown]
+		}
+		covers = "it covers " + joinNames(shown)
+		if n := len(e.Names) - len(shown); n > 0 {
+			covers += fmt.Sprintf(" and %d more", n)
+		}
+		e.Names = shown
+	}
+	e.Detail = fmt.Sprintf("the certificate is not valid for %s; %s", v.name, covers)
 	return e
 }
 
@@ -397,7 +493,6 @@ func (v *verifier) expiry(c *x509.Certificate, presented []*x509.Certificate, no
 		return nil
 	}
 	e.NotBefore, e.NotAfter, e.Now = c.NotBefore, c.NotAfter, now
-	e.Fix = fixFor(e)
 	return e
 }
 
@@ -409,15 +504,4 @@ func (v *verifier) changed(presented, trusted []*x509.Certificate) *VerifyError 
 	}
 	return v.fail(ReasonCertificateChanged, presented, fmt.Sprintf("the rule trusts the certificate with SHA-256 %s; the server presents %s",
 		joinNames(fps), certs.CertFingerprint(presented[0])), nil)
-}
-
-func joinNames(names []string) string {
-	if len(names) == 0 {
-		return "no names"
-	}
-	out := names[0]
-	for _, n := range names[1:] {
-		out += ", " + n
-	}
-	return out
 }

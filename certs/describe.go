@@ -9,7 +9,7 @@ import (
 // Object is one thing Describe found in a file.
 type Object struct {
 	// Kind says what the object is, in words: "certificate", "private key
-	// (EC P-256)", "certificate request (CN=printer)", "encrypted private
+	// (ECDSA P-256)", "certificate request (CN=printer)", "encrypted private
 	// key", "PKCS#12 (password-protected)", "CRL (issuer CN=Corp CA)",
 	// "public key (RSA 2048)", or what is wrong with it.
 	Kind string
@@ -97,7 +97,7 @@ func describeDER(der []byte, k kind) []Object {
 		if err != nil {
 			return []Object{{Kind: "private key, damaged: " + errText(err)}}
 		}
-		return []Object{{Kind: "private key (" + keyDescription(key.Public()) + ")"}}
+		return []Object{{Kind: "private key (" + KeyDescription(key.Public()) + ")"}}
 	case kindEncryptedKey:
 		return []Object{{Kind: "encrypted private key"}}
 	}
@@ -131,7 +131,7 @@ func describePKCS12(der []byte) []Object {
 	}
 	out := []Object{{Kind: "PKCS#12 (no password)"}}
 	if key != nil {
-		out = append(out, Object{Kind: "private key (" + keyDescription(key.Public()) + ")"})
+		out = append(out, Object{Kind: "private key (" + KeyDescription(key.Public()) + ")"})
 	}
 	if leaf != nil {
 		chain = append([]*x509.Certificate{leaf}, chain...)
@@ -147,11 +147,11 @@ func describeOther(der []byte, k kind) string {
 	switch k {
 	case kindPublicKey:
 		if pub, err := x509.ParsePKIXPublicKey(der); err == nil {
-			return "public key (" + keyDescription(pub) + ")"
+			return "public key (" + KeyDescription(pub) + ")"
 		}
 	case kindRSAPublicKey:
 		if pub, err := x509.ParsePKCS1PublicKey(der); err == nil {
-			return "public key (" + keyDescription(pub) + ", PKCS#1)"
+			return "public key (" + KeyDescription(pub) + ", PKCS#1)"
 		}
 	case kindCSR:
 		if csr, err := x509.ParseCertificateRequest(der); err == nil {

@@ -40,7 +40,7 @@ func TestDescribe(t *testing.T) {
 		{"PEM mix", cat(leafPEM, []byte("\n"), pemOf("CERTIFICATE REQUEST", f.csrDER), pemOf("EC PRIVATE KEY", mustSEC1(t, f.otherKey)),
 			pemOf("ENCRYPTED PRIVATE KEY", enc), pemOf("PUBLIC KEY", spki), pemOf("X509 CRL", f.crlDER),
 			legacyPEM(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(f.rsaKey), "x"), pemOf("FOO", []byte("bar"))),
-			fmt.Sprintf("certificate@1:1 | certificate request (CN=printer)@2:%d | private key (EC P-384)@3:", csrLine)},
+			fmt.Sprintf("certificate@1:1 | certificate request (CN=printer)@2:%d | private key (ECDSA P-384)@3:", csrLine)},
 		{"PKCS7", EncodePKCS7([]*x509.Certificate{f.leaf, f.ca}),
 			"PKCS#7 bundle (2 certificates)@0:0 | certificate@0:0 | certificate@0:0"},
 		{"PKCS12 locked", locked, "PKCS#12 (password-protected)@0:0"},

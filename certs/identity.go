@@ -73,10 +73,10 @@ func identity(key crypto.Signer, certs []*x509.Certificate, certFile, keyFile st
 			keyFile = certFile
 		}
 		c := certs[0]
-		return tls.Certificate{}, fileErr(keyFile, "a private key ("+keyDescription(key.Public())+")", fmt.Errorf(
+		return tls.Certificate{}, fileErr(keyFile, "a private key ("+KeyDescription(key.Public())+")", fmt.Errorf(
 			"%w: none of the %d certificate(s) in %s has its public key (the first is %q, %s); "+
 				"pair it with the certificate that was issued for it",
-			ErrKeyMismatch, len(certs), certFile, c.Subject.String(), keyDescription(c.PublicKey)))
+			ErrKeyMismatch, len(certs), certFile, c.Subject.String(), KeyDescription(c.PublicKey)))
 	}
 	ordered := append([]*x509.Certificate{certs[leaf]}, certs[:leaf]...)
 	ordered = append(ordered, certs[leaf+1:]...)

@@ -84,8 +84,8 @@ func TestLoadIdentityErrors(t *testing.T) {
 		msg             string
 	}{
 		{"key of another certificate", "other-leaf.pem", "key.pem", nil, ErrKeyMismatch,
-			fmt.Sprintf("certs: key.pem: a private key (EC P-256): key does not match the certificate: "+
-				"none of the 1 certificate(s) in other-leaf.pem has its public key (the first is %q, EC P-384); "+
+			fmt.Sprintf("certs: key.pem: a private key (ECDSA P-256): key does not match the certificate: "+
+				"none of the 1 certificate(s) in other-leaf.pem has its public key (the first is %q, ECDSA P-384); "+
 				"pair it with the certificate that was issued for it", f.other.Subject.String())},
 		{"RSA key for EC chain", "chain.pem", "rsa.pem", nil, ErrKeyMismatch, ""},
 		{"PKCS12 wrong password", "me.p12", "", pw("nope"), ErrWrongPassword, "certs: me.p12: PKCS#12: wrong password"},

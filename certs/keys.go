@@ -180,19 +180,19 @@ func toSigner(key any) (crypto.Signer, error) {
 		return k.(crypto.Signer), nil
 	case *ecdh.PrivateKey:
 		return nil, fmt.Errorf("certs: %s is a key-agreement key and cannot sign; use an RSA, ECDSA or Ed25519 key",
-			keyDescription(k.PublicKey()))
+			KeyDescription(k.PublicKey()))
 	}
 	return nil, fmt.Errorf("certs: unsupported private key type %T", key)
 }
 
-// keyDescription names a public key's algorithm and size: "EC P-256",
+// KeyDescription names a public key's algorithm and size: "ECDSA P-256",
 // "RSA 2048", "Ed25519".
-func keyDescription(pub crypto.PublicKey) string {
+func KeyDescription(pub crypto.PublicKey) string {
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
 		return fmt.Sprintf("RSA %d", p.N.BitLen())
 	case *ecdsa.PublicKey:
-		return "EC " + p.Curve.Params().Name
+		return "ECDSA " + p.Curve.Params().Name
 	case ed25519.PublicKey:
 		return "Ed25519"
 	case *ecdh.PublicKey:

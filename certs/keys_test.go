@@ -47,7 +47,7 @@ func runKeyCases(t *testing.T, cases []keyCase) {
 			}
 			pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 			if !ok || !pub.Equal(tc.want) {
-				t.Errorf("key %s does not match the one expected", keyDescription(key.Public()))
+				t.Errorf("key %s does not match the one expected", KeyDescription(key.Public()))
 			}
 		})
 	}
@@ -245,7 +245,7 @@ func TestEncodePrivateKeyPEM(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !back.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
-			t.Errorf("%s: round trip changed the key", keyDescription(key.Public()))
+			t.Errorf("%s: round trip changed the key", KeyDescription(key.Public()))
 		}
 	}
 }

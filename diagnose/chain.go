@@ -6,7 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 
-	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/probe"
 )
 
@@ -15,9 +15,7 @@ import (
 // complete says the chain was found to end below a trusted root.
 func (r *run) chain(res *probe.Result, complete bool) {
 	chain := res.Chain
-	for _, c := range chain {
-		r.rep.Chain = append(r.rep.Chain, httptrust.Describe(c))
-	}
+	r.rep.Chain = certs.InspectChain(chain, r.now)
 	var details []string
 	for i, c := range chain {
 		details = append(details, fmt.Sprintf("%d: %s (issued by %s)", i, c.Subject, c.Issuer))
@@ -27,7 +25,7 @@ func (r *run) chain(res *probe.Result, complete bool) {
 	used := map[int]bool{0: true}
 	outOfOrder := false
 	for cur := chain[0]; ; {
-		if selfIssued(cur) {
+		if certs.IsSelfSigned(cur) {
 			break
 		}
 		next := -1
@@ -56,10 +54,10 @@ func (r *run) chain(res *probe.Result, complete bool) {
 		notes = append(notes, fmt.Sprintf("%d certificate(s) sent that are not part of the chain", extra))
 	}
 	top := path[len(path)-1]
-	if selfIssued(top) && len(path) > 1 {
+	if certs.IsSelfSigned(top) && len(path) > 1 {
 		notes = append(notes, "the server sends its root; harmless, but a root the server sends is never trusted by itself")
 	}
-	if !selfIssued(top) && !complete {
+	if !certs.IsSelfSigned(top) && !complete {
 		status = Warn
 		notes = append(notes, r.missing(top))
 	}
@@ -80,17 +78,10 @@ func (r *run) missing(top *x509.Certificate) string {
 	msg += fmt.Sprintf(" (published at %s)", top.IssuingCertificateURL[0])
 	if r.o.AIA != nil {
 		if got, err := r.o.AIA.Fetch(context.Background(), top); err == nil && len(got) > 0 {
-			msg += fmt.Sprintf("; fetched it: %q, SHA-256 %s", got[0].Subject.String(), httptrust.Describe(got[0]).SHA256)
+			msg += fmt.Sprintf("; fetched it: %q, SHA-256 %s", got[0].Subject.String(), certs.CertFingerprint(got[0]))
 		} else if err != nil {
 			msg += fmt.Sprintf("; fetching it failed: %v", err)
 		}
 	}
 	return msg
-}
-
-// selfIssued reports whether c signs itself (a root, or a self-signed
-// device certificate, which need not be a CA).
-func selfIssued(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawSubject, c.RawIssuer) &&
-		(c.CheckSignatureFrom(c) == nil || c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil)
 }

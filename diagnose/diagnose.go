@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/probe"
 )
 
@@ -38,13 +39,16 @@ type Step struct {
 
 // Report is the whole diagnosis.
 type Report struct {
-	URL    string               `json:"url"`
-	Host   string               `json:"host"`
-	Port   string               `json:"port"`
-	Steps  []Step               `json:"steps"`
-	Chain  []httptrust.CertInfo `json:"chain,omitempty"`
-	Reason string               `json:"reason,omitempty"` // the verification reason code, when refused
-	Fix    string               `json:"fix"`              // the one command that fixes it, or "nothing to fix"
+	URL    string           `json:"url"`
+	Host   string           `json:"host"`
+	Port   string           `json:"port"`
+	Steps  []Step           `json:"steps"`
+	Chain  []certs.Info     `json:"chain,omitempty"`
+	Reason httptrust.Reason `json:"reason,omitempty"` // the verification reason, when refused
+	// Remedy is the one remedy of the first problem found, nil when there
+	// is nothing to fix; Fix is it on one line, or NothingToFix.
+	Remedy *httptrust.Remedy `json:"remedy,omitempty"`
+	Fix    string            `json:"fix"`
 	// Err is the verification error, when the store refuses the server.
 	Err *httptrust.VerifyError `json:"-"`
 }
@@ -107,18 +111,35 @@ func (r *run) add(name, status, summary string, details ...string) {
 	r.rep.Steps = append(r.rep.Steps, Step{Name: name, Status: status, Summary: summary, Details: details})
 }
 
-// fix sets the report's fix once: the first problem found decides.
-func (r *run) fix(f string) {
-	if r.rep.Fix == NothingToFix {
-		r.rep.Fix = f
+// fix sets the report's remedy once: the first problem found decides.
+func (r *run) fix(rem httptrust.Remedy) {
+	if r.rep.Remedy == nil {
+		r.rep.Remedy = &rem
+		r.rep.Fix = rem.String()
 	}
+}
+
+// remedy is the policy's remedy for a finding of reason about this host:
+// the advice comes from the one place the library writes it.
+func (r *run) remedy(reason httptrust.Reason, cipher bool) httptrust.Remedy {
+	e := &httptrust.VerifyError{Host: r.rep.Host, Port: r.rep.Port, Reason: reason, Now: r.now, CipherMismatch: cipher}
+	if eff, err := r.o.Policy.Lookup(r.rep.Host); err == nil {
+		e.Rule = eff
+	}
+	return r.o.Policy.Remedy(e)
+}
+
+// check is a remedy that is not about trust: the server cannot be reached
+// as named.
+func (r *run) check(text string, cmds ...httptrust.Command) httptrust.Remedy {
+	return httptrust.Remedy{Action: httptrust.ActionCheckServer, Host: r.rep.Host, Port: r.rep.Port, Text: text, Commands: cmds}
 }
 
 func (r *run) diagnose(rawURL string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		r.add("url", Fail, fmt.Sprintf("%q is not a URL", rawURL))
-		r.fix("give a URL such as https://device.local/")
+		r.fix(r.check("give a URL such as https://device.local/"))
 		return
 	}
 	r.rep.Host, r.rep.Port = u.Hostname(), u.Port()
@@ -167,7 +188,8 @@ func (r *run) resolve() bool {
 		addrs, err := r.o.Lookup(ctx, host)
 		if err != nil {
 			r.add("resolve", Fail, fmt.Sprintf("%s does not resolve: %v", host, err))
-			r.fix("check the host name and your DNS; to try an address: httptrust get --resolve " + host + ":" + r.rep.Port + ":ADDR " + r.rep.URL)
+			r.fix(r.check("check the host name and your DNS; to try an address",
+				httptrust.Command{Name: "get", Args: []string{"--resolve", host + ":" + r.rep.Port + ":<address>", r.rep.URL}}))
 			return false
 		}
 		r.add("resolve", OK, fmt.Sprintf("%s resolves to %v", host, addrs))
@@ -188,7 +210,7 @@ func (r *run) connect() bool {
 			status = fmt.Sprintf("connecting to %s timed out (a firewall dropping packets?)", r.addr)
 		}
 		r.add("connect", Fail, status)
-		r.fix("check that the server runs and listens on port " + r.rep.Port + ", and that no firewall is in the way")
+		r.fix(r.check("check that the server runs and listens on port " + r.rep.Port + ", and that no firewall is in the way"))
 		return false
 	}
 	c.Close()

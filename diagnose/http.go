@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/httptrust/httptrust"
 )
 
 // clientAndHTTP completes a verified handshake to learn whether the server
@@ -75,11 +77,11 @@ func (r *run) reportClientCert(cri *tls.CertificateRequestInfo, sent bool, herr 
 	switch {
 	case idErr != nil:
 		r.add("client_certificate", Fail, "the server asks for a client certificate; the configured one cannot be used: "+idErr.Error(), details...)
-		r.fix("fix the client identity of the rule for " + r.rep.Host + " (httptrust inspect FILE says what a file is)")
+		r.fix(r.remedy(httptrust.ReasonClientCertUnusable, false))
 	case id == nil:
 		r.add("client_certificate", Warn, "the server asks for a client certificate and none is configured for "+r.rep.Host, details...)
 		if herr != nil {
-			r.fix(fmt.Sprintf("give a client certificate the server accepts: httptrust get --cert me.p12 --password-env VAR %s", r.rep.URL))
+			r.fix(r.remedy(httptrust.ReasonClientCertRequired, false))
 		}
 	case !sent:
 		why := "not sent"
@@ -87,10 +89,10 @@ func (r *run) reportClientCert(cri *tls.CertificateRequestInfo, sent bool, herr 
 			why = "not sent: " + err.Error()
 		}
 		r.add("client_certificate", Fail, "the configured client certificate was "+why, details...)
-		r.fix("use a client certificate issued by one of the server's acceptable issuers")
+		r.fix(r.check("use a client certificate issued by one of the server's acceptable issuers"))
 	case herr != nil:
 		r.add("client_certificate", Fail, "the server refused the client certificate that was sent: "+herr.Error(), details...)
-		r.fix("ask the server's operator which issuer it accepts, and use a certificate from it")
+		r.fix(r.check("ask the server's operator which issuer it accepts, and use a certificate from it"))
 	default:
 		r.add("client_certificate", OK, "the server asks for a client certificate and accepts the one configured", details...)
 	}
@@ -121,7 +123,8 @@ func (r *run) httpGet() {
 		r.add("http", OK, fmt.Sprintf("GET answers %s over %s", resp.Status, resp.Proto))
 	case loc.Scheme == "http":
 		r.add("http", Warn, fmt.Sprintf("GET redirects to %s: plain HTTP, which httptrust refuses to follow", loc))
-		r.fix("fix the server's redirect to stay on https; to follow it anyway: httptrust get -L --allow-downgrade " + r.rep.URL)
+		r.fix(r.check("fix the server's redirect to stay on https; to follow it anyway, if plain HTTP is acceptable",
+			httptrust.Command{Name: "get", Args: []string{"-L", "--allow-downgrade", r.rep.URL}}))
 	case loc.Hostname() != r.rep.Host:
 		r.add("http", Warn, fmt.Sprintf("GET redirects to another host, %s, which is judged by its own rule (httptrust diagnose %s)", loc.Host, loc))
 	default:
@@ -163,15 +166,15 @@ func (r *run) plainHTTP(u *url.URL) {
 	resp, err := c.Get(u.String())
 	if err != nil {
 		r.add("http", Fail, "plain HTTP request failed: "+err.Error())
-		r.fix("check the URL and that the server runs")
+		r.fix(r.check("check the URL and that the server runs"))
 		return
 	}
 	resp.Body.Close()
 	if loc, _ := resp.Location(); loc != nil && loc.Scheme == "https" {
 		r.add("http", OK, fmt.Sprintf("plain HTTP redirects to %s", loc))
-		r.fix("diagnose the https URL: httptrust diagnose " + loc.String())
+		r.fix(r.check("diagnose the https URL", httptrust.Command{Name: "diagnose", Args: []string{loc.String()}}))
 		return
 	}
 	r.add("http", Warn, fmt.Sprintf("plain HTTP (%s), no TLS: nothing to verify", resp.Status))
-	r.fix("use https:// to get a verified connection")
+	r.fix(r.check("use https:// to get a verified connection"))
 }

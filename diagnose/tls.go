@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/probe"
 )
 
@@ -34,7 +35,7 @@ func (r *run) tlsVersions() (*probe.Result, bool) {
 					what = "plain HTTP"
 				}
 				r.add("tls_versions", Fail, "the server answers in "+what+": it does not speak TLS on this port")
-				r.fix("use http:// if plain HTTP is intended, or the port where the server speaks TLS")
+				r.fix(r.remedy(httptrust.ReasonNotTLS, false))
 				return nil, false
 			}
 			if firstErr == nil {
@@ -50,27 +51,17 @@ func (r *run) tlsVersions() (*probe.Result, bool) {
 	}
 	if best == nil {
 		r.add("tls_versions", Fail, fmt.Sprintf("the server completed no TLS handshake: %v", firstErr))
-		r.fix("check that the server speaks TLS on port " + r.rep.Port + " and has a certificate configured")
+		r.fix(r.check("check that the server speaks TLS on port " + r.rep.Port + " and has a certificate configured"))
 		return nil, false
 	}
 	status, summary := OK, "accepts "+strings.Join(accepted, ", ")
 	if best.State.Version < tls.VersionTLS12 {
 		status = Warn
-		summary += fmt.Sprintf("; nothing newer, so httptrust refuses it unless the host's own rule says min_tls = %q", strings.TrimPrefix(versionName(best.State.Version), "TLS "))
-		r.fix(fmt.Sprintf("the server speaks only %s: for a legacy device, allow it in its own rule: hosts = [%q], min_tls = %q",
-			versionName(best.State.Version), r.rep.Host, strings.TrimPrefix(versionName(best.State.Version), "TLS ")))
+		summary += fmt.Sprintf("; nothing newer, so httptrust refuses it unless the host's own rule says min_tls = %q", strings.TrimPrefix(tls.VersionName(best.State.Version), "TLS "))
+		r.fix(r.remedy(httptrust.ReasonProtocolMismatch, false))
 	}
 	r.add("tls_versions", status, summary, "refused: "+orNone(refused))
 	return best, true
-}
-
-func versionName(v uint16) string {
-	for _, x := range versions {
-		if x.v == v {
-			return x.name
-		}
-	}
-	return fmt.Sprintf("TLS 0x%04x", v)
 }
 
 func orNone(s []string) string {
@@ -113,7 +104,7 @@ func (r *run) cipherSuites(best *probe.Result) {
 	switch {
 	case len(secure) == 0 && len(insecure) > 0:
 		r.add("cipher_suites", Fail, "below TLS 1.3 the server offers only insecure suites, which httptrust refuses", "insecure: "+strings.Join(insecure, ", "))
-		r.fix("the server's operator must enable an ECDHE suite with AES-GCM or ChaCha20; no rule lifts this")
+		r.fix(r.remedy(httptrust.ReasonProtocolMismatch, true))
 	case len(insecure) > 0:
 		r.add("cipher_suites", Warn, fmt.Sprintf("%d sound suites; the server also accepts insecure ones", len(secure)), "sound: "+strings.Join(secure, ", "), "insecure: "+strings.Join(insecure, ", "))
 	case len(secure) > 0:

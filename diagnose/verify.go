@@ -1,7 +1,6 @@
 package diagnose
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -35,13 +34,17 @@ func (r *run) rule() {
 	r.add("rule", OK, fmt.Sprintf("%s applies (%s)", eff.Pattern, eff.Rule.Where()), fields...)
 }
 
-// storeVerdict judges the chain as httptrust would for this host.
+// storeVerdict judges the chain as httptrust would for this host, with no
+// side effect (nothing is recorded for trust on first use).
 func (r *run) storeVerdict(res *probe.Result) error {
-	cfg, err := r.o.Policy.TLSConfigFor(netJoin(r.rep.Host, r.rep.Port))
+	v, err := r.o.Policy.Judge(netJoin(r.rep.Host, r.rep.Port), res.State)
 	if err != nil {
 		return err
 	}
-	return cfg.VerifyConnection(tls.ConnectionState{PeerCertificates: res.Chain, ServerName: res.State.ServerName, Version: res.State.Version})
+	if v.Err != nil {
+		return v.Err
+	}
+	return nil
 }
 
 // systemTrusts reports whether the top of the chain as sent is issued by a
@@ -74,10 +77,9 @@ func (r *run) verifyStore(err error) bool {
 		r.add("verify_store", Fail, err.Error())
 		return false
 	}
-	ve.Port = r.rep.Port
-	r.rep.Err, r.rep.Reason = ve, ve.Reason.Code()
+	r.rep.Err, r.rep.Reason = ve, ve.Reason
 	r.add("verify_store", Fail, fmt.Sprintf("refused: %s: %s", ve.Reason, ve.Detail))
-	r.fix(ve.Fix)
+	r.fix(ve.Remedy)
 	return false
 }
 
@@ -133,10 +135,11 @@ func (r *run) expiry(res *probe.Result) {
 	r.add("expiry", status, summary, details...)
 }
 
-// pins compares the rule's pins with the chain's keys.
+// pins compares the rule's pin set with the chain's keys, in the state
+// the library gives it (enforced, report-only, expiring soon, expired).
 func (r *run) pins(res *probe.Result, verified bool) {
 	eff, err := r.o.Policy.Lookup(r.rep.Host)
-	if err != nil || len(eff.Pins) == 0 {
+	if err != nil || eff.Pins == nil {
 		var keys []string
 		for _, c := range res.Chain {
 			keys = append(keys, certs.SPKIPin(c).String()+"  "+c.Subject.String())
@@ -144,32 +147,33 @@ func (r *run) pins(res *probe.Result, verified bool) {
 		r.add("pins", OK, "no pins for this host", keys...)
 		return
 	}
-	want := map[certs.Pin]bool{}
-	for _, p := range eff.Pins {
-		want[p] = true
-	}
+	ps := eff.Pins
 	var matched []string
 	for _, c := range res.Chain {
-		if want[certs.SPKIPin(c)] {
+		if ps.Has(certs.SPKIPin(c)) {
 			matched = append(matched, c.Subject.String())
 		}
 	}
-	expired := !eff.PinsExpire.IsZero() && r.now.After(eff.PinsExpire.AddDate(0, 0, 1))
 	var pins []string
-	for _, p := range eff.Pins {
+	for _, p := range ps.Pins {
 		pins = append(pins, p.String())
 	}
+	state := r.o.Policy.PinState(ps, r.now)
 	switch {
-	case expired:
-		r.add("pins", Warn, fmt.Sprintf("pins expired on %s and are not enforced; update them in %s", eff.PinsExpire.Format(time.DateOnly), eff.Sources["pins_expire"]), pins...)
+	case state == httptrust.PinsExpired:
+		r.add("pins", Warn, fmt.Sprintf("pins expired on %s and are not enforced; update them in %s", ps.Expire.Format(time.DateOnly), ps.Rule.Where()), pins...)
+	case len(matched) == 0 && state == httptrust.PinsReportOnly:
+		r.add("pins", Warn, fmt.Sprintf("no pin of %s matches a certificate of the chain; they are report-only (enforce = false), so it is allowed and reported", ps.Rule.Where()), pins...)
 	case len(matched) == 0:
 		r.add("pins", Fail, "no pin of the rule matches a certificate of the chain", pins...)
 	case !verified:
 		r.add("pins", Warn, "a pin matches "+strings.Join(matched, ", ")+", but pins count only on a verified chain", pins...)
+	case state == httptrust.PinsExpiringSoon:
+		r.add("pins", Warn, fmt.Sprintf("a pin matches %s; the pins expire on %s: add the next ones and move pins_expire in %s", strings.Join(matched, ", "), ps.Expire.Format(time.DateOnly), ps.Rule.Where()), pins...)
 	default:
 		r.add("pins", OK, "a pin matches "+strings.Join(matched, ", "), pins...)
 	}
-	if len(eff.Pins) == 1 {
+	if ps.Single() {
 		r.rep.Steps[len(r.rep.Steps)-1].Details = append(r.rep.Steps[len(r.rep.Steps)-1].Details, "one pin and no backup: a key rotation will lock this host out")
 	}
 }

@@ -62,6 +62,7 @@ func (s *Store) Check(now time.Time, within time.Duration) (*Report, error) {
 	if p, err := s.Load(&httptrust.Options{Clock: func() time.Time { return now }}); err != nil {
 		rep.Findings = append(rep.Findings, Finding{Kind: "bad_store", Message: err.Error()})
 	} else {
+		checkPinSets(rep, p, now, within)
 		checkOverlaps(rep, p)
 	}
 	s.checkTOFU(rep, now, within)
@@ -97,32 +98,39 @@ func (s *Store) checkRule(rep *Report, r *httptrust.Rule, now time.Time, within 
 			s.checkCertFile(rep, at, ref.kind, path.Join(path.Dir(r.File), name), now, within)
 		}
 	}
-	if len(r.Pins) > 0 {
-		n := 0
-		for _, p := range r.Pins {
-			if ps, err := certs.ParsePins(p); err == nil {
-				n += len(ps)
-			}
-		}
-		if n == 1 {
-			add("no_backup_pin", "a single pin and no backup: a key rotation locks these hosts out")
-		}
-	}
-	if !r.PinsExpire.IsZero() {
-		end := r.PinsExpire.AddDate(0, 0, 1)
-		switch {
-		case !now.Before(end):
-			add("pins_expired", fmt.Sprintf("pins expired on %s and are not enforced", r.PinsExpire.Format(time.DateOnly)))
-		case now.Add(within).After(end):
-			add("pins_expiring", fmt.Sprintf("pins expire on %s", r.PinsExpire.Format(time.DateOnly)))
-		}
-	}
 	if r.ClientCertificate != "" {
 		file := path.Join(path.Dir(r.File), r.ClientCertificate)
 		if _, err := os.Stat(s.filePath(file)); err != nil {
 			f := at
 			f.Kind, f.File, f.Message = "missing_file", file, "client certificate: "+err.Error()
 			rep.Findings = append(rep.Findings, f)
+		}
+	}
+}
+
+// checkPinSets reports pin sets without a backup pin and pin sets that
+// expire, with the library's one date rule (PinSet.State).
+func checkPinSets(rep *Report, p *httptrust.Policy, now time.Time, within time.Duration) {
+	for _, ps := range p.PinSets() {
+		r := ps.Rule
+		at := Finding{Hosts: r.Hosts, RuleFile: r.File, Line: r.Line}
+		add := func(kind, msg string) {
+			f := at
+			f.Kind, f.Message = kind, msg
+			rep.Findings = append(rep.Findings, f)
+		}
+		if ps.Single() {
+			add("no_backup_pin", "a single pin and no backup: a key rotation locks these hosts out")
+		}
+		switch ps.State(now, within) {
+		case httptrust.PinsExpired:
+			add("pins_expired", fmt.Sprintf("pins expired on %s and are not enforced", ps.Expire.Format(time.DateOnly)))
+		case httptrust.PinsExpiringSoon:
+			add("pins_expiring", fmt.Sprintf("pins expire on %s", ps.Expire.Format(time.DateOnly)))
+		case httptrust.PinsReportOnly:
+			if !ps.Active(now.Add(within)) {
+				add("pins_expiring", fmt.Sprintf("pins expire on %s (report-only)", ps.Expire.Format(time.DateOnly)))
+			}
 		}
 	}
 }

@@ -7,124 +7,121 @@ import (
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/consent"
 )
 
-// consent decides whether fetch may write pl: --fingerprint, --yes, or a
-// y/N prompt on a terminal; then the relaxations pl needs.
-//
-// A host the store already trusts through anchors, certificates, pins or
-// first use, whose server now presents something those do not vouch for,
-// is a changed certificate: only --fingerprint replaces it, never --yes or
-// the prompt.
-func (r *fetchRun) consent(pl *plan, j *judgement, eff *httptrust.Effective) error {
-	changed := isChange(j.storeErr, eff)
-	outOfBand := fmt.Sprintf("get the SHA-256 fingerprint of the certificate to trust out of band (from the device or its operator, not from this connection) and run: httptrust fetch%s --fingerprint <SHA-256 obtained out of band> %s", r.flags(), r.u.Redacted())
-	var in *bufio.Reader
-	if r.interactive() {
-		in = bufio.NewReader(r.e.stdin)
+// consent asks internal/consent whether fetch may write pl, then asks the
+// person where it says so, and checks the relaxations pl needs.
+func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
+	in := consent.Input{Verdict: v, Write: pl.Cert, Fingerprint: r.fp, Yes: r.f.yes,
+		Interactive: r.interactive(), Widening: r.widening}
+	var prompt *bufio.Reader
+	if in.Interactive {
+		prompt = bufio.NewReader(r.e.stdin)
 	}
-	switch {
-	case r.fp != nil:
-		if err := r.checkFingerprint(pl); err != nil {
-			return err
-		}
-	case changed:
-		return failf([]string{outOfBand}, "%s: %s: the store trusts something else for this host (%s); nothing written (--yes and the prompt cannot replace it)", r.host, j.storeErr.Reason, j.StoreRule)
-	case r.f.yes && !r.widening:
-	case in != nil:
+	switch consent.Decide(in) {
+	case consent.ByFingerprint, consent.ByYes:
+	case consent.WrongFingerprint:
+		return r.wrongFingerprint(pl)
+	case consent.NeedFingerprint:
+		return r.needFingerprint(v.Err)
+	case consent.NeedFingerprintToWiden:
+		return &exitError{code: exitFail,
+			err: fmt.Errorf("--host %s widens the scope beyond %s: --yes alone is not enough; nothing written", strings.Join(r.patterns, ", "), r.host),
+			hints: []string{"widening needs the certificate's SHA-256, compared with the one its owner shows you:",
+				"  " + r.e.commandLine(r.fetchCommand(append(r.hostFlags(), "--fingerprint", httptrust.PlaceholderFingerprint)...))}}
+	case consent.NoConsent:
+		return failf([]string{
+			"compare the SHA-256 above with the one the server's owner shows you, then:",
+			"  " + r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint)),
+			"or accept what is shown:",
+			"  " + r.e.commandLine(r.fetchCommand("--yes")),
+		}, "no consent to trust %s: not a terminal, and neither --yes nor --fingerprint was given; nothing written", r.host)
+	case consent.Ask:
 		q := fmt.Sprintf("Trust this %s for %s? Compare its SHA-256 with the one the server's owner shows you. [y/N] ", pl.Kind, strings.Join(r.patterns, ", "))
-		if !r.ask(in, q) {
+		if !r.ask(prompt, q) {
 			return failf(nil, "declined; nothing written")
 		}
-	case r.f.yes:
-		return failf([]string{"widening needs the fingerprint: httptrust fetch" + r.flags() + " --host PATTERN --fingerprint <SHA-256> " + r.u.Redacted()},
-			"--host %s widens the scope beyond %s: --yes alone is not enough; nothing written", strings.Join(r.patterns, ", "), r.host)
-	default:
-		return failf([]string{
-			"compare the SHA-256 above with the one the server's owner shows you, then: httptrust fetch" + r.flags() + " --fingerprint <SHA-256> " + r.u.Redacted(),
-			"or accept what is shown: httptrust fetch" + r.flags() + " --yes " + r.u.Redacted(),
-		}, "no consent to trust %s: not a terminal, and neither --yes nor --fingerprint was given; nothing written", r.host)
 	}
-	return r.relaxations(pl, in)
+	return r.relaxations(pl, prompt, consent.ByPrompt(v))
 }
 
-// isChange reports whether a refusal means the server no longer presents
-// what the store trusts for the host (rather than, say, the trusted
-// certificate having expired).
-func isChange(se *httptrust.VerifyError, eff *httptrust.Effective) bool {
-	if se == nil {
-		return false
+// needFingerprint refuses a write that would replace trust an attacker
+// could defeat: the remedy is the verifier's own (an out-of-band
+// fingerprint, never --yes).
+func (r *fetchRun) needFingerprint(se *httptrust.VerifyError) error {
+	what := "the store trusts something else for this host"
+	var hints []string
+	if se != nil {
+		what = fmt.Sprintf("%s: %s (%s)", se.Reason, what, se.Rule)
+		hints = r.e.viewRemedy(se.Remedy).hints()
 	}
-	switch se.Reason {
-	case httptrust.ReasonCertificateChanged, httptrust.ReasonPinMismatch:
-		return true
-	case httptrust.ReasonSelfSigned, httptrust.ReasonUnknownAuthority, httptrust.ReasonIncompleteChain, httptrust.ReasonInvalidChain:
-		return trustsSomething(eff)
+	if len(hints) == 0 {
+		hints = []string{"get the SHA-256 fingerprint of the certificate to trust out of band (from the device or its operator, not from this connection), then:",
+			"  " + r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint))}
 	}
-	return false
+	return &exitError{code: exitFail, err: fmt.Errorf("%s: %s; nothing written (--yes and the prompt cannot replace it)", r.host, what), hints: hints}
 }
 
-// trustsSomething reports whether a rule for the host (not the defaults,
-// not an all_hosts rule) already says what to trust: anchors, exact
-// certificates, pins or first use. Replacing that is a change.
-func trustsSomething(eff *httptrust.Effective) bool {
-	return eff != nil && eff.Rule != nil && !eff.Rule.AllHosts &&
-		(len(eff.Anchors) > 0 || len(eff.Certificates) > 0 || len(eff.Pins) > 0 || eff.TOFU)
-}
-
-// checkFingerprint compares --fingerprint with the certificate to write
-// (exit 60 on a mismatch).
-func (r *fetchRun) checkFingerprint(pl *plan) error {
-	want := certs.CertFingerprint(pl.Cert)
-	if *r.fp == want {
-		return nil
-	}
+// wrongFingerprint refuses --fingerprint that is not that of the
+// certificate to write (exit 60).
+func (r *fetchRun) wrongFingerprint(pl *plan) error {
 	hints := []string{"check the fingerprint with the server's owner; nothing was written"}
 	for i, v := range r.view.Chain {
 		if v.SHA256 == r.fp.String() {
-			hints = append(hints, fmt.Sprintf("it is the fingerprint of certificate %d (%s), but fetch writes the %s %s; give that one's fingerprint, or trust the file itself: httptrust trust add FILE --host %s",
-				i, v.Subject, pl.Kind, pl.Cert.Subject, r.host))
+			hints = append(hints, fmt.Sprintf("it is the fingerprint of certificate %d (%s), but fetch writes the %s %s; give that one's fingerprint, or trust the file itself:",
+				i, v.Subject, pl.Kind, pl.Cert.Subject),
+				"  "+r.e.commandLine(httptrust.Command{Name: "trust add", Args: []string{httptrust.PlaceholderCAFile, "--host", r.host}}))
 		}
 	}
-	return &exitError{code: exitVerify, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate to trust", r.host, r.fp), hints: hints}
+	return &exitError{code: exitVerify, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate to trust (%s)", r.host, r.fp, certs.CertFingerprint(pl.Cert)), hints: hints}
 }
 
-// relaxations checks that a name mismatch or expiry is allowed by its flag
-// or a second yes at the prompt.
-func (r *fetchRun) relaxations(pl *plan, in *bufio.Reader) error {
+// relaxations checks that a name mismatch or expiry is allowed by its flag,
+// or by a second yes at the prompt where a prompt may grant it.
+func (r *fetchRun) relaxations(pl *plan, prompt *bufio.Reader, byPrompt bool) error {
 	need := []struct {
-		needed  *bool
+		needed  bool
 		allowed bool
 		flag    string
 		what    string
 	}{
-		{&pl.NameMismatch, r.f.allowNameMismatch, "--allow-name-mismatch", "does not name " + r.host},
-		{&pl.Expired, r.f.allowExpired, "--allow-expired", "is outside its validity period"},
+		{pl.NameMismatch, r.f.allowNameMismatch, "--allow-name-mismatch", "does not name " + r.host},
+		{pl.Expired, r.f.allowExpired, "--allow-expired", "is outside its validity period"},
 	}
 	for _, n := range need {
-		if !*n.needed || n.allowed {
+		if !n.needed || n.allowed {
 			continue
 		}
 		if r.widening {
 			return failf(nil, "the certificate %s, which can be allowed only for one exact host, not with --host", n.what)
 		}
-		if in != nil && r.ask(in, fmt.Sprintf("The certificate %s. Trust it anyway, for %s only? [y/N] ", n.what, r.host)) {
+		if prompt != nil && byPrompt && r.ask(prompt, fmt.Sprintf("The certificate %s. Trust it anyway, for %s only? [y/N] ", n.what, r.host)) {
 			continue
 		}
-		return failf([]string{"if you trust it all the same: httptrust fetch" + r.flags() + " " + n.flag + " " + r.u.Redacted()},
+		args := []string{n.flag}
+		if r.fp != nil {
+			args = append(args, "--fingerprint", r.fp.String()) // the operator's, given on this command line
+		}
+		return failf([]string{"if you trust it all the same:", "  " + r.e.commandLine(r.fetchCommand(args...))},
 			"the certificate %s; nothing written", n.what)
 	}
 	return nil
 }
 
-// flags returns the connection flags to repeat in a hint (--resolve,
-// --store), each with a leading space.
-func (r *fetchRun) flags() string {
-	var b strings.Builder
-	for _, f := range r.e.hintCtx.flags {
-		b.WriteString(" " + f)
+// fetchCommand is "fetch ARGS URL" with this run's --host and relaxation
+// flags kept.
+func (r *fetchRun) fetchCommand(args ...string) httptrust.Command {
+	return httptrust.Command{Name: "fetch", Args: append(args, r.u.Redacted())}
+}
+
+// hostFlags repeats --host as given.
+func (r *fetchRun) hostFlags() []string {
+	var out []string
+	for _, h := range r.f.hosts {
+		out = append(out, "--host", h)
 	}
-	return b.String()
+	return out
 }
 
 // interactive reports whether a person can answer a prompt.
@@ -134,7 +131,7 @@ func (r *fetchRun) interactive() bool {
 
 // ask prints q on stderr and reads a yes.
 func (r *fetchRun) ask(in *bufio.Reader, q string) bool {
-	fmt.Fprint(r.e.stderr, q)
+	printf(r.e.stderr, "%s", q)
 	line, _ := in.ReadString('\n')
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes"

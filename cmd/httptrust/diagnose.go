@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -53,10 +51,13 @@ func (e *env) diagnoseCmd() *cobra.Command {
 	return cmd
 }
 
-// diagnoseView is the report as --json prints it, with the exit code.
+// diagnoseView is the report as --json prints it, with its remedy
+// rendered for this run, and the exit code.
 type diagnoseView struct {
 	*diagnose.Report
-	ExitCode int `json:"exit_code"`
+	Remedy   *remedyView `json:"remedy,omitempty"`
+	Fix      string      `json:"fix"`
+	ExitCode int         `json:"exit_code"`
 }
 
 func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error {
@@ -76,8 +77,9 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 	if err != nil {
 		return err
 	}
-	// A read-only first-use store: diagnose must not record anything.
-	_, p, err := e.loadPolicy(&httptrust.Options{TOFU: dryTOFU{st.KnownHosts()}, AIA: e.aia, Clock: e.now})
+	// diagnose only looks: its request over a verified connection records
+	// no first use.
+	_, p, err := e.loadPolicy(&httptrust.Options{TOFU: httptrust.ReadOnlyTOFU(st.KnownHosts()), AIA: e.aia, Clock: e.now})
 	if err != nil {
 		return err
 	}
@@ -95,14 +97,17 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 	}
 	rep := diagnose.Run(ctx, u.String(), opts)
 	e.setHintFlags(f.resolve)
-	rep.Fix = withHintFlags(rep.Fix, e.hintCtx)
-	v := diagnoseView{Report: rep, ExitCode: diagnoseExit(rep)}
+	v := diagnoseView{Report: rep, Fix: diagnose.NothingToFix, ExitCode: diagnoseExit(rep)}
+	if rep.Remedy != nil {
+		v.Remedy = e.viewRemedy(*rep.Remedy)
+		v.Fix = v.Remedy.line()
+	}
 	if e.json {
 		if err := writeJSON(e.stdout, v); err != nil {
 			return err
 		}
 	} else {
-		e.printDiagnosis(e.stdout, rep)
+		e.printDiagnosis(e.stdout, v)
 	}
 	if v.ExitCode != exitOK {
 		return &quietExit{code: v.ExitCode}
@@ -113,7 +118,7 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 // diagnoseExit is the exit code of a diagnosis: 0 with nothing to fix,
 // else the code the first failure would cause for httptrust get.
 func diagnoseExit(rep *diagnose.Report) int {
-	if rep.Fix == diagnose.NothingToFix {
+	if rep.Remedy == nil {
 		return exitOK
 	}
 	if rep.Err != nil {
@@ -130,19 +135,6 @@ func diagnoseExit(rep *diagnose.Report) int {
 	return exitFail
 }
 
-// withHintFlags repeats --resolve and --store in the commands of a fix, so
-// that they work as typed.
-func withHintFlags(fix string, hc hintContext) string {
-	if len(hc.flags) == 0 {
-		return fix
-	}
-	extra := " " + strings.Join(hc.flags, " ") + " "
-	for _, c := range []string{"fetch", "get", "diagnose"} {
-		fix = strings.ReplaceAll(fix, "httptrust "+c+" ", "httptrust "+c+extra)
-	}
-	return fix
-}
-
 // failedStepExit maps the first failed step to its exit code; a step not
 // listed means 1.
 var failedStepExit = map[string]int{
@@ -157,36 +149,37 @@ var statusMarks = map[string]string{diagnose.OK: "ok  ", diagnose.Warn: "warn", 
 var statusColors = map[string]string{diagnose.OK: "32", diagnose.Warn: "33", diagnose.Fail: "1;31", diagnose.Skip: "2"}
 
 // printDiagnosis prints each step with its mark and details, the chain,
-// and the fix.
-func (e *env) printDiagnosis(w io.Writer, rep *diagnose.Report) {
-	color := e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb" && e.terminal(e.stdout)
-	fmt.Fprintf(w, "diagnose %s\n", rep.URL)
+// and the remedy.
+func (e *env) printDiagnosis(w io.Writer, v diagnoseView) {
+	rep := v.Report
+	color := e.colorOn(e.stdout)
+	printf(w, "diagnose %s\n", rep.URL)
 	for _, s := range rep.Steps {
 		mark := statusMarks[s.Status]
 		if mark == "" {
-			mark = s.Status
+			mark = termSafe(s.Status)
 		}
 		if color {
 			mark = "\x1b[" + statusColors[s.Status] + "m" + mark + "\x1b[0m"
 		}
-		fmt.Fprintf(w, "  [%s] %-18s %s\n", mark, s.Name, s.Summary)
+		fmt.Fprintf(w, "  [%s] %-18s %s\n", mark, termSafe(s.Name), termSafe(s.Summary))
 		for _, d := range s.Details {
-			fmt.Fprintf(w, "         %s\n", d)
+			printf(w, "         %s\n", d)
 		}
 	}
 	if len(rep.Chain) > 0 {
-		var cs []*x509.Certificate
-		for _, c := range rep.Chain {
-			if c.Certificate != nil {
-				cs = append(cs, c.Certificate)
-			}
-		}
-		fmt.Fprintf(w, "chain presented by the server:\n")
-		printChain(w, "  ", viewChain(cs, e.now()))
+		printf(w, "chain presented by the server:\n")
+		printChain(w, "  ", rep.Chain)
 	}
-	if rep.Fix == diagnose.NothingToFix {
-		fmt.Fprintln(w, diagnose.NothingToFix)
+	if v.Remedy == nil {
+		printf(w, "%s\n", diagnose.NothingToFix)
 		return
 	}
-	fmt.Fprintf(w, "fix: %s\n", rep.Fix)
+	for i, h := range v.Remedy.hints() {
+		if i == 0 {
+			printf(w, "fix: %s\n", h)
+			continue
+		}
+		printf(w, "     %s\n", h)
+	}
 }

@@ -17,16 +17,16 @@ func TestDiagnoseExit(t *testing.T) {
 		rep  diagnose.Report
 		want int
 	}{
-		{"healthy", diagnose.Report{Fix: diagnose.NothingToFix, Steps: steps("http", diagnose.Warn)}, 0},
-		{"resolve", diagnose.Report{Fix: "x", Steps: steps("resolve", diagnose.Fail)}, exitResolve},
-		{"connect", diagnose.Report{Fix: "x", Steps: steps("connect", diagnose.Fail)}, exitConnect},
-		{"not tls", diagnose.Report{Fix: "x", Steps: steps("tls_versions", diagnose.Fail)}, exitHandshake},
-		{"verify", diagnose.Report{Fix: "x", Steps: steps("verify_store", diagnose.Fail),
+		{"healthy", diagnose.Report{Steps: steps("http", diagnose.Warn)}, 0},
+		{"resolve", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("resolve", diagnose.Fail)}, exitResolve},
+		{"connect", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("connect", diagnose.Fail)}, exitConnect},
+		{"not tls", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("tls_versions", diagnose.Fail)}, exitHandshake},
+		{"verify", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("verify_store", diagnose.Fail),
 			Err: &httptrust.VerifyError{Reason: httptrust.ReasonIncompleteChain}}, exitVerify},
-		{"pin", diagnose.Report{Fix: "x", Steps: steps("verify_store", diagnose.Fail),
+		{"pin", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("verify_store", diagnose.Fail),
 			Err: &httptrust.VerifyError{Reason: httptrust.ReasonPinMismatch}}, exitPin},
-		{"warning with a fix", diagnose.Report{Fix: "x", Steps: steps("http", diagnose.Warn)}, exitFail},
-		{"other failure", diagnose.Report{Fix: "x", Steps: steps("client_certificate", diagnose.Fail)}, exitFail},
+		{"warning with a fix", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("http", diagnose.Warn)}, exitFail},
+		{"other failure", diagnose.Report{Remedy: &httptrust.Remedy{Action: httptrust.ActionCheckServer}, Steps: steps("client_certificate", diagnose.Fail)}, exitFail},
 	} {
 		if got := diagnoseExit(&tt.rep); got != tt.want {
 			t.Errorf("%s: diagnoseExit = %d, want %d", tt.name, got, tt.want)
@@ -34,21 +34,28 @@ func TestDiagnoseExit(t *testing.T) {
 	}
 }
 
-func TestWithHintFlags(t *testing.T) {
-	hc := hintContext{flags: []string{"--resolve a:1:127.0.0.1"}}
-	got := withHintFlags("run httptrust get https://a:1/, or httptrust fetch https://a:1/", hc)
-	want := "run httptrust get --resolve a:1:127.0.0.1 https://a:1/, or httptrust fetch --resolve a:1:127.0.0.1 https://a:1/"
-	if got != want {
-		t.Errorf("withHintFlags = %q, want %q", got, want)
-	}
-	if got := withHintFlags("nothing to fix", hintContext{}); got != "nothing to fix" {
-		t.Errorf("withHintFlags without flags = %q", got)
+func TestCommandLineRepeatsFlags(t *testing.T) {
+	e, _, _ := testEnv(t, "", false)
+	e.hintCtx = hintContext{resolve: []string{"a:1:127.0.0.1"}, store: "/tmp/my store"}
+	for _, tt := range []struct {
+		cmd  httptrust.Command
+		want string
+	}{
+		{httptrust.Command{Name: "get", Args: []string{"https://a:1/"}}, "httptrust get --resolve a:1:127.0.0.1 --store '/tmp/my store' https://a:1/"},
+		{httptrust.Command{Name: "trust forget", Args: []string{"a:1"}}, "httptrust trust forget --store '/tmp/my store' a:1"},
+		{httptrust.Command{Name: "trust add", Args: []string{"ca.pem", "--host", "*.corp.example"}}, "httptrust trust add --store '/tmp/my store' ca.pem --host '*.corp.example'"},
+		{httptrust.Command{Name: "fetch", Args: []string{"--fingerprint", httptrust.PlaceholderFingerprint, "https://[::1]:8443/"}},
+			"httptrust fetch --resolve a:1:127.0.0.1 --store '/tmp/my store' --fingerprint '<SHA-256 obtained out of band>' 'https://[::1]:8443/'"},
+	} {
+		if got := e.commandLine(tt.cmd); got != tt.want {
+			t.Errorf("commandLine(%v) = %q, want %q", tt.cmd, got, tt.want)
+		}
 	}
 }
 
 func TestDiagnosisColor(t *testing.T) {
-	rep := &diagnose.Report{URL: "https://a.test/", Fix: diagnose.NothingToFix,
-		Steps: []diagnose.Step{{Name: "connect", Status: diagnose.OK, Summary: "fine", Details: []string{"d"}}}}
+	rep := diagnoseView{Report: &diagnose.Report{URL: "https://a.test/", Fix: diagnose.NothingToFix,
+		Steps: []diagnose.Step{{Name: "connect", Status: diagnose.OK, Summary: "fine", Details: []string{"d"}}}}}
 	for _, tt := range []struct {
 		term    bool
 		noColor string

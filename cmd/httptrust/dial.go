@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -128,21 +126,6 @@ func urlHostPort(u *url.URL) (host, port string, err error) {
 		}
 	}
 	return host, port, nil
-}
-
-// tlsVersion names a TLS version.
-func tlsVersion(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLS 1.0"
-	case tls.VersionTLS11:
-		return "TLS 1.1"
-	case tls.VersionTLS12:
-		return "TLS 1.2"
-	case tls.VersionTLS13:
-		return "TLS 1.3"
-	}
-	return fmt.Sprintf("TLS 0x%04x", v)
 }
 
 // netErrorHints explains a failure that is not a certificate problem.

@@ -13,20 +13,22 @@ import (
 
 // Exit codes: curl's where curl has one.
 const (
-	exitOK         = 0
-	exitFail       = 1  // refused or declined: a downgrade, no consent, nothing to remove
-	exitUsage      = 2  // bad flags or arguments
-	exitResolve    = 6  // could not resolve the host
-	exitConnect    = 7  // could not connect
-	exitHTTP       = 22 // HTTP status >= 400 with --fail
-	exitWrite      = 23 // the output file could not be written
-	exitTimeout    = 28 // --max-time or a dial, handshake or header timeout
-	exitHandshake  = 35 // TLS handshake failed: not TLS, client certificate required, no common protocol
-	exitClientCert = 58 // the client certificate or key cannot be used
-	exitVerify     = 60 // the server certificate could not be verified
-	exitCAFile     = 77 // a CA or certificate file (or the store) cannot be used
-	exitRecv       = 56 // the connection failed while receiving the body
-	exitPin        = 90 // pinned public key mismatch
+	exitOK               = 0
+	exitFail             = 1  // refused or declined: a downgrade, no consent, nothing to remove
+	exitUsage            = 2  // bad flags or arguments
+	exitResolve          = 6  // could not resolve the host
+	exitConnect          = 7  // could not connect
+	exitHTTP             = 22 // HTTP status >= 400 with --fail
+	exitWrite            = 23 // the output file could not be written
+	exitReadFile         = 26 // a file to send (-d @FILE) could not be read
+	exitTimeout          = 28 // --max-time or a dial, handshake or header timeout
+	exitHandshake        = 35 // TLS handshake failed: not TLS, client certificate required, no common protocol
+	exitClientCert       = 58 // the client certificate or key cannot be used
+	exitVerify           = 60 // the server certificate could not be verified
+	exitCAFile           = 77 // a CA or certificate file (or the store) cannot be used
+	exitTooManyRedirects = 47 // -L followed more than 50 redirects
+	exitRecv             = 56 // the connection failed while receiving the body
+	exitPin              = 90 // pinned public key mismatch
 )
 
 // reasonExit maps a verification reason to its exit code.
@@ -36,7 +38,7 @@ func reasonExit(ve *httptrust.VerifyError) int {
 		return exitPin
 	case httptrust.ReasonClientCertRequired, httptrust.ReasonProtocolMismatch, httptrust.ReasonNotTLS:
 		return exitHandshake
-	case httptrust.ReasonDowngrade:
+	case httptrust.ReasonDowngrade, httptrust.ReasonFirstUseRefused:
 		return exitFail
 	case httptrust.ReasonClientCertUnusable:
 		return exitClientCert

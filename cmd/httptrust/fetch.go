@@ -80,14 +80,14 @@ func (e *env) fetchCmd() *cobra.Command {
 type fetchView struct {
 	URL     string        `json:"url"`
 	Host    string        `json:"host"`
-	Chain   []certView    `json:"chain"`
+	Chain   []certs.Info  `json:"chain"`
 	Trust   *judgement    `json:"trust"`
-	Status  string        `json:"status"` // written, already_trusted, trusted_by_system_roots
+	Status  string        `json:"status"` // written, recorded, already_trusted, trusted_by_system_roots
 	Plan    *planView     `json:"plan,omitempty"`
 	Written []writtenView `json:"written,omitempty"`
 	// Fetched are the missing intermediates fetched from the issuer URL
 	// the server's certificate names (AIA), offered as the anchor.
-	Fetched []certView `json:"fetched_intermediates,omitempty"`
+	Fetched []certs.Info `json:"fetched_intermediates,omitempty"`
 }
 
 // writtenView is one managed rule a command wrote.
@@ -108,10 +108,12 @@ type fetchRun struct {
 	f        *fetchFlags
 	u        *url.URL
 	host     string
+	port     string
 	patterns []string
 	widening bool
 	fp       *certs.Fingerprint
 	view     fetchView
+	verdict  *httptrust.Verdict
 	aiaErr   error // why a missing intermediate could not be fetched
 }
 
@@ -121,7 +123,7 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 		return err
 	}
 	e.setHintFlags(f.resolve)
-	st, p, err := e.loadPolicyToJudge()
+	st, p, err := e.loadPolicy(nil)
 	if err != nil {
 		return err
 	}
@@ -129,27 +131,21 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if err != nil {
 		return err
 	}
-	_, port, _ := urlHostPort(r.u)
-	j, err := judge(p, res, port)
+	j, v, err := judge(p, res, r.port)
 	if err != nil {
 		return err
 	}
+	r.verdict = v
 	r.view = fetchView{URL: r.u.Redacted(), Host: r.host, Chain: viewChain(res.Chain, e.now()), Trust: j}
-	if j.storeErr != nil && j.storeErr.Reason == httptrust.ReasonBadConfig {
-		return j.storeErr
+	if v.Err != nil && v.Err.Reason == httptrust.ReasonBadConfig {
+		return v.Err
 	}
-	eff, err := p.Lookup(r.host)
-	if err != nil {
-		return err
+	eff := v.Effective
+	if f.tofu || (eff.TOFU && len(f.hosts) == 0) {
+		return r.fetchFirstUse(ctx, st, res, f.tofu)
 	}
-	if eff.TOFU && len(f.hosts) == 0 {
-		return r.fetchFirstUse(ctx, st, res, port, eff, false)
-	}
-	if f.tofu {
-		return r.fetchFirstUse(ctx, st, res, port, eff, true)
-	}
-	if j.Store && len(f.hosts) == 0 {
-		return r.alreadyTrusted(p)
+	if v.Trusted() && len(f.hosts) == 0 {
+		return r.alreadyTrusted()
 	}
 	name := r.host
 	if f.serverName != "" {
@@ -163,7 +159,7 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if !e.json {
 		r.printState(e.stdout)
 	}
-	if err := r.consent(pl, j, eff); err != nil {
+	if err := r.consent(pl, v); err != nil {
 		return err
 	}
 	return r.write(ctx, st, pl)
@@ -176,7 +172,7 @@ func (r *fetchRun) parse(raw string) error {
 		return err
 	}
 	r.u = u
-	if r.host, _, err = urlHostPort(u); err != nil {
+	if r.host, r.port, err = urlHostPort(u); err != nil {
 		return err
 	}
 	if r.f.fingerprint != "" {
@@ -205,12 +201,12 @@ func (r *fetchRun) parse(raw string) error {
 }
 
 // alreadyTrusted reports a server that needs nothing written.
-func (r *fetchRun) alreadyTrusted(p *httptrust.Policy) error {
+func (r *fetchRun) alreadyTrusted() error {
 	e := r.e
-	eff, _ := p.Lookup(r.host)
+	eff := r.verdict.Effective
 	r.view.Status = "already_trusted"
 	msg := fmt.Sprintf("%s is already trusted (%s); nothing written", r.u.Redacted(), r.view.Trust.StoreRule)
-	if eff != nil && eff.Rule == nil {
+	if eff.Rule == nil {
 		r.view.Status = "trusted_by_system_roots"
 		msg = fmt.Sprintf("%s is already trusted by the system roots; nothing written", r.u.Redacted())
 	}
@@ -218,10 +214,12 @@ func (r *fetchRun) alreadyTrusted(p *httptrust.Policy) error {
 		return writeJSON(e.stdout, r.view)
 	}
 	r.printState(e.stdout)
-	fmt.Fprintln(e.stderr, "httptrust: "+msg)
+	e.note(msg)
 	if r.view.Status == "trusted_by_system_roots" {
-		e.hint(fmt.Sprintf("to also pin its key (a public CA could issue another certificate for it): httptrust get --pin %s %s",
-			r.view.Chain[0].Pin, r.u.Redacted()))
+		// The pin is of a chain the system roots verified: a first trust,
+		// not a replacement.
+		e.hint("to also pin its key (a public CA could issue another certificate for it):")
+		e.hint("  " + e.commandLine(httptrust.Command{Name: "get", Args: []string{"--pin", r.view.Chain[0].Pin, r.u.Redacted()}}))
 	}
 	return nil
 }
@@ -229,18 +227,18 @@ func (r *fetchRun) alreadyTrusted(p *httptrust.Policy) error {
 // printState shows the chain, why it is not trusted, and the plan.
 func (r *fetchRun) printState(w io.Writer) {
 	v := r.view
-	fmt.Fprintf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
+	printf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
 	printChain(w, "  ", v.Chain)
 	r.printFetched(w)
-	if se := v.Trust.storeErr; se != nil {
-		fmt.Fprintf(w, "not trusted today: %s: %s\n", se.Reason, se.Detail)
+	if se := r.verdict.Err; se != nil {
+		printf(w, "not trusted today: %s: %s\n", se.Reason, se.Detail)
 	}
 	if v.Plan != nil {
 		what := "the exact certificate"
 		if v.Plan.Kind == "anchor" {
 			what = "the CA certificate (anchor)"
 		}
-		fmt.Fprintf(w, "to trust for %s: %s %s\n  sha256 %s\n  (%s)\n", strings.Join(r.patterns, ", "), what, v.Plan.Subject, v.Plan.SHA256, v.Plan.Why)
+		printf(w, "to trust for %s: %s %s\n  sha256 %s\n  (%s)\n", strings.Join(r.patterns, ", "), what, v.Plan.Subject, v.Plan.SHA256, v.Plan.Why)
 	}
 }
 
@@ -261,9 +259,9 @@ func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 		return writeJSON(e.stdout, r.view)
 	}
 	for _, a := range r.view.Written {
-		fmt.Fprintf(e.stdout, "trusted %s %s for %s: %s\n", pl.Kind, certs.CertFingerprint(pl.Cert), a.Pattern, a.RuleFile)
+		printf(e.stdout, "trusted %s %s for %s: %s\n", pl.Kind, certs.CertFingerprint(pl.Cert), a.Pattern, a.RuleFile)
 	}
-	fmt.Fprintf(e.stderr, "httptrust: now: httptrust get %s\n", r.u.Redacted())
+	e.note("now: " + e.commandLine(httptrust.Command{Name: "get", Args: []string{r.u.Redacted()}}))
 	return nil
 }
 
@@ -271,11 +269,7 @@ func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 func storeError(err error) error {
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
-		return &exitError{code: exitFail, err: err, hints: []string{"edit " + ce.File + " in the store yourself, or trust a more specific host"}}
-	}
-	var re *httptrust.RuleError
-	if errors.As(err, &re) {
-		return &exitError{code: exitFail, err: err}
+		return &exitError{code: exitFail, err: err, hints: []string{fmt.Sprintf("edit %s:%d in the store yourself, or trust a more specific host", ce.File, ce.Line)}}
 	}
 	return &exitError{code: exitFail, err: err}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // returns the chain with what was fetched appended, and what was fetched.
 func (r *fetchRun) completeChain(ctx context.Context, chain []*x509.Certificate) (full, fetched []*x509.Certificate) {
 	now := r.e.now()
-	if httptrust.Describe(chain[0]).SelfSigned || pathAnchor(chain, now, nil) != nil {
+	if certs.IsSelfSigned(chain[0]) || pathAnchor(chain, now, nil) != nil {
 		return chain, nil
 	}
 	f := r.e.aia
@@ -71,7 +72,7 @@ func issuerIn(cs []*x509.Certificate, c *x509.Certificate) *x509.Certificate {
 // the plan when the anchor to write is one of them.
 func (r *fetchRun) noteFetched(pl *plan, full, fetched []*x509.Certificate) {
 	for _, c := range fetched {
-		r.view.Fetched = append(r.view.Fetched, viewCert(c, false, r.e.now()))
+		r.view.Fetched = append(r.view.Fetched, certs.Inspect(c, false, r.e.now()))
 		if pl.Kind != store.Anchor || !pl.Cert.Equal(c) {
 			continue
 		}
@@ -87,10 +88,10 @@ func (r *fetchRun) noteFetched(pl *plan, full, fetched []*x509.Certificate) {
 // printFetched says what completeChain fetched, or why it could not.
 func (r *fetchRun) printFetched(w io.Writer) {
 	for _, v := range r.view.Fetched {
-		fmt.Fprintf(w, "the server did not send its intermediate %s; fetched it from the issuer URL its certificate names:\n", v.Subject)
-		printChain(w, "  ", []certView{v})
+		printf(w, "the server did not send its intermediate %s; fetched it from the issuer URL its certificate names:\n", v.Subject)
+		printChain(w, "  ", []certs.Info{v})
 	}
 	if r.aiaErr != nil {
-		fmt.Fprintf(w, "the server did not send the certificate of its issuer, and fetching it failed: %v\n", r.aiaErr)
+		printf(w, "the server did not send the certificate of its issuer, and fetching it failed: %v\n", r.aiaErr)
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -188,30 +190,28 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	ov, err := g.override(e)
+	rule, isolate, err := g.override(e)
 	if err != nil {
 		return nil, nil, err
 	}
-	e.setHintFlags(g.resolve)
-	e.hintCtx.cliPins = ov.pins != nil
-	base := baseTransport(rm, seconds(g.connectTimeout))
-	mk := func(p *httptrust.Policy) http.RoundTripper {
-		tr := p.Transport(base)
-		tr.AllowDowngrade = g.allowDowngrade
-		return tr
-	}
-	if g.tofu && ov.caCerts != nil {
+	if g.tofu && isolate {
 		return nil, nil, usagef("--tofu and --cacert cannot be used together: trust the host either on first use or through a CA")
 	}
+	e.setHintFlags(g.resolve)
 	opts := httptrust.Options{Observer: e.observer(), FetchIntermediates: g.fetchInter, AIA: e.aia}
 	if st, err := e.store(); err == nil {
 		opts.TOFU = announceTOFU{TOFUStore: st.KnownHosts(), e: e}
 	}
-	rt, policyFor, err := e.transport(ov, host, g.tofu, opts, mk)
+	_, p, err := e.loadPolicy(&opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	t := &tracer{next: rt, policyFor: policyFor}
+	if p, err = overridden(p, host, rule, isolate); err != nil {
+		return nil, nil, err
+	}
+	tr := p.Transport(baseTransport(rm, seconds(g.connectTimeout)))
+	tr.AllowDowngrade = g.allowDowngrade
+	t := &tracer{next: tr, policy: p}
 	if e.verbose {
 		t.verbose = e.stderr
 	}
@@ -220,61 +220,43 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 			return http.ErrUseLastResponse
 		}
 		if len(via) >= 50 {
-			return &exitError{code: 47, err: errors.New("more than 50 redirects")}
+			return &exitError{code: exitTooManyRedirects, err: errors.New("more than 50 redirects")}
 		}
 		return nil
 	}}
 	return c, t, nil
 }
 
-// transport returns the verifying RoundTripper and which policy judges a
-// host; tofu (--tofu) makes the URL's host trusted on first use. With --cacert the URL's host is judged by the command line alone
-// and the store is read only if a redirect leads elsewhere.
-func (e *env) transport(ov *override, host string, tofu bool, opts httptrust.Options, mk func(*httptrust.Policy) http.RoundTripper) (http.RoundTripper, func(string) *httptrust.Policy, error) {
-	if ov.caCerts != nil {
-		mine, err := ov.alone(host, opts)
-		if err != nil {
-			return nil, nil, usageErr(err)
-		}
-		load := func() (*httptrust.Policy, error) {
-			_, p, err := e.loadPolicy(&opts)
-			return p, err
-		}
-		h := &hostSplit{host: host, mine: mk(mine), minePolicy: mine, load: load, mk: mk}
-		return h, h.policyFor, nil
+// overridden applies the command line's rule for host to the store's
+// policy: on top of the store's rules (--pin, --server-name, --cert,
+// --tofu), or alone (--cacert: exactly those CAs, whatever the store says).
+// The library does the inheritance; nothing is saved.
+func overridden(p *httptrust.Policy, host string, rule *httptrust.Rule, isolate bool) (*httptrust.Policy, error) {
+	if rule == nil {
+		return p, nil
 	}
-	st, p, err := e.loadPolicy(&opts)
+	var err error
+	if isolate {
+		p, err = p.Isolate(host, *rule)
+	} else {
+		p, err = p.Override(host, *rule)
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, &exitError{code: exitUsage, err: err,
+			hints: []string{"give the CA with --cacert FILE, or see the server's chain and trust it first: httptrust fetch URL"}}
 	}
-	if p, err = ov.apply(st.Dir, p, host, opts); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return nil, nil, err
-		}
-		return nil, nil, usageErr(err)
-	}
-	if tofu {
-		if p, err = withTOFU(st.Dir, p, host, opts); err != nil {
-			return nil, nil, usageErr(err)
-		}
-	}
-	return mk(p), func(string) *httptrust.Policy { return p }, nil
+	return p, nil
 }
 
-// setHintFlags makes hints repeat --resolve and --store as given.
+// setHintFlags makes printed commands repeat --resolve and --store as
+// given.
 func (e *env) setHintFlags(resolve []string) {
-	e.hintCtx.flags = nil
-	for _, r := range resolve {
-		e.hintCtx.flags = append(e.hintCtx.flags, "--resolve "+r)
-	}
-	if e.storeDir != "" {
-		e.hintCtx.flags = append(e.hintCtx.flags, "--store "+e.storeDir)
-	}
+	e.hintCtx = hintContext{resolve: resolve, store: e.storeDir}
 }
 
-// observer prints what the policy reports: always expired pins and
-// report-only mismatches; load-time warnings with -v.
+// observer prints what the policy reports: always expired pins,
+// report-only mismatches and every connection trusted through an
+// all_hosts rule; load-time warnings with -v.
 func (e *env) observer() func(httptrust.Event) {
 	return func(ev httptrust.Event) {
 		if ev.Kind == httptrust.EventWarning && !e.verbose {
@@ -284,43 +266,76 @@ func (e *env) observer() func(httptrust.Event) {
 	}
 }
 
-// override reads --cacert, --pin, --server-name and --cert/--key.
-func (g *getFlags) override(e *env) (*override, error) {
-	ov := &override{serverName: g.serverName}
+// commandLineRule is the File of the rule built from the command line.
+const commandLineRule = "the command line"
+
+// override reads --cacert, --pin, --server-name, --cert/--key and --tofu
+// into the rule the command line adds for the URL's host; nil when none is
+// given. isolate says --cacert sets the store's rules for the host aside.
+func (g *getFlags) override(e *env) (rule *httptrust.Rule, isolate bool, err error) {
+	r := httptrust.Rule{File: commandLineRule}
+	set := false
 	pwOpts, err := g.pw.options(e)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if g.cacert != "" {
-		if ov.caCerts, err = readCAFile(g.cacert, pwOpts); err != nil {
-			return nil, err
+		if r.AnchorCerts, err = readCAFile(g.cacert, pwOpts); err != nil {
+			return nil, false, err
 		}
+		set, isolate = true, true
 	}
 	for _, p := range g.pins {
 		if _, err := certs.ParsePins(p); err != nil {
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("--pin: %w", err),
+			return nil, false, &exitError{code: exitUsage, err: fmt.Errorf("--pin: %w", err),
 				hints: []string{"httptrust pin FILE|URL prints the pins of a certificate"}}
 		}
-		ov.pins = append(ov.pins, p)
+		// A pin set of the command line's own: enforced, whatever
+		// pins_expire or enforce a store rule says.
+		r.Pins, set = append(r.Pins, p), true
 	}
 	if g.serverName != "" {
 		if _, err := httptrust.NormalizeHost(g.serverName); err != nil {
-			return nil, usagef("--server-name: %v", err)
+			return nil, false, usagef("--server-name: %v", err)
 		}
+		r.ServerName, set = g.serverName, true
 	}
 	if g.key != "" && g.cert == "" {
-		return nil, usagef("--key needs --cert")
+		return nil, false, usagef("--key needs --cert")
 	}
 	if g.cert != "" {
 		id, err := certs.LoadIdentity(localFS{}, g.cert, g.key, pwOpts)
 		if err != nil {
-			return nil, &exitError{code: exitClientCert, err: fmt.Errorf("--cert: %w", err),
+			return nil, false, &exitError{code: exitClientCert, err: fmt.Errorf("--cert: %w", err),
 				hints: hintsFor(err, "httptrust inspect "+g.cert+" says what the file holds")}
 		}
-		ov.identity = &id
+		r.ClientIdentity, set = &id, true
 	}
-	return ov, nil
+	if g.tofu {
+		yes := true
+		r.TOFU, set = &yes, true
+	}
+	if !set {
+		return nil, false, nil
+	}
+	return &r, isolate, nil
 }
+
+// readCAFile reads --cacert: every certificate in it (exit 77 otherwise).
+func readCAFile(name string, opts *certs.Options) ([]*x509.Certificate, error) {
+	cs, err := certs.ReadCertificates(localFS{}, name, opts)
+	if err != nil {
+		return nil, &exitError{code: exitCAFile, err: fmt.Errorf("--cacert: %w", err),
+			hints: []string{"httptrust inspect " + name + " says what the file holds"}}
+	}
+	return cs, nil
+}
+
+// localFS opens local paths as typed on the command line (relative to the
+// working directory, or absolute), so that errors name them as typed.
+type localFS struct{}
+
+func (localFS) Open(name string) (fs.File, error) { return os.Open(name) }
 
 // request builds the request from -X, -H, -d.
 func (g *getFlags) request(ctx context.Context, e *env, u *url.URL) (*http.Request, error) {
@@ -388,7 +403,7 @@ func (g *getFlags) body(e *env) (*string, error) {
 			data, err = os.ReadFile(d[1:])
 		}
 		if err != nil {
-			return nil, &exitError{code: 26, err: fmt.Errorf("-d %s: %w", d, err)}
+			return nil, &exitError{code: exitReadFile, err: fmt.Errorf("-d %s: %w", d, err)}
 		}
 		parts = append(parts, strings.NewReplacer("\r", "", "\n", "").Replace(string(data)))
 	}

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 
+	"github.com/httptrust/httptrust/certs"
 	"github.com/spf13/cobra"
 )
 
@@ -17,10 +17,10 @@ const inspectExamples = `  httptrust inspect printer.cer                 a certi
 
 // inspectView is what inspect prints; --json prints it as is.
 type inspectView struct {
-	Source       string     `json:"source"`
-	Format       string     `json:"format,omitempty"`
-	Certificates []certView `json:"certificates"`
-	Trust        *judgement `json:"trust,omitempty"`
+	Source       string       `json:"source"`
+	Format       string       `json:"format,omitempty"`
+	Certificates []certs.Info `json:"certificates"`
+	Trust        *judgement   `json:"trust,omitempty"`
 }
 
 func (e *env) inspectCmd() *cobra.Command {
@@ -95,11 +95,11 @@ func (e *env) source(ctx context.Context, arg string, pf *probeFlags, pw *passwo
 		return res.Chain, v, nil
 	}
 	_, port, _ := urlHostPort(u)
-	_, p, err := e.loadPolicyToJudge()
+	_, p, err := e.loadPolicy(nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.Trust, err = judge(p, res, port); err != nil {
+	if v.Trust, _, err = judge(p, res, port); err != nil {
 		return nil, nil, err
 	}
 	return res.Chain, v, nil
@@ -110,26 +110,19 @@ func printInspect(w io.Writer, v *inspectView) {
 	if v.Format != "" {
 		what += ", " + v.Format
 	}
-	fmt.Fprintf(w, "%s: %s\n", v.Source, what)
+	printf(w, "%s: %s\n", v.Source, what)
 	printChain(w, "  ", v.Certificates)
 	if t := v.Trust; t != nil {
-		fmt.Fprintf(w, "  connection: %s, %s\n", t.TLSVersion, t.CipherSuite)
+		printf(w, "  connection: %s, %s\n", t.TLSVersion, t.CipherSuite)
 		if t.Store {
-			fmt.Fprintf(w, "  store: trusted (%s)\n", t.StoreRule)
+			printf(w, "  store: trusted (%s)\n", t.StoreRule)
 		} else {
-			fmt.Fprintf(w, "  store: NOT trusted (%s): %s: %s\n", t.StoreRule, t.StoreReason, t.StoreDetail)
+			printf(w, "  store: NOT trusted (%s): %s: %s\n", t.StoreRule, t.StoreReason.Code(), t.StoreDetail)
 		}
 		if t.System {
-			fmt.Fprintf(w, "  system roots: trusted\n")
+			printf(w, "  system roots: trusted\n")
 		} else {
-			fmt.Fprintf(w, "  system roots: NOT trusted (%s)\n", t.SystemWhy)
+			printf(w, "  system roots: NOT trusted (%s)\n", t.SystemWhy.Code())
 		}
 	}
-}
-
-// writeJSON prints v indented, with a final newline.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -47,7 +47,7 @@ func (e *env) writeResponse(g *getFlags, resp *http.Response) error {
 
 // writeHead writes the status line and headers as curl -i does.
 func writeHead(w io.Writer, resp *http.Response) {
-	fmt.Fprintf(w, "%s %s\r\n", resp.Proto, resp.Status)
+	printf(w, "%s %s\r\n", resp.Proto, resp.Status)
 	keys := make([]string, 0, len(resp.Header))
 	for k := range resp.Header {
 		keys = append(keys, k)
@@ -55,7 +55,7 @@ func writeHead(w io.Writer, resp *http.Response) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range resp.Header[k] {
-			fmt.Fprintf(w, "%s: %s\r\n", k, v)
+			printf(w, "%s: %s\r\n", k, v)
 		}
 	}
 	fmt.Fprint(w, "\r\n")

@@ -1,8 +1,7 @@
 package main
 
 import (
-	"fmt"
-
+	"github.com/httptrust/httptrust/certs"
 	"github.com/spf13/cobra"
 )
 
@@ -38,14 +37,13 @@ with a source you trust before relying on them.`,
 			}
 			lines := make([]pinLine, 0, len(chain))
 			for _, c := range chain {
-				v := viewCert(c, false, e.now())
-				lines = append(lines, pinLine{Pin: v.Pin, Subject: v.Subject, SHA256: v.SHA256})
+				lines = append(lines, pinLine{Pin: certs.SPKIPin(c).String(), Subject: c.Subject.String(), SHA256: certs.CertFingerprint(c).String()})
 			}
 			if e.json {
 				return writeJSON(e.stdout, lines)
 			}
 			for _, l := range lines {
-				fmt.Fprintf(e.stdout, "%s %s\n", l.Pin, l.Subject)
+				printf(e.stdout, "%s %s\n", l.Pin, l.Subject)
 			}
 			return nil
 		},

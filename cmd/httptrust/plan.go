@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/store"
 )
@@ -44,7 +43,7 @@ func (p *plan) view() *planView {
 // relaxations it needs.
 func planTrust(chain []*x509.Certificate, name string, now time.Time, sys *x509.CertPool) *plan {
 	leaf := chain[0]
-	if httptrust.Describe(leaf).SelfSigned {
+	if certs.IsSelfSigned(leaf) {
 		return exactPlan(leaf, name, now, "the server's certificate is self-signed: trust exactly this certificate")
 	}
 	anchor := pathAnchor(chain, now, sys)

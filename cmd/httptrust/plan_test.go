@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/httptrust/httptrust"
-	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/testpki"
 	"github.com/httptrust/httptrust/store"
 )
@@ -47,36 +45,5 @@ func TestPlanTrust(t *testing.T) {
 	old := pki.Expired(t, "old.test").Cert
 	if p := planTrust([]*x509.Certificate{old, inter}, "old.test", now, nil); p.Kind != store.Certificate || !p.Expired {
 		t.Errorf("expired: %v expired %v", p.Kind, p.Expired)
-	}
-}
-
-func TestIsChange(t *testing.T) {
-	anchored := &httptrust.Effective{Rule: &httptrust.Rule{}, Anchors: []httptrust.CertRef{{File: "ca.pem"}}}
-	defaults := &httptrust.Effective{}
-	tests := []struct {
-		reason httptrust.Reason
-		eff    *httptrust.Effective
-		want   bool
-	}{
-		{httptrust.ReasonCertificateChanged, defaults, true},
-		{httptrust.ReasonPinMismatch, defaults, true},
-		{httptrust.ReasonSelfSigned, anchored, true},
-		{httptrust.ReasonUnknownAuthority, anchored, true},
-		{httptrust.ReasonSelfSigned, defaults, false},
-		{httptrust.ReasonUnknownAuthority, defaults, false},
-		{httptrust.ReasonExpired, anchored, false},
-		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{}, Pins: []certs.Pin{{1}}}, true},
-		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{}, TOFU: true}, true},
-		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{}, MinTLS: 0x0301}, false},
-		{httptrust.ReasonSelfSigned, &httptrust.Effective{Rule: &httptrust.Rule{AllHosts: true}, Anchors: []httptrust.CertRef{{File: "ca.pem"}}}, false},
-		{httptrust.ReasonNameMismatch, anchored, false},
-	}
-	for _, tt := range tests {
-		if got := isChange(&httptrust.VerifyError{Reason: tt.reason}, tt.eff); got != tt.want {
-			t.Errorf("isChange(%v, rule %v) = %v, want %v", tt.reason, tt.eff.Rule != nil, got, tt.want)
-		}
-	}
-	if isChange(nil, anchored) {
-		t.Error("isChange(nil) = true")
 	}
 }

@@ -181,9 +181,6 @@ func (e *env) report(err error) int {
 	}
 	var ve *httptrust.VerifyError
 	if errors.As(err, &ve) {
-		if isKeyChange(ve) {
-			return e.reportKeyChange(ve)
-		}
 		return e.reportVerify(ve)
 	}
 	code := exitCode(err, false)
@@ -210,28 +207,4 @@ type errorView struct {
 	Message  string   `json:"message"`
 	ExitCode int      `json:"exit_code"`
 	Hints    []string `json:"hints,omitempty"`
-}
-
-// errorLine prints "httptrust: error: msg"; with NO_COLOR unset and stderr
-// a terminal, "error" is red.
-func (e *env) errorLine(msg string) {
-	label := "error"
-	if e.color() {
-		label = "\x1b[1;31merror\x1b[0m"
-	}
-	msg = strings.TrimPrefix(msg, "httptrust: ")
-	fmt.Fprintf(e.stderr, "httptrust: %s: %s\n", label, msg)
-}
-
-func (e *env) hint(msg string) {
-	fmt.Fprintf(e.stderr, "httptrust: hint: %s\n", msg)
-}
-
-func (e *env) warn(msg string) {
-	fmt.Fprintf(e.stderr, "httptrust: warning: %s\n", msg)
-}
-
-// color reports whether stderr may be coloured: a terminal, NO_COLOR unset.
-func (e *env) color() bool {
-	return e.getenv("NO_COLOR") == "" && e.getenv("TERM") != "dumb" && e.terminal(e.stderr)
 }

@@ -142,7 +142,7 @@ func TestVerboseShowsRuleAndTLS(t *testing.T) {
 	if got := e.run([]string{"get", "-v", "--cacert", ca, srv.URL}); got != 0 {
 		t.Fatalf("exit %d: %s", got, errb)
 	}
-	for _, want := range []string{"* TLS 1.3, ", "session resumed: no", "* Trusted by: rule 127.0.0.1 at command line", "anchors from command line", "CN=httptrust Test Intermediate", "< HTTP/2.0 200 OK"} {
+	for _, want := range []string{"* TLS 1.3, ", "session resumed: no", "* Trusted by: rule 127.0.0.1 at the command line", "anchors from the command line", "CN=httptrust Test Intermediate", "< HTTP/2.0 200 OK"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("-v output lacks %q:\n%s", want, errb)
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/probe"
-	"github.com/httptrust/httptrust/store"
 )
 
 // probeFlags are the connection flags of the commands that probe a URL
@@ -112,91 +111,44 @@ func readCertFile(name string, opts *certs.Options) ([]*x509.Certificate, certs.
 }
 
 // judgement says whether a captured chain is trusted today, by the store
-// and by the system roots alone. Nothing is sent to the server: the
-// chain captured by the probe is checked by the same VerifyConnection a
-// request would use.
+// and by the system roots alone. Nothing is sent to the server, and nothing
+// is recorded: the library judges the chain the probe captured as a
+// connection would be judged (Policy.Judge).
 type judgement struct {
-	Store       bool   `json:"trusted_by_store"`
-	StoreRule   string `json:"store_rule"`
-	StoreReason string `json:"store_reason,omitempty"`
-	StoreDetail string `json:"store_detail,omitempty"`
-	System      bool   `json:"trusted_by_system_roots"`
-	SystemWhy   string `json:"system_reason,omitempty"`
-	TLSVersion  string `json:"tls_version"`
-	CipherSuite string `json:"cipher_suite"`
-
-	storeErr *httptrust.VerifyError
+	Store       bool             `json:"trusted_by_store"`
+	StoreRule   string           `json:"store_rule"`
+	StoreReason httptrust.Reason `json:"store_reason,omitempty"`
+	StoreDetail string           `json:"store_detail,omitempty"`
+	System      bool             `json:"trusted_by_system_roots"`
+	SystemWhy   httptrust.Reason `json:"system_reason,omitempty"`
+	TLSVersion  string           `json:"tls_version"`
+	CipherSuite string           `json:"cipher_suite"`
 }
 
-// dryTOFU answers first-use questions from the store's records without
-// ever recording: judging a captured chain (inspect, fetch) must not write
-// a first use that no request made.
-type dryTOFU struct{ httptrust.TOFUStore }
-
-// Record returns the record that would be kept, and writes nothing.
-func (d dryTOFU) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, error) {
-	old, ok, err := d.Lookup(rec.HostPort)
-	if err != nil {
-		return httptrust.TOFURecord{}, err
-	}
-	if ok {
-		return old, nil
-	}
-	return rec, nil
-}
-
-// loadPolicyToJudge loads the store's policy to judge captured chains,
-// recording no first use.
-func (e *env) loadPolicyToJudge() (*store.Store, *httptrust.Policy, error) {
-	st, err := e.store()
+// judge checks res for its host and port under the store's policy p and
+// under the system roots alone.
+func judge(p *httptrust.Policy, res *probe.Result, port string) (*judgement, *httptrust.Verdict, error) {
+	j := &judgement{TLSVersion: tls.VersionName(res.State.Version), CipherSuite: tls.CipherSuiteName(res.State.CipherSuite)}
+	hostPort := net.JoinHostPort(res.Host, port)
+	v, err := p.Judge(hostPort, res.State)
 	if err != nil {
 		return nil, nil, err
 	}
-	return e.loadPolicy(&httptrust.Options{TOFU: dryTOFU{st.KnownHosts()}})
-}
-
-// judge checks res under the store's policy p and under the system roots.
-func judge(p *httptrust.Policy, res *probe.Result, port string) (*judgement, error) {
-	j := &judgement{TLSVersion: tlsVersion(res.State.Version), CipherSuite: tls.CipherSuiteName(res.State.CipherSuite)}
-	hostPort := net.JoinHostPort(res.Host, port)
-	eff, err := p.Lookup(hostPort)
-	if err != nil {
-		return nil, err
-	}
-	j.StoreRule = eff.String()
-	if j.Store, j.storeErr, err = verifyWith(p, hostPort, res.State); err != nil {
-		return nil, err
-	}
-	if j.storeErr != nil {
-		j.StoreReason, j.StoreDetail = j.storeErr.Reason.Code(), j.storeErr.Detail
+	j.StoreRule, j.Store = v.Effective.String(), v.Trusted()
+	if v.Err != nil {
+		j.StoreReason, j.StoreDetail = v.Err.Reason, v.Err.Detail
 	}
 	sys, err := httptrust.New(nil, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var sysErr *httptrust.VerifyError
-	if j.System, sysErr, err = verifyWith(sys, hostPort, res.State); err != nil {
-		return nil, err
-	}
-	if sysErr != nil {
-		j.SystemWhy = sysErr.Reason.Code()
-	}
-	return j, nil
-}
-
-// verifyWith runs p's VerifyConnection for hostPort on a captured state.
-func verifyWith(p *httptrust.Policy, hostPort string, cs tls.ConnectionState) (bool, *httptrust.VerifyError, error) {
-	cfg, err := p.TLSConfigFor(hostPort)
+	sv, err := sys.Judge(hostPort, res.State)
 	if err != nil {
-		return false, nil, err
+		return nil, nil, err
 	}
-	verr := cfg.VerifyConnection(cs)
-	if verr == nil {
-		return true, nil, nil
+	j.System = sv.Trusted()
+	if sv.Err != nil {
+		j.SystemWhy = sv.Err.Reason
 	}
-	var ve *httptrust.VerifyError
-	if errors.As(verr, &ve) {
-		return false, ve, nil
-	}
-	return false, nil, verr
+	return j, v, nil
 }

@@ -5,9 +5,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"strings"
 	"time"
-
-	"github.com/spf13/cobra"
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
@@ -15,28 +14,64 @@ import (
 	"github.com/httptrust/httptrust/store"
 )
 
+// announceTOFU is the store's first-use records, saying on stderr what a
+// request recorded: a first contact (accept-new, as ssh's
+// StrictHostKeyChecking=accept-new) and a certificate renewed with the
+// same key. A key seen again passes silently. Records are written only
+// once a handshake has completed.
+type announceTOFU struct {
+	httptrust.TOFUStore
+	e *env
+}
+
+// Record implements httptrust.TOFUStore.
+func (a announceTOFU) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, error) {
+	old, had, err := a.Lookup(rec.HostPort)
+	if err != nil {
+		return httptrust.TOFURecord{}, err
+	}
+	stored, err := a.TOFUStore.Record(rec)
+	if err != nil || stored.Pin != rec.Pin {
+		return stored, err
+	}
+	w := a.e.stderr
+	switch {
+	case !had:
+		printf(w, "httptrust: first contact with %s: trusting its key from now on (trust on first use), recorded in %s\n", rec.HostPort, store.KnownHostsFile)
+		printf(w, "  sha256 %s\n  pin    %s\n", rec.CertSHA, rec.Pin)
+		a.e.hint(fmt.Sprintf("a different key for %s will be refused; compare the SHA-256 above with the one the server's owner shows you", rec.HostPort))
+	case old.CertSHA != rec.CertSHA:
+		printf(w, "httptrust: %s presents a renewed certificate with the key recorded on first use (%s): recorded\n  sha256 %s (was %s)\n",
+			rec.HostPort, old.FirstSeen.UTC().Format(time.DateOnly), rec.CertSHA, old.CertSHA)
+	}
+	return stored, nil
+}
+
 // fetchFirstUse handles fetch for a host whose rule says tofu = true, or
 // fetch --tofu (writeRule): the trust is the first-use record of the
 // leaf's key in the store's known_hosts. A new host is recorded with
 // consent (--fingerprint of the leaf, --yes, or the prompt); with
 // writeRule a managed rule with tofu = true is written for the host too.
-// A host recorded with another key is never replaced here: forget it first.
-func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *probe.Result, port string, eff *httptrust.Effective, writeRule bool) error {
+// A host recorded with another key is never replaced here: its remedy
+// says how (forget it, then a fingerprint obtained out of band).
+func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *probe.Result, writeRule bool) error {
 	e := r.e
+	v := r.verdict
 	leaf := res.Chain[0]
-	hostPort := net.JoinHostPort(r.host, port)
-	old, ok, err := st.KnownHosts().Lookup(hostPort)
-	if err != nil {
-		return &exitError{code: exitCAFile, err: err}
+	hostPort := net.JoinHostPort(r.host, r.port)
+	eff := v.Effective
+	if writeRule && (setByOwnRule(eff, "anchors", r.host) || setByOwnRule(eff, "certificates", r.host)) {
+		rule := eff.Rule
+		return failf([]string{fmt.Sprintf("to check the key's continuity on top of what %s trusts, add tofu = true to that rule (%s)", rule.Where(), rule.Where())},
+			"%s: --tofu would replace the anchors or certificates the rule at %s trusts for this host; nothing written", r.host, rule.Where())
 	}
-	pin := certs.SPKIPin(leaf)
-	switch {
-	case ok && old.Pin == pin && !writeRule:
+	if v.Err != nil && v.Err.FirstUse != nil {
+		hints := e.viewRemedy(v.Err.Remedy).hints()
+		return failf(hints, "%s: its key changed since first use (recorded %s, now %s); nothing written", hostPort, v.Err.FirstUse.Pin, certs.SPKIPin(leaf))
+	}
+	if v.Trusted() && v.FirstUse == nil && eff.TOFU && (!writeRule || setByOwnRule(eff, "tofu", r.host)) {
 		r.view.Status = "already_trusted"
-		return r.report(fmt.Sprintf("%s is already trusted: its key was recorded on first use (%s)", hostPort, old.FirstSeen.UTC().Format(time.RFC3339)))
-	case ok && old.Pin != pin:
-		return failf([]string{fmt.Sprintf("if the change is expected, forget the old key and accept the new one with a fingerprint obtained out of band: httptrust trust forget %s, then httptrust fetch%s --fingerprint <SHA-256 obtained out of band> %s",
-			hostPort, r.flags(), r.u.Redacted())}, "%s: its key changed since first use (recorded %s, now %s); nothing written", hostPort, old.Pin, pin)
+		return r.report(fmt.Sprintf("%s is already trusted: its key was recorded on first use", hostPort))
 	}
 	why := "the rule for this host trusts on first use: record the key of this certificate"
 	if writeRule {
@@ -48,13 +83,13 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	if !e.json {
 		r.printState(e.stdout)
 	}
-	if err := r.consent(pl, r.view.Trust, eff); err != nil {
+	if err := r.consent(pl, v); err != nil {
 		return err
 	}
 	if err := r.recordKey(st, leaf, hostPort); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("recorded the key %s of %s for %s in %s", pin, leaf.Subject, hostPort, store.KnownHostsFile)
+	msg := fmt.Sprintf("recorded the key %s of %s for %s in %s", certs.SPKIPin(leaf), leaf.Subject, hostPort, store.KnownHostsFile)
 	if writeRule {
 		added, err := st.Add(ctx, store.Trust{Pattern: r.host, TOFU: true})
 		if err != nil {
@@ -88,26 +123,15 @@ func (r *fetchRun) report(msg string) error {
 	if r.e.json {
 		return writeJSON(r.e.stdout, r.view)
 	}
-	fmt.Fprintln(r.e.stdout, msg)
+	for _, line := range strings.Split(msg, "\n") {
+		printf(r.e.stdout, "%s\n", line)
+	}
 	return nil
 }
 
-func (e *env) trustForgetCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "forget HOST:PORT",
-		Short:   "Forget the key recorded on first use for HOST:PORT (rules with tofu = true)",
-		Example: "  httptrust trust forget 192.168.1.20:443",
-		Args:    exactArgs(1, "trust forget needs one HOST:PORT"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := e.store()
-			if err != nil {
-				return err
-			}
-			if err := st.KnownHosts().Forget(args[0]); err != nil {
-				return failf([]string{"the records are in " + store.KnownHostsFile + " in the store"}, "%v", err)
-			}
-			fmt.Fprintf(e.stdout, "forgot the first-use record of %s\n", args[0])
-			return nil
-		},
-	}
+// setByOwnRule reports whether field is set by host's own exact rule
+// (the rule a managed write for host would replace).
+func setByOwnRule(eff *httptrust.Effective, field, host string) bool {
+	src := eff.Source(field)
+	return src != nil && src == eff.Rule && eff.Pattern == host
 }

@@ -2,15 +2,16 @@ package main
 
 import (
 	"crypto/tls"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/certs"
 )
 
 // tracer wraps the verifying transport: it records whether a request failed
@@ -19,9 +20,9 @@ import (
 // TLS version and cipher, the chain, and the rule that trusted it.
 type tracer struct {
 	next http.RoundTripper
-	// policyFor returns the policy that judges a host.
-	policyFor func(host string) *httptrust.Policy
-	verbose   io.Writer // nil without -v
+	// policy judges every host of the run.
+	policy  *httptrust.Policy
+	verbose io.Writer // nil without -v
 
 	mu            sync.Mutex
 	handshakeFail bool
@@ -92,7 +93,7 @@ func closeIdle(rt http.RoundTripper) {
 func (t *tracer) say(format string, args ...any) {
 	if t.verbose != nil {
 		t.outMu.Lock()
-		fmt.Fprintf(t.verbose, format+"\n", args...)
+		printf(t.verbose, format+"\n", args...)
 		t.outMu.Unlock()
 	}
 }
@@ -110,20 +111,15 @@ func (t *tracer) sayTLS(host string, cs tls.ConnectionState) {
 	if alpn == "" {
 		alpn = "http/1.1"
 	}
-	t.say("* %s, %s, ALPN %s, session resumed: %s", tlsVersion(cs.Version), tls.CipherSuiteName(cs.CipherSuite), alpn, resumed)
+	t.say("* %s, %s, ALPN %s, session resumed: %s", tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), alpn, resumed)
 	t.say("* Server certificate chain (verified):")
 	for i, c := range cs.PeerCertificates {
-		d := httptrust.Describe(c)
-		t.say("*  %d %s", i, d.Subject)
-		t.say("*    issuer %s; valid until %s", d.Issuer, d.NotAfter.UTC().Format("2006-01-02"))
-		t.say("*    sha256 %s", d.SHA256)
-		t.say("*    %s", d.Pin)
+		t.say("*  %d %s", i, c.Subject.String())
+		t.say("*    issuer %s; valid until %s", c.Issuer.String(), c.NotAfter.UTC().Format(time.DateOnly))
+		t.say("*    sha256 %s", certs.CertFingerprint(c))
+		t.say("*    %s", certs.SPKIPin(c))
 	}
-	p := t.policyFor(host)
-	if p == nil {
-		return
-	}
-	eff, err := p.Lookup(host)
+	eff, err := t.policy.Lookup(host)
 	if err != nil {
 		return
 	}
@@ -176,7 +172,7 @@ func sayHeaders(w io.Writer, prefix string, h http.Header) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+			printf(w, "%s%s: %s\n", prefix, k, v)
 		}
 	}
 }

@@ -253,3 +253,23 @@ func (e *env) trustRemoveCmd() *cobra.Command {
 		},
 	}
 }
+
+func (e *env) trustForgetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "forget HOST:PORT",
+		Short:   "Forget the key recorded on first use for HOST:PORT (rules with tofu = true)",
+		Example: "  httptrust trust forget 192.168.1.20:443",
+		Args:    exactArgs(1, "trust forget needs one HOST:PORT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := e.store()
+			if err != nil {
+				return err
+			}
+			if err := st.KnownHosts().Forget(args[0]); err != nil {
+				return failf([]string{"the records are in " + store.KnownHostsFile + " in the store"}, "%v", err)
+			}
+			printf(e.stdout, "forgot the first-use record of %s\n", args[0])
+			return nil
+		},
+	}
+}

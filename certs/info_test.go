@@ -1,4 +1,4 @@
-package main
+package certs
 
 import (
 	"crypto/rsa"
@@ -43,11 +43,13 @@ func TestCertWarnings(t *testing.T) {
 		}, false, ""},
 	}
 	for _, tt := range tests {
-		c := base()
-		tt.mod(c)
-		got := strings.Join(certWarnings(c, tt.leaf, now), "; ")
-		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-			t.Errorf("%s: warnings %q, want %q", tt.name, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			c := base()
+			tt.mod(c)
+			got := strings.Join(warnings(c, tt.leaf, now), "; ")
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
