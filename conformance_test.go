@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -41,10 +42,18 @@ import (
 //     changed step, or a difference that went away fails the test.
 //
 // testdata/limbo-differences.md has the comparison table.
+//
+// The data is part of the repository, in conformance/limbo (its README
+// says where it comes from and why nothing in it expires). conformance/
+// is a module of its own (conformance/go.mod, no code), so the module zip
+// that importers download leaves it out: they never fetch its 8 MB. In a
+// checkout the test needs the data and fails without it; in a copy
+// unpacked from the module zip (an importer's go test all runs there, in
+// the module cache) it skips.
 
-// limboDir holds the suite and Go's results; CI puts a copy of shared/
-// beside the repository.
-const limboDir = "../shared/conformance/limbo"
+// limboDir holds the suite and Go's results, relative to the module root,
+// where the root package's tests run.
+const limboDir = "conformance/limbo"
 
 // A limboDifference is a case Go accepts and httptrust rejects.
 type limboDifference struct {
@@ -184,14 +193,19 @@ func readGoResults(t *testing.T) map[string]string {
 	return m
 }
 
-// openLimbo opens a gzipped file of limboDir, or skips the test when the
-// data is not beside the module.
+// openLimbo opens a gzipped file of limboDir. When the file is missing it
+// fails the test in a checkout of the repository, and skips it in a copy
+// unpacked from the module zip, which leaves the data out.
 func openLimbo(t *testing.T, name string) io.Reader {
 	t.Helper()
 	path := filepath.Join(limboDir, name)
 	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("limbo: %s not found: the x509-limbo data (shared/conformance/limbo) is not beside the module; skipping the conformance run", path)
+	if errors.Is(err, fs.ErrNotExist) {
+		wd, _ := os.Getwd()
+		if unpackedModule(wd) {
+			t.Skipf("limbo: %s not found: %s is httptrust unpacked from its module zip, which leaves out the conformance module and its data; run the conformance test in a clone of the repository", path, wd)
+		}
+		t.Fatalf("limbo: %s not found: the x509-limbo data is part of the repository (conformance/limbo/README.md) and this checkout lacks it; restore it with: git checkout -- conformance", path)
 	}
 	if err != nil {
 		t.Fatalf("limbo: %v", err)
@@ -202,6 +216,46 @@ func openLimbo(t *testing.T, name string) io.Reader {
 		t.Fatalf("limbo: %s: %v", path, err)
 	}
 	return zr
+}
+
+// unpackedModule reports whether root, the module root, is httptrust
+// unpacked from its module zip rather than a checkout: the go command
+// names such a directory path@version, and the zip has no
+// conformance/go.mod. A checkout keeps that file even when the data is
+// gone, so missing data there fails the test instead of skipping it.
+func unpackedModule(root string) bool {
+	_, err := os.Stat(filepath.Join(root, "conformance", "go.mod"))
+	return errors.Is(err, fs.ErrNotExist) && strings.Contains(filepath.Base(root), "@")
+}
+
+func TestUnpackedModule(t *testing.T) {
+	tests := []struct {
+		name  string
+		dir   string
+		gomod bool // conformance/go.mod exists
+		want  bool
+	}{
+		{"module cache", "httptrust@v1.2.3", false, true},
+		{"checkout", "httptrust", true, false},
+		{"checkout without conformance", "httptrust", false, false},
+		{"checkout in a folder named with @", "httptrust@work", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), tt.dir)
+			if err := os.MkdirAll(filepath.Join(root, "conformance"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if tt.gomod {
+				if err := os.WriteFile(filepath.Join(root, "conformance", "go.mod"), []byte("module x\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := unpackedModule(root); got != tt.want {
+				t.Errorf("unpackedModule(%s) = %v, want %v", tt.dir, got, tt.want)
+			}
+		})
+	}
 }
 
 // runLimbo streams the suite's test cases to GOMAXPROCS workers, which
