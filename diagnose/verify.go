@@ -78,6 +78,9 @@ func (r *run) verifyStore(err error) bool {
 	r.rep.Err, r.rep.Reason = ve, ve.Reason.Code()
 	r.add("verify_store", Fail, fmt.Sprintf("refused: %s: %s", ve.Reason, ve.Detail))
 	r.fix(ve.Fix)
+	if r.rep.IssuerURL != "" && !r.o.FetchIntermediates && ve.Fix != "" && r.rep.Fix == ve.Fix {
+		r.rep.Fix += "; to fetch the missing issuer from the URL its certificate names and see it first: httptrust diagnose --fetch-intermediates " + r.rep.URL
+	}
 	return false
 }
 
