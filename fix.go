@@ -25,7 +25,7 @@ func fixFor(e *VerifyError) string {
 		}
 		return fmt.Sprintf("if you trust the authority that issued it, trust its CA certificate for %s only: httptrust trust add CA.pem --host %s (or see the chain and choose: httptrust fetch %s)", host, host, url)
 	case ReasonIncompleteChain:
-		return fmt.Sprintf("the server should send its intermediate certificates (fix its configuration); meanwhile fetch the missing one: httptrust get --fetch-intermediates %s, or save it to the store: httptrust fetch %s", url, url)
+		return fmt.Sprintf("the server should send its intermediate certificates (fix its configuration); meanwhile fetch the missing one: httptrust get --fetch-intermediates %s, or save it to the store: httptrust fetch --fetch-intermediates %s", url, url)
 	case ReasonNameMismatch:
 		if name := concreteName(e.Names); name != "" {
 			return fmt.Sprintf("use a name the certificate covers in the URL, or verify it as one of them: httptrust get --server-name %s %s (in a rule: server_name = %q on the exact rule for %s)", name, url, name, host)

@@ -80,7 +80,7 @@ func (r *run) missing(top *x509.Certificate) string {
 		return msg + " (either a missing intermediate, or a root you do not trust yet)"
 	}
 	r.rep.IssuerURL = top.IssuingCertificateURL[0]
-	msg += fmt.Sprintf(" (published at %s)", r.rep.IssuerURL)
+	msg += fmt.Sprintf(" (published at %q)", r.rep.IssuerURL)
 	if !r.o.FetchIntermediates {
 		return msg + "; not fetched: the issuer URL of an unverified certificate is fetched only with --fetch-intermediates"
 	}
