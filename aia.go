@@ -225,10 +225,10 @@ func (e *forbiddenError) Unwrap() error { return ErrAIAForbidden }
 // few globally reachable anycast services are no CA's), plus multicast,
 // the 6to4 relay anycast block, and cloud platform endpoints, which are
 // named although a wider block already refuses most of them. The
-// IPv4-mapped, IPv4-compatible, 6to4 and NAT64 forms are judged by the
-// IPv4 address they carry (see refusedClass); an IPv6 address outside
-// global unicast 2000::/3 is refused as reserved. The narrowest matching
-// block names the class.
+// IPv4-mapped and 6to4 forms are judged by the IPv4 address they carry,
+// IPv4-compatible (deprecated) and NAT64 addresses are always refused (see
+// refusedClass), and an IPv6 address outside global unicast 2000::/3 is
+// refused as reserved. The narrowest matching block names the class.
 var refusedBlocks = []struct {
 	prefix netip.Prefix
 	class  string
@@ -274,7 +274,8 @@ var refusedBlocks = []struct {
 	{pfx("ff00::/8"), "a multicast address"},
 }
 
-// Prefixes whose addresses carry an IPv4 address, judged by it.
+// Blocks refusedClass judges apart: three that carry an IPv4 address, and
+// IPv6 global unicast.
 var (
 	nat64Block    = pfx("64:ff9b::/96")
 	sixToFour     = pfx("2002::/16")
