@@ -34,10 +34,15 @@ type Options struct {
 	// PinsExpiryWarning is how long before pins_expire the Observer is
 	// warned; 0 means DefaultPinsExpiryWarning, a negative value never.
 	PinsExpiryWarning time.Duration
-	// FetchIntermediates fetches missing intermediates (AIA) for every
-	// host whose rule does not pin exact certificates; a rule can also ask
-	// for it (fetch_intermediates = true). AIA tunes the fetching; nil
-	// means the defaults.
+	// FetchIntermediates fetches a missing intermediate from the issuer
+	// URL (AIA) the server's certificate names, for every host whose rule
+	// does not pin exact certificates. It is off by default, and a rule
+	// can ask for it for its own hosts (fetch_intermediates = true);
+	// otherwise nothing is fetched. The URL comes from an unverified
+	// certificate, so the fetch is guarded (see AIAFetcher: plain http on
+	// port 80, public unicast addresses only), and what it fetches is an
+	// untrusted intermediate: the chain must still verify to an anchor.
+	// AIA tunes the fetching; nil means the defaults.
 	FetchIntermediates bool
 	AIA                *AIAFetcher
 	// TOFU keeps the first-use records of rules with tofu = true. Nil

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/probe"
 )
@@ -69,19 +70,31 @@ func (r *run) chain(res *probe.Result, complete bool) {
 	r.add("chain", status, summary, details...)
 }
 
-// missing names the issuer the server did not send.
+// missing names the issuer the server did not send, and the URL its
+// certificate names for it. It fetches from that URL only when asked: the
+// certificate is not verified.
 func (r *run) missing(top *x509.Certificate) string {
 	msg := fmt.Sprintf("the chain stops at %q: the certificate of its issuer %q is missing", top.Subject.String(), top.Issuer.String())
 	if len(top.IssuingCertificateURL) == 0 {
 		return msg + " (either a missing intermediate, or a root you do not trust yet)"
 	}
-	msg += fmt.Sprintf(" (published at %s)", top.IssuingCertificateURL[0])
-	if r.o.AIA != nil {
-		if got, err := r.o.AIA.Fetch(context.Background(), top); err == nil && len(got) > 0 {
-			msg += fmt.Sprintf("; fetched it: %q, SHA-256 %s", got[0].Subject.String(), certs.CertFingerprint(got[0]))
-		} else if err != nil {
-			msg += fmt.Sprintf("; fetching it failed: %v", err)
-		}
+	r.rep.IssuerURL = top.IssuingCertificateURL[0]
+	msg += fmt.Sprintf(" (published at %q)", r.rep.IssuerURL)
+	if !r.o.FetchIntermediates {
+		return msg + "; not fetched: the issuer URL of an unverified certificate is fetched only with --fetch-intermediates"
+	}
+	f := r.o.AIA
+	if f == nil {
+		f = &httptrust.AIAFetcher{}
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	defer cancel()
+	got, err := f.Fetch(ctx, top)
+	switch {
+	case err != nil:
+		msg += fmt.Sprintf("; fetching it failed: %v", err)
+	case len(got) > 0:
+		msg += fmt.Sprintf("; fetched it: %q, SHA-256 %s", got[0].Subject.String(), certs.CertFingerprint(got[0]))
 	}
 	return msg
 }

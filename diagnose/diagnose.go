@@ -3,8 +3,9 @@
 // words what it found and the one command that fixes it.
 //
 // It only looks: it sends no request over a connection that was not
-// verified, and it records nothing (give it a policy whose first-use store
-// is read-only).
+// verified, it fetches the issuer URL an unverified certificate names only
+// when asked (Options.FetchIntermediates), and it records nothing (give it
+// a policy whose first-use store is read-only).
 package diagnose
 
 import (
@@ -49,6 +50,10 @@ type Report struct {
 	// is nothing to fix; Fix is it on one line, or NothingToFix.
 	Remedy *httptrust.Remedy `json:"remedy,omitempty"`
 	Fix    string            `json:"fix"`
+	// IssuerURL is the issuer URL (AIA) named by the certificate whose
+	// issuer the server did not send. It is fetched only with
+	// Options.FetchIntermediates.
+	IssuerURL string `json:"issuer_url,omitempty"`
 	// Err is the verification error, when the store refuses the server.
 	Err *httptrust.VerifyError `json:"-"`
 }
@@ -70,7 +75,15 @@ type Options struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Lookup resolves names; nil means net.DefaultResolver.LookupHost.
 	Lookup func(ctx context.Context, host string) ([]string, error)
-	// AIA, if set, fetches a missing intermediate to name it for sure.
+	// FetchIntermediates fetches the issuer the server did not send from
+	// the URL its certificate names (AIA), to name it for sure. That
+	// certificate is not verified, so without it nothing is fetched: the
+	// report names the URL (Report.IssuerURL) and the fix offers
+	// httptrust diagnose --fetch-intermediates.
+	FetchIntermediates bool
+	// AIA fetches with FetchIntermediates; nil means an
+	// httptrust.AIAFetcher with its defaults (public unicast addresses
+	// only).
 	AIA *httptrust.AIAFetcher
 	// Clock is the local clock; nil means time.Now.
 	Clock func() time.Time

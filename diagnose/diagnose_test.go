@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -18,8 +20,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type bed struct {
-	pki *testpki.PKI
-	res map[string]string
+	pki   *testpki.PKI
+	res   map[string]string
+	fetch bool // Options.FetchIntermediates
 }
 
 func newBed(t *testing.T) *bed { return &bed{pki: testpki.New(t), res: map[string]string{}} }
@@ -35,7 +38,7 @@ func (b *bed) run(t *testing.T, rawURL string, rules ...httptrust.Rule) *Report 
 	}
 	return Run(context.Background(), rawURL, Options{Policy: p, SystemRoots: x509.NewCertPool(), Dial: testpki.Dialer(b.res),
 		Lookup: func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
-		AIA:    &httptrust.AIAFetcher{AllowLoopback: true}})
+		AIA:    &httptrust.AIAFetcher{AllowLoopback: true}, FetchIntermediates: b.fetch})
 }
 
 func step(t *testing.T, r *Report, name string) Step {
@@ -68,23 +71,83 @@ func TestHealthyServer(t *testing.T) {
 	}
 }
 
-// An incomplete chain: the missing intermediate is named.
+// An incomplete chain: the missing intermediate is named, with the issuer
+// URL the leaf gives. That URL comes from an unverified certificate, so it
+// is fetched only with FetchIntermediates; without it the fix offers the
+// flag.
 func TestIncompleteChainNamesTheIntermediate(t *testing.T) {
-	b := newBed(t)
-	issuer := testpki.StartHTTP(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(b.pki.Intermediate.DER) }))
-	leaf := b.pki.WithIssuerURL(t, issuer.URL+"/int.der", "a.test")
+	for _, fetch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("FetchIntermediates=%v", fetch), func(t *testing.T) {
+			b := newBed(t)
+			b.fetch = fetch
+			var hits atomic.Int64
+			issuer := testpki.StartHTTP(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				hits.Add(1)
+				w.Write(b.pki.Intermediate.DER)
+			}))
+			issuerURL := issuer.URL + "/int.der"
+			leaf := b.pki.WithIssuerURL(t, issuerURL, "a.test")
+			s := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(leaf), nil)
+			u := "https://a.test:" + s.Port + "/"
+			r := b.run(t, u, httptrust.Rule{Hosts: []string{"a.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+			ch := step(t, r, "chain")
+			want := b.pki.Intermediate.Cert.Subject.String()
+			if ch.Status != Warn || !strings.Contains(ch.Summary, want) || !strings.Contains(ch.Summary, "missing") || !strings.Contains(ch.Summary, issuerURL) {
+				t.Errorf("chain step %+v does not name the missing %q and its URL", ch, want)
+			}
+			if r.IssuerURL != issuerURL {
+				t.Errorf("issuer URL %q, want %q", r.IssuerURL, issuerURL)
+			}
+			if r.Reason != httptrust.ReasonIncompleteChain || !strings.Contains(r.Fix, "httptrust get --fetch-intermediates") {
+				t.Errorf("reason %q fix %q", r.Reason, r.Fix)
+			}
+			next := "httptrust diagnose --fetch-intermediates " + u
+			if fetch {
+				if hits.Load() != 1 || !strings.Contains(ch.Summary, "fetched it: \""+want+"\"") {
+					t.Errorf("asked to fetch: %d fetches, chain step %q", hits.Load(), ch.Summary)
+				}
+				if strings.Contains(r.Fix, next) {
+					t.Errorf("fix %q offers the fetch already done", r.Fix)
+				}
+			} else {
+				if hits.Load() != 0 || strings.Contains(ch.Summary, "fetched it") || !strings.Contains(ch.Summary, "not fetched") {
+					t.Errorf("not asked to fetch: %d fetches, chain step %q", hits.Load(), ch.Summary)
+				}
+				if !strings.Contains(r.Fix, next) {
+					t.Errorf("fix %q does not offer %q", r.Fix, next)
+				}
+			}
+			if st := step(t, r, "http"); st.Status != Skip {
+				t.Errorf("a request was sent over an unverified connection: %+v", st)
+			}
+		})
+	}
+}
+
+// TestIssuerFetchIsGuarded: asked to fetch, diagnose still goes through
+// the guarded fetcher: a loopback issuer URL is refused by default.
+func TestIssuerFetchIsGuarded(t *testing.T) {
+	pki := testpki.New(t)
+	var hits atomic.Int64
+	issuer := testpki.StartHTTP(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		w.Write(pki.Intermediate.DER)
+	}))
+	leaf := pki.WithIssuerURL(t, issuer.URL+"/int.der", "a.test")
 	s := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(leaf), nil)
-	r := b.run(t, "https://a.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"a.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
-	ch := step(t, r, "chain")
-	want := b.pki.Intermediate.Cert.Subject.String()
-	if ch.Status != Warn || !strings.Contains(ch.Summary, want) || !strings.Contains(ch.Summary, "missing") {
-		t.Errorf("chain step %+v does not name the missing %q", ch, want)
+	p, err := httptrust.New([]httptrust.Rule{{Hosts: []string{"a.test"}, AnchorCerts: anchors(pki.Root.Cert)}}, &httptrust.Options{SystemRoots: x509.NewCertPool()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r.Reason != httptrust.ReasonIncompleteChain || !strings.Contains(r.Fix, "--fetch-intermediates") {
-		t.Errorf("reason %q fix %q", r.Reason, r.Fix)
+	r := Run(context.Background(), "https://a.test:"+s.Port+"/", Options{Policy: p, SystemRoots: x509.NewCertPool(),
+		Dial:               testpki.Dialer(map[string]string{"a.test": "127.0.0.1"}),
+		Lookup:             func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
+		FetchIntermediates: true})
+	if ch := step(t, r, "chain"); !strings.Contains(ch.Summary, "fetching it failed") || !strings.Contains(ch.Summary, "loopback") {
+		t.Errorf("chain step %q", ch.Summary)
 	}
-	if st := step(t, r, "http"); st.Status != Skip {
-		t.Errorf("a request was sent over an unverified connection: %+v", st)
+	if hits.Load() != 0 {
+		t.Errorf("the loopback issuer was fetched %d times", hits.Load())
 	}
 }
 

@@ -79,7 +79,15 @@ func (r *run) verifyStore(err error) bool {
 	}
 	r.rep.Err, r.rep.Reason = ve, ve.Reason
 	r.add("verify_store", Fail, fmt.Sprintf("refused: %s: %s", ve.Reason, ve.Detail))
+	first := r.rep.Remedy == nil
 	r.fix(ve.Remedy)
+	if first && r.rep.IssuerURL != "" && !r.o.FetchIntermediates {
+		// The issuer URL comes from the certificate: fetched only when asked.
+		rem := r.rep.Remedy
+		rem.Text += "; to fetch the missing issuer from the URL its certificate names and see it first, diagnose with --fetch-intermediates"
+		rem.Commands = append(rem.Commands, httptrust.Command{Name: "diagnose", Args: []string{"--fetch-intermediates", r.rep.URL}})
+		r.rep.Fix = rem.String()
+	}
 	return false
 }
 

@@ -33,7 +33,8 @@ const diagnoseExamples = `  httptrust diagnose https://device.local/
 
 type diagnoseFlags struct {
 	probeFlags
-	connectTimeout float64
+	connectTimeout     float64
+	fetchIntermediates bool
 }
 
 func (e *env) diagnoseCmd() *cobra.Command {
@@ -48,6 +49,7 @@ func (e *env) diagnoseCmd() *cobra.Command {
 	}
 	f.probeFlags.register(cmd.Flags())
 	cmd.Flags().Float64Var(&f.connectTimeout, "connect-timeout", 0, "give up each network step after `SECONDS` (default 10)")
+	cmd.Flags().BoolVar(&f.fetchIntermediates, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the unverified certificate names (AIA), to name it for sure")
 	return cmd
 }
 
@@ -88,7 +90,7 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 		ctx, cancel = context.WithTimeout(ctx, seconds(f.maxTime))
 		defer cancel()
 	}
-	opts := diagnose.Options{Policy: p, AIA: e.aia, Clock: e.now, Timeout: seconds(f.connectTimeout)}
+	opts := diagnose.Options{Policy: p, AIA: e.aia, FetchIntermediates: f.fetchIntermediates, Clock: e.now, Timeout: seconds(f.connectTimeout)}
 	if opts.AIA == nil {
 		opts.AIA = &httptrust.AIAFetcher{}
 	}

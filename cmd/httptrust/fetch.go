@@ -50,6 +50,7 @@ type fetchFlags struct {
 	probeFlags
 	yes, allowNameMismatch, allowExpired bool
 	tofu                                 bool
+	fetchIntermediates                   bool
 	fingerprint                          string
 	hosts                                []string
 }
@@ -72,6 +73,7 @@ func (e *env) fetchCmd() *cobra.Command {
 	fl.StringArrayVar(&f.hosts, "host", nil, "trust for `PATTERN` instead of the URL's host (repeatable; *.corp.example)")
 	fl.BoolVar(&f.allowNameMismatch, "allow-name-mismatch", false, "write an exact certificate that does not name the host")
 	fl.BoolVar(&f.allowExpired, "allow-expired", false, "write an exact certificate outside its validity period")
+	fl.BoolVar(&f.fetchIntermediates, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the unverified certificate names (AIA), to offer it as the anchor")
 	fl.BoolVar(&f.tofu, "tofu", false, "trust the host on first use: record its key now (same consent) and write a rule with tofu = true, so a different key is refused later")
 	return cmd
 }
@@ -115,6 +117,7 @@ type fetchRun struct {
 	view     fetchView
 	verdict  *httptrust.Verdict
 	aiaErr   error // why a missing intermediate could not be fetched
+	aiaURL   string
 }
 
 func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {

@@ -15,9 +15,13 @@ import (
 // completeChain fetches, from the issuer URLs the certificates name (AIA),
 // the issuers a chain lacks when the server sent no CA certificate that
 // issues its own: fetch can then offer to anchor the missing intermediate
-// for this host, so that later requests need no fetch. The fetched
-// certificates are only candidates: nothing is trusted without consent. It
-// returns the chain with what was fetched appended, and what was fetched.
+// for this host, so that later requests need no fetch. The URLs come from
+// certificates nobody has verified, so it fetches only with
+// --fetch-intermediates (through the guarded AIAFetcher); without it, it
+// keeps the URL it would have fetched in r.aiaURL for printFetched. The
+// fetched certificates are only candidates: nothing is trusted without
+// consent. It returns the chain with what was fetched appended, and what
+// was fetched.
 func (r *fetchRun) completeChain(ctx context.Context, chain []*x509.Certificate) (full, fetched []*x509.Certificate) {
 	now := r.e.now()
 	if certs.IsSelfSigned(chain[0]) || pathAnchor(chain, now, nil) != nil {
@@ -28,6 +32,12 @@ func (r *fetchRun) completeChain(ctx context.Context, chain []*x509.Certificate)
 		f = &httptrust.AIAFetcher{}
 	}
 	top := pathTop(chain)
+	if !r.f.fetchIntermediates {
+		if len(top.IssuingCertificateURL) > 0 && !bytes.Equal(top.RawIssuer, top.RawSubject) {
+			r.aiaURL = top.IssuingCertificateURL[0]
+		}
+		return chain, nil
+	}
 	for i := 0; i < httptrust.MaxAIAHops && len(top.IssuingCertificateURL) > 0 && !bytes.Equal(top.RawIssuer, top.RawSubject); i++ {
 		got, err := f.Fetch(ctx, top)
 		if err != nil {
@@ -78,7 +88,7 @@ func (r *fetchRun) noteFetched(pl *plan, full, fetched []*x509.Certificate) {
 		}
 		for _, child := range full {
 			if child != c && issuerIn([]*x509.Certificate{c}, child) != nil && len(child.IssuingCertificateURL) > 0 {
-				pl.Why += fmt.Sprintf("; the server did not send it: it was fetched from %s, and anchoring it means later requests need no fetch", child.IssuingCertificateURL[0])
+				pl.Why += fmt.Sprintf("; the server did not send it: it was fetched from %q, and anchoring it means later requests need no fetch", child.IssuingCertificateURL[0])
 				break
 			}
 		}
@@ -93,5 +103,9 @@ func (r *fetchRun) printFetched(w io.Writer) {
 	}
 	if r.aiaErr != nil {
 		printf(w, "the server did not send the certificate of its issuer, and fetching it failed: %v\n", r.aiaErr)
+	}
+	if r.aiaURL != "" {
+		printf(w, "the server did not send the certificate of its issuer; its certificate names the issuer URL %q (not fetched: the certificate is not verified)\n", r.aiaURL)
+		printf(w, "  to fetch it and offer it as the anchor: %s\n", r.e.commandLine(r.fetchCommand(append(r.hostFlags(), "--fetch-intermediates")...)))
 	}
 }

@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 //
 //	serve NAME [-ca|-public|-intermediate] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
 //	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
+//	                    (its requests count as the server NAME-issuer)
 //	swap NAME [-public] serve a new certificate (self-signed, or from the public root)
 //	renew NAME          serve a new certificate with the same key
 //	hits NAME N         the server NAME has answered exactly N requests

@@ -206,19 +206,26 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 
 // serveIssuer serves the intermediate's DER over plain HTTP on loopback,
 // as a CA publishes it for AIA, and returns its URL (also NAME_ISSUER_URL).
+// Its requests are counted as the server NAME-issuer (hits NAME-issuer N).
 func (p *scriptPKI) serveIssuer(ts *testscript.TestScript, up string) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
 	der := p.inter.DER
+	s := &scriptServer{name: strings.ToLower(up) + "-issuer"}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.requests.Add(1)
 			w.Header().Set("Content-Type", "application/pkix-cert")
 			w.Write(der)
 		})}
+	s.srv = srv
 	go srv.Serve(ln)
 	ts.Defer(func() { srv.Close() })
+	p.mu.Lock()
+	p.servers[s.name] = s
+	p.mu.Unlock()
 	u := fmt.Sprintf("http://%s/intermediate.der", ln.Addr())
 	ts.Setenv(up+"_ISSUER_URL", u)
 	ts.Setenv(up+"_ISSUER_SHA256", certs.CertFingerprint(p.inter.Cert).String())
