@@ -62,7 +62,24 @@ var ErrPatternTooBroad = errors.New("pattern covers a public suffix or every hos
 // or "fd00::1" (IP literal), "192.168.1.0/24" (CIDR), "*.corp.example"
 // (exactly one label below) or "**.corp.example" (the domain and any depth
 // below). Names are normalised (IDNA, lower case, no trailing dot). A pattern
-// that covers everything or a public suffix is refused with ErrPatternTooBroad.
+// that covers everything or a public suffix is refused with ErrPatternTooBroad:
+//
+//   - "*", "**", and a wildcard whose suffix is itself a public suffix
+//     ("**.com", "*.co.uk", "**.github.io", "*.foo.ck" under the rule "*.ck",
+//     or an unlisted top-level domain such as "**.local").
+//   - "**.S" when the public suffix list (ICANN and private entries, as
+//     compiled into golang.org/x/net/publicsuffix) has any entry for S or
+//     for a name at any depth below S: "**.amazonaws.com" ("s3.amazonaws.com"),
+//     "**.core.windows.net" ("blob.core.windows.net").
+//   - "*.S" when the list has an entry for S or for a name exactly one label
+//     below S, the wildcard rule "*.S" included: "*.compute-1.amazonaws.com".
+//     "*.S" matches "x.S" only, so an entry two labels below S ("a.x.S") is
+//     not covered by it and does not refuse it.
+//
+// An exception entry ("!www.ck") counts as an entry: it is refused like the
+// others. An exact name is never refused for being on the list: "github.io"
+// names one host. A CIDR is refused when it is wider than /8 (IPv4) or /32
+// (IPv6).
 func ParsePattern(s string) (Pattern, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
@@ -100,6 +117,13 @@ func parseWildcard(orig, suffix string, kind PatternKind) (Pattern, error) {
 	}
 	if ps, _ := publicsuffix.PublicSuffix(h); ps == h {
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w (%q is a public suffix); name a domain you control", orig, ErrPatternTooBroad, h)
+	}
+	lookup := pslEntryAtOrUnder
+	if kind == PatternOneLabel {
+		lookup = pslEntryOneLabel
+	}
+	if entry, found := lookup(h); found {
+		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w (%q is on the public suffix list); name a domain you control", orig, ErrPatternTooBroad, entry)
 	}
 	return Pattern{Kind: kind, Host: h}, nil
 }

@@ -2,6 +2,8 @@ package httptrust
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -53,6 +55,70 @@ func TestParsePatternRefusesLeaks(t *testing.T) {
 	}
 }
 
+// TestParsePatternPublicSuffixBelow checks wildcards over names that have
+// entries of the public suffix list at or below them: "**.S" is refused for
+// an entry at any depth, "*.S" for one at S or exactly one label below S.
+// want is the entry the error names, or "" for a pattern that loads.
+func TestParsePatternPublicSuffixBelow(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"**.amazonaws.com", `"s3.amazonaws.com" is on the public suffix list`},
+		{"*.amazonaws.com", `"s3.amazonaws.com" is on the public suffix list`},
+		{"*.compute-1.amazonaws.com", `"*.compute-1.amazonaws.com" is on the public suffix list`},
+		{"**.compute-1.amazonaws.com", `"*.compute-1.amazonaws.com" is on the public suffix list`},
+		{"**.x.compute-1.amazonaws.com", `"x.compute-1.amazonaws.com" is a public suffix`},
+		{"**.core.windows.net", `"web.core.windows.net" is on the public suffix list`},
+		{"*.core.windows.net", `"web.core.windows.net" is on the public suffix list`},
+		{"**.windows.net", `"servicebus.windows.net" is on the public suffix list`},
+		{"**.blob.core.windows.net", `"blob.core.windows.net" is a public suffix`},
+		{"**.github.io", `"github.io" is a public suffix`},
+		{"*.github.io", `"github.io" is a public suffix`},
+		{"**.s3.amazonaws.com", `"s3.amazonaws.com" is a public suffix`},
+		{"*.s3.amazonaws.com", `"s3.amazonaws.com" is a public suffix`},
+		{"*.appspot.com", `"appspot.com" is a public suffix`},
+		{"*.r.appspot.com", `"*.r.appspot.com" is on the public suffix list`},
+		{"**.r.appspot.com", `"*.r.appspot.com" is on the public suffix list`},
+		{"**.airflow.amazonaws.com", `"*.ap-east-1.airflow.amazonaws.com" is on the public suffix list`},
+		{"**.foo.ck", `"foo.ck" is a public suffix`}, // under the wildcard rule "*.ck"
+		{"**.www.ck", `"!www.ck" is on the public suffix list`},
+		{"*.www.ck", `"!www.ck" is on the public suffix list`},
+		{"**.city.kawasaki.jp", `"!city.kawasaki.jp" is on the public suffix list`},
+		// Case, trailing dots and IDNA forms are normalised first.
+		{"**.AmazonAWS.COM.", `"s3.amazonaws.com" is on the public suffix list`},
+		{"*.Compute-1.AMAZONAWS.com.", `"*.compute-1.amazonaws.com" is on the public suffix list`},
+		{"**.ａｍａｚｏｎａｗｓ.com", `"s3.amazonaws.com" is on the public suffix list`},
+		{"**.рф", `"xn--p1ai" is a public suffix`},
+		{"**.бел", `"xn--90ais" is a public suffix`},
+		// Loads: nothing of the list at or below the suffix, or (for "*.")
+		// only entries two or more labels below it, which "*.S" does not match.
+		{"**.corp.example", ""},
+		{"**.example.com", ""},
+		{"*.example.com", ""},
+		{"**.Bücher.Example.", ""},
+		{"**.bucket.s3.amazonaws.com", ""},
+		{"*.bucket.s3.amazonaws.com", ""},
+		{"*.airflow.amazonaws.com", ""},
+		{"**.x.foo.ck", ""},
+		// Exact names cover one host each, public suffixes included.
+		{"github.io", ""},
+		{"s3.amazonaws.com", ""},
+		{"www.ck", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := ParsePattern(tt.in)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("ParsePattern(%q): %v, want it to load", tt.in, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrPatternTooBroad) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParsePattern(%q) = %v, want ErrPatternTooBroad naming %s", tt.in, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestNormalizeHost(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Example.COM", "example.com"},
@@ -71,7 +137,9 @@ func TestNormalizeHost(t *testing.T) {
 }
 
 func FuzzParsePattern(f *testing.F) {
-	for _, s := range []string{"device.local", "*.corp.example", "**.corp.example", "10.0.0.0/8", "fd00::1", "**.com", "*", "bücher.example", "[::1]"} {
+	for _, s := range []string{"device.local", "*.corp.example", "**.corp.example", "10.0.0.0/8", "fd00::1", "**.com", "*", "bücher.example", "[::1]",
+		"**.amazonaws.com", "*.compute-1.amazonaws.com", "**.core.windows.net", "**.github.io", "*.airflow.amazonaws.com",
+		"**.bucket.s3.amazonaws.com", "**.AmazonAWS.COM.", "**.ａｍａｚｏｎａｗｓ.com", "**.www.ck", "**.x.foo.ck", "*.example.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -79,10 +147,46 @@ func FuzzParsePattern(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// A wildcard that loads covers no entry of the public suffix list:
+		// checked here against the whole list, without its sorted order.
+		if e, ok := pslCoveredBruteForce(p); ok {
+			t.Fatalf("ParsePattern(%q) = %q, which covers %q of the public suffix list", s, p.String(), e)
+		}
 		// The canonical form parses to itself.
 		q, err := ParsePattern(p.String())
 		if err != nil || q.String() != p.String() || q.Kind != p.Kind {
 			t.Fatalf("ParsePattern(%q) = %q, which reparses as %q, %v", s, p.String(), q.String(), err)
 		}
 	})
+}
+
+// BenchmarkParsePattern parses 10,000 patterns of one kind per op, as a
+// store of 10,000 rules does when it loads.
+func BenchmarkParsePattern(b *testing.B) {
+	kinds := []struct {
+		name string
+		pat  func(i int) string
+	}{
+		{"kind=exact", func(i int) string { return fmt.Sprintf("h%05d.store.test", i) }},
+		{"kind=one-label", func(i int) string { return fmt.Sprintf("*.d%05d.corp.example", i) }},
+		{"kind=any-depth", func(i int) string { return fmt.Sprintf("**.d%05d.corp.example", i) }},
+		{"kind=any-depth-cloud", func(i int) string { return fmt.Sprintf("**.d%05d.s3.amazonaws.com", i) }},
+		{"kind=cidr", func(i int) string { return fmt.Sprintf("10.%d.%d.0/24", i>>8, i&0xff) }},
+	}
+	for _, k := range kinds {
+		pats := make([]string, 10000)
+		for i := range pats {
+			pats[i] = k.pat(i)
+		}
+		b.Run(k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, s := range pats {
+					if _, err := ParsePattern(s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
