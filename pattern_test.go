@@ -119,6 +119,64 @@ func TestParsePatternPublicSuffixBelow(t *testing.T) {
 	}
 }
 
+// TestParsePatternIPv4InIPv6 checks CIDRs over IPv6 space whose addresses
+// stand for IPv4 hosts. broad says whether the error wraps
+// ErrPatternTooBroad; want is part of the error, or "" for one that loads.
+func TestParsePatternIPv4InIPv6(t *testing.T) {
+	tests := []struct {
+		in    string
+		broad bool
+		want  string
+	}{
+		{"64:ff9b::/96", true, "covers NAT64 space 64:ff9b::/96"},
+		{"64:ff9b::/64", true, "covers NAT64 space 64:ff9b::/96"},
+		{"64:ff9b::/32", true, "covers NAT64 space 64:ff9b::/96"},
+		{"64:ff9b::c0a8:100/120", false, "name them by their IPv4 form, 192.168.1.0/24"},
+		{"64:ff9b::192.168.1.1/128", false, "name them by their IPv4 form, 192.168.1.1/32"},
+		{"64:ff9b:1::/48", true, "covers local-use NAT64 space 64:ff9b:1::/48"},
+		{"64:ff9b:1:2::/64", false, "lies in local-use NAT64 space 64:ff9b:1::/48"},
+		{"::/64", true, "covers IPv4-mapped space"},
+		{"::/96", true, "covers IPv4-compatible space ::/96"},
+		{"::10.0.0.0/104", false, "name them by their IPv4 form, 10.0.0.0/8"},
+		{"::ffff:0:0/96", true, "wider than /8"},
+		{"::ffff:0:0/100", true, "wider than /8"},
+		{"2001::/32", true, "covers Teredo space 2001::/32"},
+		{"2001:0:1::/48", false, "lies in Teredo space 2001::/32"},
+		{"2001::/16", true, "wider than /32"},
+		{"2002::/32", true, "wider than /48 in 6to4 space 2002::/16"},
+		{"2002:c0a8::/47", true, "wider than /48 in 6to4 space 2002::/16"},
+		{"2002::/15", true, "wider than /32"},
+		// Loads.
+		{"::ffff:10.0.0.0/104", false, ""}, // the IPv4 network 10.0.0.0/8
+		{"::ffff:192.168.1.0/120", false, ""},
+		{"::1/128", false, ""},
+		{"2002:c0a8:101::/48", false, ""},
+		{"2002:c0a8:101:1::/64", false, ""},
+		{"2001:db8::/32", false, ""},
+		{"64:ff9a::/32", false, ""},
+		{"fd00::/64", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := ParsePattern(tt.in)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("ParsePattern(%q): %v, want it to load", tt.in, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || errors.Is(err, ErrPatternTooBroad) != tt.broad {
+				t.Fatalf("ParsePattern(%q) = %v, want an error with %q (ErrPatternTooBroad: %v)", tt.in, err, tt.want, tt.broad)
+			}
+		})
+	}
+	for in, want := range map[string]string{"::ffff:10.0.0.0/104": "10.0.0.0/8", "::ffff:192.168.1.0/120": "192.168.1.0/24"} {
+		if p, err := ParsePattern(in); err != nil || p.String() != want || !p.Prefix.Addr().Is4() {
+			t.Errorf("ParsePattern(%q) = %v, %v; want the IPv4 network %s", in, p, err, want)
+		}
+	}
+}
+
 func TestNormalizeHost(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"Example.COM", "example.com"},
@@ -139,7 +197,8 @@ func TestNormalizeHost(t *testing.T) {
 func FuzzParsePattern(f *testing.F) {
 	for _, s := range []string{"device.local", "*.corp.example", "**.corp.example", "10.0.0.0/8", "fd00::1", "**.com", "*", "bücher.example", "[::1]",
 		"**.amazonaws.com", "*.compute-1.amazonaws.com", "**.core.windows.net", "**.github.io", "*.airflow.amazonaws.com",
-		"**.bucket.s3.amazonaws.com", "**.AmazonAWS.COM.", "**.ａｍａｚｏｎａｗｓ.com", "**.www.ck", "**.x.foo.ck", "*.example.com"} {
+		"**.bucket.s3.amazonaws.com", "**.AmazonAWS.COM.", "**.ａｍａｚｏｎａｗｓ.com", "**.www.ck", "**.x.foo.ck", "*.example.com",
+		"64:ff9b::/96", "64:ff9b::c0a8:100/120", "64:ff9b:1::/48", "::ffff:10.0.0.0/104", "::/96", "::1/128", "2001::/32", "2002::/32", "2002:c0a8:101::/48"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -151,6 +210,13 @@ func FuzzParsePattern(f *testing.F) {
 		// checked here against the whole list, without its sorted order.
 		if e, ok := pslCoveredBruteForce(p); ok {
 			t.Fatalf("ParsePattern(%q) = %q, which covers %q of the public suffix list", s, p.String(), e)
+		}
+		if p.Kind == PatternCIDR {
+			for _, r := range ipv4InIPv6 {
+				if p.Prefix.Overlaps(r.pfx) && !(r.site > 0 && p.Prefix.Bits() >= r.site) && p.Prefix != loopback6 {
+					t.Fatalf("ParsePattern(%q) = %q, which overlaps %s space %s", s, p.String(), r.name, r.pfx)
+				}
+			}
 		}
 		// The canonical form parses to itself.
 		q, err := ParsePattern(p.String())
