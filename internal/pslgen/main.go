@@ -68,6 +68,22 @@ type module struct {
 // findModule asks the go command for golang.org/x/net in the current module's
 // build list and makes sure its source is in the module cache.
 func findModule() (module, error) {
+	m, err := listModule()
+	if err != nil || m.Dir != "" {
+		return m, err
+	}
+	cmd := exec.Command("go", "mod", "download", modulePath)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return module{}, fmt.Errorf("go mod download %s: %w", modulePath, err)
+	}
+	if m, err = listModule(); err == nil && m.Dir == "" {
+		err = fmt.Errorf("go list -m %s: no source folder after go mod download", modulePath)
+	}
+	return m, err
+}
+
+func listModule() (module, error) {
 	cmd := exec.Command("go", "list", "-m", "-json", modulePath)
 	cmd.Stderr = os.Stderr
 	b, err := cmd.Output()
@@ -80,14 +96,6 @@ func findModule() (module, error) {
 	}
 	if m.Replace != nil {
 		return module{}, fmt.Errorf("%s is replaced by %s in go.mod; the table records a released version, so generate it without the replace", modulePath, m.Replace.Path)
-	}
-	if m.Dir == "" {
-		cmd := exec.Command("go", "mod", "download", modulePath)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return module{}, fmt.Errorf("go mod download %s: %w", modulePath, err)
-		}
-		return findModule()
 	}
 	return m, nil
 }
