@@ -54,7 +54,8 @@ func (p Pattern) String() string {
 func (p Pattern) IsExact() bool { return p.Kind == PatternExact || p.Kind == PatternIP }
 
 // ErrPatternTooBroad is wrapped by ParsePattern for a pattern that would cover
-// everything or a public suffix. Trusting an anchor for all hosts takes the
+// everything or a public suffix, or IPv6 space that stands for all IPv4 hosts
+// (or a large share of them). Trusting an anchor for all hosts takes the
 // separate all_hosts setting.
 var ErrPatternTooBroad = errors.New("pattern covers a public suffix or every host")
 
@@ -62,7 +63,25 @@ var ErrPatternTooBroad = errors.New("pattern covers a public suffix or every hos
 // or "fd00::1" (IP literal), "192.168.1.0/24" (CIDR), "*.corp.example"
 // (exactly one label below) or "**.corp.example" (the domain and any depth
 // below). Names are normalised (IDNA, lower case, no trailing dot). A pattern
-// that covers everything or a public suffix is refused with ErrPatternTooBroad.
+// that covers everything or a public suffix is refused with ErrPatternTooBroad:
+//
+//   - "*", "**", and a wildcard whose suffix is itself a public suffix
+//     ("**.com", "*.co.uk", "**.github.io", "*.foo.ck" under the rule "*.ck",
+//     or an unlisted top-level domain such as "**.local").
+//   - "**.S" when the public suffix list (ICANN and private entries, as
+//     compiled into golang.org/x/net/publicsuffix) has any entry for S or
+//     for a name at any depth below S: "**.amazonaws.com" ("s3.amazonaws.com"),
+//     "**.core.windows.net" ("blob.core.windows.net").
+//   - "*.S" when the list has an entry for S or for a name exactly one label
+//     below S, the wildcard rule "*.S" included: "*.compute-1.amazonaws.com".
+//     "*.S" matches "x.S" only, so an entry two labels below S ("a.x.S") is
+//     not covered by it and does not refuse it.
+//
+// An exception entry ("!www.ck") counts as an entry: it is refused like the
+// others. An exact name is never refused for being on the list: "github.io"
+// names one host. A CIDR is refused when it is wider than /8 (IPv4) or /32
+// (IPv6), or when it covers or lies in IPv6 space whose addresses stand for
+// IPv4 hosts; see parseCIDR.
 func ParsePattern(s string) (Pattern, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
@@ -101,9 +120,21 @@ func parseWildcard(orig, suffix string, kind PatternKind) (Pattern, error) {
 	if ps, _ := publicsuffix.PublicSuffix(h); ps == h {
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w (%q is a public suffix); name a domain you control", orig, ErrPatternTooBroad, h)
 	}
+	lookup := pslEntryAtOrUnder
+	if kind == PatternOneLabel {
+		lookup = pslEntryOneLabel
+	}
+	if entry, found := lookup(h); found {
+		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w (%q is on the public suffix list); name a domain you control", orig, ErrPatternTooBroad, entry)
+	}
 	return Pattern{Kind: kind, Host: h}, nil
 }
 
+// parseCIDR parses a CIDR network. An IPv4-mapped network of /96 or
+// narrower (::ffff:10.0.0.0/104) is the IPv4 network it maps (10.0.0.0/8)
+// and is checked as one. A network is refused when it is wider than
+// minCIDRBits, and when it covers or lies in IPv6 space whose addresses
+// stand for IPv4 hosts (see ipv4InIPv6).
 func parseCIDR(orig, in string) (Pattern, error) {
 	pfx, err := netip.ParsePrefix(in)
 	if err != nil {
@@ -112,11 +143,8 @@ func parseCIDR(orig, in string) (Pattern, error) {
 	if pfx.Addr().Zone() != "" {
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: a CIDR network has no zone", orig)
 	}
-	if pfx.Addr().Is4In6() {
+	if pfx.Addr().Is4In6() && pfx.Bits() >= 96 {
 		pfx = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96)
-		if pfx.Bits() < 0 {
-			return Pattern{}, fmt.Errorf("httptrust: host pattern %q: not a CIDR network", orig)
-		}
 	}
 	if m := pfx.Masked(); m != pfx {
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: host bits are set; did you mean %s?", orig, m)
@@ -124,7 +152,63 @@ func parseCIDR(orig, in string) (Pattern, error) {
 	if min := minCIDRBits(pfx); pfx.Bits() < min {
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w (a network wider than /%d); name the network you control; to trust an anchor for all hosts use all_hosts = true", orig, ErrPatternTooBroad, min)
 	}
+	if err := checkIPv4InIPv6(pfx); err != nil {
+		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w", orig, err)
+	}
 	return Pattern{Kind: PatternCIDR, Host: pfx.String(), Prefix: pfx}, nil
+}
+
+// ipv4InIPv6 lists the IPv6 ranges whose addresses stand for IPv4 hosts or
+// for tunnels to them. A CIDR pattern that covers one of them names every
+// IPv4 host, or a large share of them, under another spelling. One that lies
+// inside NAT64 or IPv4-compatible space names IPv4 hosts, which a rule must
+// name by their IPv4 form, and one inside Teredo space names the tunnel
+// endpoints of unrelated hosts. Inside 6to4 space a /48 or narrower is the
+// network of the one site at its IPv4 address and is allowed.
+var ipv4InIPv6 = []struct {
+	name string
+	pfx  netip.Prefix
+	what string
+	site int  // a network inside pfx this narrow or narrower is allowed; 0: none is
+	tail bool // an address inside pfx holds an IPv4 address in its last 32 bits
+}{
+	{"NAT64", netip.MustParsePrefix("64:ff9b::/96"), "whose addresses stand for IPv4 hosts", 0, true},                           // RFC 6052
+	{"local-use NAT64", netip.MustParsePrefix("64:ff9b:1::/48"), "whose addresses stand for IPv4 hosts", 0, false},              // RFC 8215
+	{"IPv4-mapped", netip.MustParsePrefix("::ffff:0:0/96"), "whose addresses are IPv4 hosts", 0, true},                          // RFC 4291
+	{"IPv4-compatible", netip.MustParsePrefix("::/96"), "whose addresses stand for IPv4 hosts", 0, true},                        // RFC 4291
+	{"Teredo", netip.MustParsePrefix("2001::/32"), "whose addresses are tunnel endpoints of unrelated hosts", 0, false},         // RFC 4380
+	{"6to4", netip.MustParsePrefix("2002::/16"), "in which each /48 is the network of the site at one IPv4 address", 48, false}, // RFC 3056
+}
+
+// loopback6 is the one network inside IPv4-compatible space that is allowed.
+var loopback6 = netip.MustParsePrefix("::1/128")
+
+// checkIPv4InIPv6 refuses an IPv6 network that covers or lies in one of the
+// ranges of ipv4InIPv6 (prefixes either nest or are disjoint, so an overlap
+// is one or the other). One that covers a range, or that spans several
+// sites in 6to4 space, wraps ErrPatternTooBroad. (An IPv4-mapped network
+// of /96 or narrower was made IPv4 before.)
+func checkIPv4InIPv6(pfx netip.Prefix) error {
+	if !pfx.Addr().Is6() || pfx == loopback6 {
+		return nil
+	}
+	for _, r := range ipv4InIPv6 {
+		switch {
+		case !pfx.Overlaps(r.pfx), r.site > 0 && pfx.Bits() >= r.site:
+			// outside r, or one site's network inside it
+		case pfx.Bits() <= r.pfx.Bits():
+			return fmt.Errorf("%w (it covers %s space %s, %s); name the network you control", ErrPatternTooBroad, r.name, r.pfx, r.what)
+		case r.site > 0:
+			return fmt.Errorf("%w (a network wider than /%d in %s space %s, %s); name the /%d of your site", ErrPatternTooBroad, r.site, r.name, r.pfx, r.what, r.site)
+		case r.tail:
+			a := pfx.Addr().As16()
+			v4 := netip.PrefixFrom(netip.AddrFrom4([4]byte(a[12:])), pfx.Bits()-96)
+			return fmt.Errorf("the network lies in %s space %s, %s; name them by their IPv4 form, %s", r.name, r.pfx, r.what, v4)
+		default:
+			return fmt.Errorf("the network lies in %s space %s, %s; name each host by its own address or name", r.name, r.pfx, r.what)
+		}
+	}
+	return nil
 }
 
 // NormalizeHost returns the form in which hosts are compared: an IP literal
