@@ -55,6 +55,11 @@ func (d *DirFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openSame(real, st)
+}
+
+// openSame opens the file at real if it is still the file st describes.
+func openSame(real string, st fs.FileInfo) (*os.File, error) {
 	f, err := os.Open(real)
 	if err != nil {
 		return nil, err
@@ -111,7 +116,8 @@ func (d *DirFS) walk(p string) (string, error) {
 	}
 	for links := 0; rest != ""; {
 		var c string
-		c, rest, _ = strings.Cut(rest, "/")
+		var more bool // a slash follows c: it must be a folder
+		c, rest, more = strings.Cut(rest, "/")
 		switch c {
 		case "", ".":
 			continue
@@ -136,7 +142,7 @@ func (d *DirFS) walk(p string) (string, error) {
 			if filepath.IsAbs(target) {
 				real = "/"
 			}
-			if rest != "" {
+			if more {
 				target += "/" + rest
 			}
 			rest = target
@@ -145,7 +151,7 @@ func (d *DirFS) walk(p string) (string, error) {
 			if err := d.checkDir(next, st); err != nil {
 				return "", err
 			}
-		case strings.Trim(rest, "/") != "":
+		case more:
 			return "", &fs.PathError{Op: "open", Path: next, Err: syscall.ENOTDIR}
 		}
 		real = next
