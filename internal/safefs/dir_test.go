@@ -325,8 +325,10 @@ func FuzzWalk(f *testing.F) {
 			f.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "a", "f"), []byte("f"), 0o644); err != nil {
-		f.Fatal(err)
+	for _, name := range []string{"a/f", "a/b/g"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(name), 0o644); err != nil {
+			f.Fatal(err)
+		}
 	}
 	for _, seed := range [][2]string{
 		{"a", "f"}, {"l1", "b/g"}, {"l2", "g"}, {"l3", "f"}, {"chain", "g"}, {"up", "."},
