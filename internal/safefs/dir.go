@@ -59,7 +59,7 @@ func (d *DirFS) Open(name string) (fs.File, error) {
 }
 
 // openSame opens the file at real if it is still the file st describes.
-func openSame(real string, st fs.FileInfo) (*os.File, error) {
+func openSame(real string, st fs.FileInfo) (*file, error) {
 	f, err := os.Open(real)
 	if err != nil {
 		return nil, err
@@ -72,8 +72,17 @@ func openSame(real string, st fs.FileInfo) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	return f, nil
+	return &file{File: f, st: got}, nil
 }
+
+// file is an open store file (or folder, whose ReadDir it keeps) that
+// answers Stat with what its opening found.
+type file struct {
+	*os.File
+	st fs.FileInfo
+}
+
+func (f *file) Stat() (fs.FileInfo, error) { return f.st, nil }
 
 // resolve finds the real path of name and checks it and every folder on
 // the way.
@@ -84,13 +93,14 @@ func (d *DirFS) resolve(op, name string) (string, fs.FileInfo, error) {
 	if d.err != nil {
 		return "", nil, &fs.PathError{Op: op, Path: name, Err: d.err}
 	}
-	real, err := d.walk(filepath.Join(d.root, filepath.FromSlash(name)))
+	real, st, err := d.walk(filepath.Join(d.root, filepath.FromSlash(name)))
 	if err != nil {
 		return "", nil, err
 	}
-	st, err := os.Lstat(real)
-	if err != nil {
-		return "", nil, err
+	if st == nil {
+		if st, err = os.Lstat(real); err != nil {
+			return "", nil, err
+		}
 	}
 	if !st.Mode().IsRegular() && !st.IsDir() {
 		return "", nil, notRegular(op, real, st.Mode())
@@ -106,14 +116,22 @@ func (d *DirFS) resolve(op, name string) (string, fs.FileInfo, error) {
 // the real file, and also those holding a symbolic link on the way (whoever
 // can write one can point the link elsewhere). On Windows, where nothing is
 // checked, it is filepath.EvalSymlinks.
-func (d *DirFS) walk(p string) (string, error) {
+//
+// It returns the real path and its Lstat information, or nil when the
+// last component was a folder already found sound. Such a folder is not
+// looked at again during the life of d, as the checks themselves are not:
+// only its owner or root could have changed it since. Links are read every
+// time, so a lazy read after a ConfigMap swaps "..data" finds the new data.
+func (d *DirFS) walk(p string) (string, fs.FileInfo, error) {
 	if runtime.GOOS == "windows" {
-		return filepath.EvalSymlinks(p)
+		real, err := filepath.EvalSymlinks(p)
+		return real, nil, err
 	}
 	real, rest := "/", p
 	if err := d.checkDir(real, nil); err != nil {
-		return "", err
+		return "", nil, err
 	}
+	var st fs.FileInfo
 	for links := 0; rest != ""; {
 		var c string
 		var more bool // a slash follows c: it must be a folder
@@ -122,22 +140,26 @@ func (d *DirFS) walk(p string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
-			real = filepath.Dir(real) // real has no links: its parent is the folder above
+			real, st = filepath.Dir(real), nil // real has no links: its parent is the folder above
 			continue
 		}
 		next := filepath.Join(real, c)
-		st, err := os.Lstat(next)
-		if err != nil {
-			return "", err
+		if d.sound(next) {
+			real, st = next, nil
+			continue
+		}
+		var err error
+		if st, err = os.Lstat(next); err != nil {
+			return "", nil, err
 		}
 		switch {
 		case st.Mode()&fs.ModeSymlink != 0:
 			if links++; links > maxLinks {
-				return "", &fs.PathError{Op: "open", Path: next, Err: errLoop}
+				return "", nil, &fs.PathError{Op: "open", Path: next, Err: errLoop}
 			}
 			target, err := os.Readlink(next)
 			if err != nil {
-				return "", err
+				return "", nil, err
 			}
 			if filepath.IsAbs(target) {
 				real = "/"
@@ -145,26 +167,30 @@ func (d *DirFS) walk(p string) (string, error) {
 			if more {
 				target += "/" + rest
 			}
-			rest = target
+			rest, st = target, nil
 			continue
 		case st.IsDir():
 			if err := d.checkDir(next, st); err != nil {
-				return "", err
+				return "", nil, err
 			}
 		case more:
-			return "", &fs.PathError{Op: "open", Path: next, Err: syscall.ENOTDIR}
+			return "", nil, &fs.PathError{Op: "open", Path: next, Err: syscall.ENOTDIR}
 		}
 		real = next
 	}
-	return real, nil
+	return real, st, nil
+}
+
+// sound reports whether dir is a real folder already found sound.
+func (d *DirFS) sound(dir string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.okDirs[dir]
 }
 
 // checkDir checks the real folder dir (st is its Lstat, or nil), once.
 func (d *DirFS) checkDir(dir string, st fs.FileInfo) error {
-	d.mu.Lock()
-	ok := d.okDirs[dir]
-	d.mu.Unlock()
-	if ok {
+	if d.sound(dir) {
 		return nil
 	}
 	if st == nil {
