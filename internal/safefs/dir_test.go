@@ -243,6 +243,35 @@ func configMap(t *testing.T, dir string, mode fs.FileMode) {
 	must(t, os.Symlink("..data/corp.toml", filepath.Join(dir, "corp.toml")))
 }
 
+// One guard lives as long as its policy and reads certificates lazily:
+// after a ConfigMap swaps "..data" to a new folder, it reads the new data,
+// and checks the new folder.
+func TestDirFollowsAConfigMapSwap(t *testing.T) {
+	dir := t.TempDir()
+	configMap(t, dir, 0o755)
+	d := Dir(dir)
+	if data, err := ReadFile(d, "corp.toml", 10); err != nil || string(data) != "corp" {
+		t.Fatalf("before the swap: %q, %v", data, err)
+	}
+	old := filepath.Join(dir, "..2026_01_02_03_04_05.000000001")
+	ts := filepath.Join(dir, "..2026_01_02_03_04_06.000000001")
+	write(t, filepath.Join(ts, "corp.toml"), "new")
+	must(t, os.Symlink(filepath.Base(ts), filepath.Join(dir, "..data_tmp")))
+	must(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	must(t, os.RemoveAll(old))
+	if data, err := ReadFile(d, "corp.toml", 10); err != nil || string(data) != "new" {
+		t.Fatalf("after the swap: %q, %v", data, err)
+	}
+	ts2 := filepath.Join(dir, "..2026_01_02_03_04_07.000000001")
+	write(t, filepath.Join(ts2, "corp.toml"), "bad")
+	must(t, os.Chmod(ts2, 0o777))
+	must(t, os.Symlink(filepath.Base(ts2), filepath.Join(dir, "..data_tmp")))
+	must(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	if _, err := ReadFile(d, "corp.toml", 10); !errors.Is(err, ErrWritableByOthers) {
+		t.Fatalf("swapped to a folder writable by others: %v, want ErrWritableByOthers", err)
+	}
+}
+
 // A file the process's own user owns is accepted, as is one root owns;
 // one of a third user is refused.
 func TestDirOwners(t *testing.T) {
