@@ -225,3 +225,43 @@ func TestAddRefusesRuleFilesOpenToOthers(t *testing.T) {
 		})
 	}
 }
+
+// check and trust list read the store's certificates and known_hosts
+// through the same guard, and report a file open to others with its fix.
+func TestCheckAndListReportFilesOpenToOthers(t *testing.T) {
+	pki := testpki.New(t)
+	s, _ := khStore(t)
+	shared := filepath.Join(t.TempDir(), "shared")
+	must(t, os.Mkdir(shared, 0o755))
+	write(t, filepath.Join(shared, "root.pem"), string(pki.Root.CertPEM()))
+	must(t, os.Symlink(filepath.Join(shared, "root.pem"), filepath.Join(s.Dir, "root.pem")))
+	write(t, filepath.Join(s.Dir, "corp.toml"), "[[rule]]\nhosts = [\"**.corp.test\"]\nanchors = [\"root.pem\"]\n")
+	if rep, err := s.Check(time.Now(), time.Hour); err != nil || strings.Contains(kinds(rep), "bad_") {
+		t.Fatalf("control: %+v, %v", rep, err)
+	}
+	must(t, os.Chmod(shared, 0o777))
+	must(t, os.Chmod(filepath.Join(s.Dir, KnownHostsFile), 0o666))
+
+	rep, err := s.Check(time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, f := range rep.Findings {
+		found[f.File] = f.Kind + ": " + f.Message
+	}
+	for _, file := range []string{"root.pem", KnownHostsFile} {
+		if got := found[file]; !strings.HasPrefix(got, "bad_file: ") || !strings.Contains(got, "writable by others") || !strings.Contains(got, "chmod o-w") {
+			t.Errorf("check finding for %s: %q, want bad_file, writable by others, chmod o-w", file, got)
+		}
+	}
+	entries, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.File == "root.pem" && !strings.Contains(e.Error, "writable by others") {
+			t.Errorf("trust list of root.pem: %+v, want its error", e)
+		}
+	}
+}
