@@ -3,12 +3,13 @@ package httptrust
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/httptrust/httptrust/internal/safefs"
 )
 
 // ManagedDir is the folder of a store where tools keep their own rule files
@@ -25,6 +26,13 @@ const MaxRuleFileSize = 1 << 20
 // top level through symlinks). Certificates are read on first use. Any
 // rule file that cannot be read or validated is an error: the store is
 // never loaded in part.
+//
+// Every file read from the store is resolved through its symbolic links,
+// and refused, with the folders above the real file and above the store,
+// when writable by others (ErrWritableByOthers; a sticky folder such as
+// /tmp excepted) or owned by another user than the process's or root
+// (ErrOwnedByOther). A certificate or key refused at first use fails its
+// hosts closed.
 func LoadDir(dir string, opts *Options) (*Policy, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -33,7 +41,7 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("httptrust: store %s is not a folder", dir)
 	}
-	p, err := LoadFS(os.DirFS(dir), opts)
+	p, err := LoadFS(safefs.Dir(dir), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +50,10 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 }
 
 // LoadFS loads a store from fsys, as LoadDir does; with embed.FS a store
-// ships inside the binary.
+// ships inside the binary. An os.DirFS is checked as LoadDir checks its
+// folder. The mode bits of other file systems (embed.FS, fstest.MapFS) mean
+// nothing and are not checked; anything in them that is neither a regular
+// file nor a folder is refused.
 func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
 	fsys = newSafeFS(fsys)
 	names, skipped, err := ruleFiles(fsys)
@@ -105,27 +116,8 @@ func ruleFiles(fsys fs.FS) (names, skipped []string, err error) {
 	return names, skipped, nil
 }
 
-// readCapped reads a regular file of at most max bytes. fsys is a store's
-// safeFS, whose Open refuses a FIFO, device or folder before opening it.
+// readCapped reads a regular file of at most max bytes from a store's
+// guarded fsys (see newSafeFS).
 func readCapped(fsys fs.FS, name string, max int64) ([]byte, error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes, more than the %d allowed", name, st.Size(), max)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: more than the %d bytes allowed", name, max)
-	}
-	return data, nil
+	return safefs.ReadFile(fsys, name, max)
 }

@@ -1,95 +1,32 @@
 package httptrust
 
 import (
-	"errors"
-	"fmt"
 	"io/fs"
-	"path"
-	"runtime"
-	"sync"
+
+	"github.com/httptrust/httptrust/internal/safefs"
 )
 
-// ErrWritableByOthers is wrapped when a store file or folder may be changed
-// by any user of the machine: whoever can write it decides what is trusted.
-var ErrWritableByOthers = errors.New("writable by others")
+// ErrWritableByOthers is wrapped when a store file or folder, or a folder
+// above it or above what a symbolic link in it reaches, may be changed by
+// any user of the machine: whoever can write it decides what is trusted.
+// A folder with the sticky bit (like /tmp) is not refused for it: others
+// cannot rename or remove what is in it.
+var ErrWritableByOthers = safefs.ErrWritableByOthers
 
-// safeFS guards a store: it refuses files and folders writable by others,
-// including the folders on the path to a file (whoever can write a folder
-// can swap the file in it), and anything that is neither a regular file nor
-// a folder (opening a FIFO would block). Folders found sound are
-// remembered for the life of the safeFS, which is one load of the store.
-type safeFS struct {
-	fsys fs.FS
+// ErrOwnedByOther is wrapped when a store file or folder, or a folder above
+// it or above what a symbolic link in it reaches, is owned by a user other
+// than the process's effective user or root: that user decides what is
+// trusted.
+var ErrOwnedByOther = safefs.ErrOwnedByOther
 
-	mu     sync.Mutex
-	okDirs map[string]bool
-}
-
-func newSafeFS(fsys fs.FS) *safeFS {
-	if s, ok := fsys.(*safeFS); ok {
-		return s
-	}
-	return &safeFS{fsys: fsys, okDirs: map[string]bool{}}
-}
-
-// Stat implements fs.StatFS with the same checks as Open.
-func (s *safeFS) Stat(name string) (fs.FileInfo, error) {
-	if err := s.checkDirs(name); err != nil {
-		return nil, err
-	}
-	st, err := fs.Stat(s.fsys, name)
-	if err != nil {
-		return nil, err
-	}
-	return st, check(name, st)
-}
-
-// Open implements fs.FS.
-func (s *safeFS) Open(name string) (fs.File, error) {
-	if _, err := s.Stat(name); err != nil {
-		return nil, err
-	}
-	return s.fsys.Open(name)
-}
-
-// checkDirs checks the folders on the path to name, each once.
-func (s *safeFS) checkDirs(name string) error {
-	for dir := path.Dir(name); ; dir = path.Dir(dir) {
-		s.mu.Lock()
-		ok := s.okDirs[dir]
-		s.mu.Unlock()
-		if !ok {
-			st, err := fs.Stat(s.fsys, dir)
-			if err != nil {
-				return err
-			}
-			if err := check(dir, st); err != nil {
-				return err
-			}
-			s.mu.Lock()
-			s.okDirs[dir] = true
-			s.mu.Unlock()
-		}
-		if dir == "." || dir == "/" {
-			return nil
-		}
-	}
-}
-
-// check refuses what others may write, and what is neither a regular file
-// nor a folder.
-func check(name string, st fs.FileInfo) error {
-	if runtime.GOOS != "windows" && st.Mode().Perm()&0o002 != 0 {
-		what := "file"
-		if st.IsDir() {
-			what = "folder"
-		}
-		return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf(
-			"%w: the store %s has mode %v, so anyone on this machine could change what it trusts; run chmod o-w on it",
-			ErrWritableByOthers, what, st.Mode().Perm())}
-	}
-	if !st.Mode().IsRegular() && !st.IsDir() {
-		return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("not a regular file (%v)", st.Mode().Type())}
-	}
-	return nil
-}
+// newSafeFS guards a store. A store on the OS file system (LoadDir, or an
+// os.DirFS given to LoadFS or Options.FS) is checked as OpenSSH's
+// StrictModes checks ~/.ssh: each file is resolved through its symbolic
+// links, and the real file and every real folder up to the file system
+// root are refused when writable by others (a sticky folder excepted) or
+// owned by another user than the process's or root; the checks are off on
+// Windows. Any other fs.FS (embed.FS, fstest.MapFS) has mode bits that mean
+// nothing: only what is neither a regular file nor a folder is refused
+// (opening a FIFO would block). Folders found sound are remembered for the
+// life of the guard, which is one load of the store.
+func newSafeFS(fsys fs.FS) fs.FS { return safefs.New(fsys) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/safefs"
 )
 
 // Finding is one thing in the store that needs attention.
@@ -139,7 +140,7 @@ func (s *Store) filePath(name string) string { return s.Dir + string(os.PathSepa
 
 func (s *Store) checkCertFile(rep *Report, at Finding, kind, file string, now time.Time, within time.Duration) {
 	at.File = file
-	cs, err := certs.ReadCertificates(os.DirFS(s.Dir), file, nil)
+	cs, err := certs.ReadCertificates(safefs.Dir(s.Dir), file, nil)
 	if err != nil {
 		at.Kind, at.Message = "bad_file", err.Error()
 		if _, serr := os.Stat(s.filePath(file)); os.IsNotExist(serr) {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/atomicfile"
+	"github.com/httptrust/httptrust/internal/safefs"
 )
 
 // KnownHostsFile is the store's file of trust-on-first-use records.
@@ -40,17 +41,19 @@ func (s *Store) KnownHosts() *KnownHosts { return &KnownHosts{s: s} }
 func (k *KnownHosts) path() string { return filepath.Join(k.s.Dir, filepath.FromSlash(KnownHostsFile)) }
 
 // read parses the file; a missing file holds no record, a damaged one is an
-// error (treating it as empty would trust an attacker).
+// error (treating it as empty would trust an attacker). The file is guarded
+// as the store's rule files are: a known_hosts, or a folder above it, that
+// another user may write or owns is an error (wrapping
+// httptrust.ErrWritableByOthers or httptrust.ErrOwnedByOther), on every
+// read and so before every write, never an empty file. Without its file,
+// managed/ is still checked: another user could otherwise plant one.
 func (k *KnownHosts) read() (map[string]httptrust.TOFURecord, error) {
-	data, err := os.ReadFile(k.path())
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := safefs.ReadFile(safefs.Dir(k.s.Dir), KnownHostsFile, maxKnownHosts)
+	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]httptrust.TOFURecord{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if len(data) > maxKnownHosts {
-		return nil, fmt.Errorf("store: %s: larger than %d bytes", KnownHostsFile, maxKnownHosts)
+		return nil, fmt.Errorf("store: %s: %w", KnownHostsFile, err)
 	}
 	return ParseKnownHosts(KnownHostsFile, data)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/safefs"
 )
 
 // Remove deletes the store's own rule for pattern, and the managed
@@ -124,7 +125,7 @@ func (s *Store) entries(base Entry, ruleFile, kind string, names []string) []Ent
 		e := base
 		e.Kind = kind
 		e.File = path.Join(path.Dir(ruleFile), name)
-		cs, err := certs.ReadCertificates(os.DirFS(s.Dir), e.File, nil)
+		cs, err := certs.ReadCertificates(safefs.Dir(s.Dir), e.File, nil)
 		if err != nil {
 			e.Error = err.Error()
 			out = append(out, e)

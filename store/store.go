@@ -17,7 +17,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,6 +28,7 @@ import (
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/atomicfile"
 	"github.com/httptrust/httptrust/internal/lockfile"
+	"github.com/httptrust/httptrust/internal/safefs"
 )
 
 // EnvStore names the environment variable the CLI reads for the store.
@@ -101,12 +104,14 @@ type ruleFile struct {
 	rules   []httptrust.Rule
 }
 
-// readRules parses every rule file of the store (not its certificates).
+// readRules parses every rule file of the store (not its certificates),
+// guarded as httptrust.LoadDir guards them.
 func (s *Store) readRules() ([]ruleFile, error) {
+	fsys := safefs.Dir(s.Dir)
 	var out []ruleFile
 	for _, dir := range []string{".", httptrust.ManagedDir} {
-		entries, err := os.ReadDir(filepath.Join(s.Dir, dir))
-		if errors.Is(err, os.ErrNotExist) {
+		entries, err := fs.ReadDir(fsys, dir)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
@@ -116,8 +121,8 @@ func (s *Store) readRules() ([]ruleFile, error) {
 			if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".toml") || e.IsDir() {
 				continue
 			}
-			name := filepath.ToSlash(filepath.Join(dir, e.Name()))
-			data, err := readCapped(filepath.Join(s.Dir, name))
+			name := path.Join(dir, e.Name())
+			data, err := safefs.ReadFile(fsys, name, httptrust.MaxRuleFileSize)
 			if err != nil {
 				return nil, fmt.Errorf("store: %s: %w", name, err)
 			}
@@ -130,20 +135,6 @@ func (s *Store) readRules() ([]ruleFile, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
-}
-
-func readCapped(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	if st.Size() > httptrust.MaxRuleFileSize {
-		return nil, fmt.Errorf("larger than %d bytes", httptrust.MaxRuleFileSize)
-	}
-	return os.ReadFile(path)
 }
 
 // find returns the file and rule that name pattern (canonical), if any.
