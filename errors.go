@@ -170,6 +170,8 @@ type VerifyError struct {
 	// Remedy is what resolves the refusal safely, as data.
 	Remedy Remedy
 	Err    error // the underlying error, if any
+
+	exactLeaf bool // the presented leaf is one of the rule's exact certificates
 }
 
 // Error returns one line: the host, the reason and the detail. The pin
@@ -212,8 +214,18 @@ func (e *VerifyError) hostPort() string {
 }
 
 // MayBeAttack reports whether the refusal may be an attack (see the
-// function MayBeAttack).
-func (e *VerifyError) MayBeAttack() bool { return MayBeAttack(e.Reason, e.Rule) }
+// function MayBeAttack). A leaf that is one of the rule's exact
+// certificates, refused for its own name or dates, is not: no one else can
+// present it.
+func (e *VerifyError) MayBeAttack() bool {
+	switch e.Reason {
+	case ReasonNameMismatch, ReasonExpired, ReasonNotYetValid:
+		if e.exactLeaf {
+			return false
+		}
+	}
+	return MayBeAttack(e.Reason, e.Rule)
+}
 
 // URL returns the https URL of the refused server, for remedy commands.
 func (e *VerifyError) URL() string {

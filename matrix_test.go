@@ -128,6 +128,28 @@ func mxCommon(t *testing.T, e *VerifyError, url, refused string) {
 		t.Errorf("no fix for %s (%s): say what to do", e.Reason, e.Detail)
 	}
 	mxLacks(t, "fix", fixOf(e), "--yes", "InsecureSkipVerify", "--insecure")
+	// A refusal that may be an attack puts nothing of the presented chain
+	// into a command or a rule change.
+	if e.MayBeAttack() {
+		if !e.Remedy.OutOfBand {
+			t.Errorf("%s under a rule that trusts something: remedy not marked out of band", e.Reason)
+		}
+		var from []string
+		for _, c := range e.Chain {
+			from = append(from, c.SHA256, c.Pin, strings.TrimPrefix(c.Pin, "sha256/"))
+			for _, n := range c.Names {
+				if n != e.Host {
+					from = append(from, n)
+				}
+			}
+		}
+		for _, n := range e.Names {
+			if n != e.Host {
+				from = append(from, n)
+			}
+		}
+		mxRemedyLacks(t, e, from...)
+	}
 	// Diagnostics stay readable whatever the server sends.
 	if n := len(e.Error()); n > 4096 {
 		t.Errorf("error message of %d bytes: %s", n, mxShort(e.Error()))

@@ -469,6 +469,9 @@ func (r *Remedy) expired(e *VerifyError, p *Policy, fetch func(...string) Comman
 // exactlyTrusted reports whether the presented leaf is one of the exact
 // certificates the rule trusts (byte for byte).
 func (e *VerifyError) exactlyTrusted(p *Policy) bool {
+	if e.exactLeaf {
+		return true
+	}
 	if len(e.Chain) == 0 || e.Chain[0].Certificate == nil || e.Rule == nil {
 		return false
 	}

@@ -371,8 +371,12 @@ func (v *verifier) warnOnce(key string, e Event) {
 // remedy is added where it leaves the verifier (see Policy.finish).
 func (v *verifier) fail(r Reason, presented []*x509.Certificate, detail string, err error) *VerifyError {
 	now := v.p.opts.Clock()
-	return &VerifyError{Host: v.host, Port: v.port, Reason: r, Rule: v.eff, Detail: detail, Err: err, Now: now,
+	e := &VerifyError{Host: v.host, Port: v.port, Reason: r, Rule: v.eff, Detail: detail, Err: err, Now: now,
 		Chain: certs.InspectChain(presented, now)}
+	if len(presented) > 0 && r != ReasonBadConfig {
+		e.exactLeaf = v.eff.exactlyTrusts(v.p, presented[0])
+	}
+	return e
 }
 
 // finish adds the remedy to e, computed from the refusal and the rule that

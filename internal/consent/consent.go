@@ -71,11 +71,19 @@ func (o Outcome) String() string { return outcomeNames[o] }
 func (o Outcome) Granted() bool { return o == ByFingerprint || o == ByYes }
 
 // Protected reports whether the host's current trust forbids consent by a
-// yes: a rule for the host trusts something, the presented chain is
-// refused under it, and its leaf is not one of the rule's exact
-// certificates.
+// yes: a rule for the host trusts something and the presented chain is
+// refused under it, unless the leaf is one of the rule's exact
+// certificates refused only for its own name or dates (a device whose
+// trusted certificate expired: allowing that is no replacement).
 func Protected(v *httptrust.Verdict) bool {
-	return v != nil && v.Effective.TrustsSomething() && !v.Trusted() && !v.Exact
+	if v == nil || !v.Effective.TrustsSomething() || v.Trusted() {
+		return false
+	}
+	switch v.Err.Reason {
+	case httptrust.ReasonNameMismatch, httptrust.ReasonExpired, httptrust.ReasonNotYetValid:
+		return !v.Exact
+	}
+	return true
 }
 
 // Decide says how fetch may go on.
