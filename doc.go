@@ -51,10 +51,12 @@
 //
 // A refused connection is a *VerifyError, reachable with errors.As through
 // *url.Error: the host, the rule that applied, the chain as presented, one
-// Reason from a fixed list, and a Fix — the command or rule change that
-// trusts the server safely. After a pin mismatch or a changed certificate
-// the fix asks for a fingerprint obtained out of band, never one taken from
-// the connection that failed.
+// Reason from a fixed list, and a Remedy — what resolves it safely, as
+// data: the action, the change in the policy's own source, the httptrust
+// commands. When the refusal may be an attack (a pin mismatch, a changed
+// certificate, or any refusal under a rule that already trusts something)
+// the remedy takes nothing from the connection that failed: it asks for a
+// fingerprint, pin or name obtained out of band, never a yes.
 //
 // httptrust changes no global state: not http.DefaultTransport, not the
 // system root pool, not the environment.
