@@ -95,32 +95,26 @@ func (r Reason) String() string {
 	return fmt.Sprintf("Reason(%d)", int(r))
 }
 
+// reasonCodes is the code column of reasons.
+var reasonCodes = func() map[Reason]string {
+	m := make(map[Reason]string, len(reasons))
+	for r, s := range reasons {
+		m[r] = s.code
+	}
+	return m
+}()
+
 // Code returns the reason's stable snake_case code, as JSON output and
 // metrics carry it.
-func (r Reason) Code() string {
-	if s, ok := reasons[r]; ok {
-		return s.code
-	}
-	return fmt.Sprintf("reason_%d", int(r))
-}
+func (r Reason) Code() string { return codeOf(reasonCodes, r, "reason") }
 
 // MarshalText implements encoding.TextMarshaler with the reason's code.
-func (r Reason) MarshalText() ([]byte, error) {
-	if _, ok := reasons[r]; !ok {
-		return nil, fmt.Errorf("httptrust: unknown reason %d", int(r))
-	}
-	return []byte(r.Code()), nil
-}
+func (r Reason) MarshalText() ([]byte, error) { return marshalCode(reasonCodes, r, "reason") }
 
 // UnmarshalText implements encoding.TextUnmarshaler: it reads a code.
-func (r *Reason) UnmarshalText(b []byte) error {
-	for k, s := range reasons {
-		if s.code == string(b) {
-			*r = k
-			return nil
-		}
-	}
-	return fmt.Errorf("httptrust: unknown reason code %q", b)
+func (r *Reason) UnmarshalText(b []byte) (err error) {
+	*r, err = unmarshalCode(reasonCodes, b, "reason")
+	return err
 }
 
 // MayBeAttack reports whether a refusal for reason r, under eff, may be an

@@ -1,7 +1,6 @@
 package httptrust
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -33,12 +32,7 @@ var eventKinds = map[EventKind]string{
 }
 
 // String returns the kind's stable snake_case code.
-func (k EventKind) String() string {
-	if s, ok := eventKinds[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("EventKind(%d)", int(k))
-}
+func (k EventKind) String() string { return codeOf(eventKinds, k, "EventKind") }
 
 // An Event is a warning or report sent to Options.Observer.
 type Event struct {

@@ -1,7 +1,6 @@
 package httptrust
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/httptrust/httptrust/certs"
@@ -45,30 +44,15 @@ var pinStateCodes = map[PinState]string{
 }
 
 // String returns the state's stable snake_case code.
-func (s PinState) String() string {
-	if c, ok := pinStateCodes[s]; ok {
-		return c
-	}
-	return fmt.Sprintf("PinState(%d)", int(s))
-}
+func (s PinState) String() string { return codeOf(pinStateCodes, s, "PinState") }
 
 // MarshalText implements encoding.TextMarshaler with the state's code.
-func (s PinState) MarshalText() ([]byte, error) {
-	if _, ok := pinStateCodes[s]; !ok {
-		return nil, fmt.Errorf("httptrust: unknown pin state %d", int(s))
-	}
-	return []byte(s.String()), nil
-}
+func (s PinState) MarshalText() ([]byte, error) { return marshalCode(pinStateCodes, s, "pin state") }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (s *PinState) UnmarshalText(b []byte) error {
-	for k, c := range pinStateCodes {
-		if c == string(b) {
-			*s = k
-			return nil
-		}
-	}
-	return fmt.Errorf("httptrust: unknown pin state %q", b)
+func (s *PinState) UnmarshalText(b []byte) (err error) {
+	*s, err = unmarshalCode(pinStateCodes, b, "pin state")
+	return err
 }
 
 // End returns the first instant at which the pins no longer apply: the

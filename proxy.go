@@ -134,10 +134,7 @@ func (t *Transport) proxyTarget(p *Policy, host, port string) (*tlsTarget, error
 	key := hostKey{host, port}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.version != p.version {
-		t.retireAllLocked()
-		t.version = p.version
-	}
+	t.followLocked(p)
 	if pt, ok := t.proxies[key]; ok {
 		return pt, nil
 	}

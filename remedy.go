@@ -85,30 +85,15 @@ var actionCodes = map[Action]string{
 }
 
 // String returns the action's stable snake_case code.
-func (a Action) String() string {
-	if c, ok := actionCodes[a]; ok {
-		return c
-	}
-	return fmt.Sprintf("Action(%d)", int(a))
-}
+func (a Action) String() string { return codeOf(actionCodes, a, "Action") }
 
 // MarshalText implements encoding.TextMarshaler with the action's code.
-func (a Action) MarshalText() ([]byte, error) {
-	if _, ok := actionCodes[a]; !ok {
-		return nil, fmt.Errorf("httptrust: unknown action %d", int(a))
-	}
-	return []byte(a.String()), nil
-}
+func (a Action) MarshalText() ([]byte, error) { return marshalCode(actionCodes, a, "action") }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (a *Action) UnmarshalText(b []byte) error {
-	for k, c := range actionCodes {
-		if c == string(b) {
-			*a = k
-			return nil
-		}
-	}
-	return fmt.Errorf("httptrust: unknown action %q", b)
+func (a *Action) UnmarshalText(b []byte) (err error) {
+	*a, err = unmarshalCode(actionCodes, b, "action")
+	return err
 }
 
 // A Remedy is what resolves a refusal safely, as data: a program acts on

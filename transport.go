@@ -243,10 +243,7 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 	key := hostKey{host, port}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.version != p.version {
-		t.retireAllLocked()
-		t.version = p.version
-	}
+	t.followLocked(p)
 	if el, ok := t.hosts[key]; ok {
 		t.lru.MoveToFront(el)
 		return el.Value.(*hostTransport).t, nil
@@ -278,6 +275,15 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 		old.Value.(*hostTransport).t.CloseIdleConnections()
 	}
 	return ht, nil
+}
+
+// followLocked makes p the transport's policy: everything made under an
+// older one is retired.
+func (t *Transport) followLocked(p *Policy) {
+	if t.version != p.version {
+		t.retireAllLocked()
+		t.version = p.version
+	}
 }
 
 // retireAllLocked drops every per-host transport: new requests get new
