@@ -102,7 +102,7 @@ func printCheck(w io.Writer, dir string, rep *store.Report, days int) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  KIND\tWHERE\tHOSTS\tMESSAGE")
 		for _, f := range rep.Findings {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Kind, findingWhere(f), dash(strings.Join(f.Hosts, ",")), oneLine(f.Message))
+			printf(tw, "  %s\t%s\t%s\t%s\n", f.Kind, findingWhere(f), dash(strings.Join(f.Hosts, ",")), oneLine(f.Message))
 		}
 		tw.Flush()
 	}
@@ -114,7 +114,7 @@ func printCheck(w io.Writer, dir string, rep *store.Report, days int) {
 	fmt.Fprintln(tw, "  HOSTS\tKIND\tNOT AFTER\tDAYS LEFT\tFILE\tSUBJECT")
 	for _, c := range rep.Certificates {
 		left := int(math.Floor(c.NotAfter.Sub(rep.Now).Hours() / 24))
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", strings.Join(c.Hosts, ","), c.Kind, c.NotAfter.UTC().Format(time.DateOnly), left, c.File, dash(c.Subject))
+		printf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", strings.Join(c.Hosts, ","), c.Kind, c.NotAfter.UTC().Format(time.DateOnly), left, c.File, dash(c.Subject))
 	}
 	tw.Flush()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/httptrust/httptrust"
@@ -24,7 +25,7 @@ func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 	case consent.WrongFingerprint:
 		return r.wrongFingerprint(pl)
 	case consent.NeedFingerprint:
-		return r.needFingerprint(v.Err)
+		return r.needFingerprint(v.Err, pl)
 	case consent.NeedFingerprintToWiden:
 		return &exitError{code: exitFail,
 			err: fmt.Errorf("--host %s widens the scope beyond %s: --yes alone is not enough; nothing written", strings.Join(r.patterns, ", "), r.host),
@@ -48,17 +49,29 @@ func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 
 // needFingerprint refuses a write that would replace trust an attacker
 // could defeat: the remedy is the verifier's own (an out-of-band
-// fingerprint, never --yes).
-func (r *fetchRun) needFingerprint(se *httptrust.VerifyError) error {
+// fingerprint, never --yes), and where it has no fetch --fingerprint, the
+// one way fetch may still write pl is added.
+func (r *fetchRun) needFingerprint(se *httptrust.VerifyError, pl *plan) error {
 	what := "the store trusts something else for this host"
 	var hints []string
+	offered := false
 	if se != nil {
 		what = fmt.Sprintf("%s: %s (%s)", se.Reason, what, se.Rule)
 		hints = r.e.viewRemedy(se.Remedy).hints()
+		for _, c := range se.Remedy.Commands {
+			offered = offered || (c.Name == "fetch" && slices.Contains(c.Args, "--fingerprint"))
+		}
 	}
-	if len(hints) == 0 {
-		hints = []string{"get the SHA-256 fingerprint of the certificate to trust out of band (from the device or its operator, not from this connection), then:",
-			"  " + r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint))}
+	if !offered {
+		var args []string
+		if pl.NameMismatch {
+			args = append(args, "--allow-name-mismatch")
+		}
+		if pl.Expired {
+			args = append(args, "--allow-expired")
+		}
+		hints = append(hints, fmt.Sprintf("to trust this %s for %s all the same, get its SHA-256 fingerprint out of band (from the device or its operator, not from this connection), then:", pl.Kind, r.host),
+			"  "+r.e.commandLine(r.fetchCommand(append(args, "--fingerprint", httptrust.PlaceholderFingerprint)...)))
 	}
 	return &exitError{code: exitFail, err: fmt.Errorf("%s: %s; nothing written (--yes and the prompt cannot replace it)", r.host, what), hints: hints}
 }

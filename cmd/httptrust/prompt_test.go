@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 
+	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/testpki"
 )
 
@@ -90,5 +92,108 @@ func TestPromptOnTerminal(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(store, "managed", "%2A.corp.test.toml")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPromptKeepsAnchorTrust answers yes to every question where the
+// store trusts a CA for the host and the server presents a certificate of
+// that CA for another name, or an expired one: the prompt cannot replace
+// the anchor (only a fingerprint obtained out of band can), so nothing is
+// asked and nothing is written.
+func TestPromptKeepsAnchorTrust(t *testing.T) {
+	noLeaks(t)
+	pki := testpki.New(t)
+	other := testpki.StartTLS(t, "127.0.0.1", pki.FullChain(pki.Leaf(t, "attacker.test")), nil)
+	expired := testpki.StartTLS(t, "127.0.0.1", pki.FullChain(pki.Expired(t, "127.0.0.1")), nil)
+	store := filepath.Join(t.TempDir(), "store")
+	root := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(root, pki.Root.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errb := runOnTerminal(t, store, "", "trust", "add", root, "--host", "127.0.0.1"); code != exitOK {
+		t.Fatalf("trust add: exit %d\n%s", code, errb)
+	}
+	ruleFile := filepath.Join(store, "managed", "127.0.0.1.toml")
+	before, err := os.ReadFile(ruleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"name mismatch", []string{"fetch", other.URL}},
+		{"name mismatch, allowed by flag", []string{"fetch", "--allow-name-mismatch", other.URL}},
+		{"expired", []string{"fetch", expired.URL}},
+		{"expired, allowed by flag", []string{"fetch", "--allow-expired", expired.URL}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errb := runOnTerminal(t, store, "y\ny\n", tt.args...)
+			if code != exitFail {
+				t.Errorf("exit %d, want %d\n%s\n%s", code, exitFail, out, errb)
+			}
+			if strings.Contains(errb, "[y/N]") {
+				t.Errorf("a question was asked where only a fingerprint may write:\n%s", errb)
+			}
+			if !strings.Contains(errb, "--yes and the prompt cannot replace it") || !strings.Contains(errb, "--fingerprint '<SHA-256 obtained out of band>'") {
+				t.Errorf("the refusal does not ask for a fingerprint obtained out of band:\n%s", errb)
+			}
+			if strings.Contains("\n"+out, "\ntrusted ") {
+				t.Errorf("stdout says something was trusted:\n%s", out)
+			}
+			after, err := os.ReadFile(ruleFile)
+			if err != nil || !bytes.Equal(after, before) {
+				t.Errorf("the anchor rule changed (%v):\n%s\nwas:\n%s", err, after, before)
+			}
+			entries, err := os.ReadDir(filepath.Join(store, "managed"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if e.Name() != "127.0.0.1.toml" && e.Name() != "certs" && !strings.HasPrefix(e.Name(), ".") {
+					t.Errorf("fetch wrote managed/%s", e.Name())
+				}
+			}
+		})
+	}
+}
+
+// TestPromptHostileCertificate asks about a certificate whose subject
+// forges a "sha256:" line and hides the rest of its own (see hostileLeaf):
+// what is shown before the question is escaped, and the only sha256: line
+// is the real one.
+func TestPromptHostileCertificate(t *testing.T) {
+	noLeaks(t)
+	leaf, err := hostileLeaf([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testpki.StartTLS(t, "127.0.0.1", leaf.TLSCertificate(), nil)
+	store := filepath.Join(t.TempDir(), "store")
+	code, out, errb := runOnTerminal(t, store, "n\n", "fetch", srv.URL)
+	if code != exitFail || !strings.Contains(errb, "[y/N]") {
+		t.Fatalf("answer n: exit %d\n%s\n%s", code, out, errb)
+	}
+	for name, s := range map[string]string{"stdout": out, "stderr": errb} {
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r != '\n' {
+				if bad := unsafeRune(r, n); bad != "" {
+					t.Fatalf("%s, byte %d: %s (%q):\n%s", name, i, bad, s[i:i+n], s)
+				}
+			}
+			i += n
+		}
+	}
+	want := "sha256:    " + certs.CertFingerprint(leaf.Cert).String()
+	var lines []string
+	for _, l := range strings.Split(out+errb, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "sha256:") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	if len(lines) != 1 || lines[0] != want {
+		t.Errorf("sha256: lines %q, want just %q", lines, want)
 	}
 }

@@ -21,13 +21,23 @@ func TestMain(m *testing.M) {
 // loopback servers started by the scripts' own commands (see serve.go in
 // this folder's tests):
 //
-//	serve NAME [-ca|-public|-intermediate] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
+//	serve NAME [-ca|-public|-intermediate|-hostile] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
 //	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
 //	                    (its requests count as the server NAME-issuer)
+//	serve NAME -hostile a self-signed certificate whose subject and names hold
+//	                    terminal escapes (see hostileLeaf)
 //	swap NAME [-public] serve a new certificate (self-signed, or from the public root)
 //	renew NAME          serve a new certificate with the same key
 //	hits NAME N         the server NAME has answered exactly N requests
+//	headers NAME        print the headers (and Host) of the last request NAME received
 //	has stdout|stderr S the last command's output contains S (no regexp)
+//	lines stdout|stderr RE N   exactly N lines of the output match RE
+//	termsafe stdout|stderr     the output holds no terminal control (C0 but
+//	                    newline and tab, DEL, C1, bidi controls, invalid UTF-8)
+//	json [-q] stdout|FILE PATH...  parse as JSON; print the values at PATHs
+//	proxy NAME [-tls] HOST:PORT=ADDR:PORT...   a CONNECT proxy (-tls: an HTTPS
+//	                    proxy with its own certificate NAME.pem); NAME_URL
+//	tunnels NAME N      the proxy NAME was asked for exactly N tunnels
 //	closedport          sets CLOSED_PORT to a port nothing listens on
 //
 // httptrust-aialoopback is the CLI with AIA fetches allowed to loopback.

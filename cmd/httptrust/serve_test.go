@@ -22,6 +22,7 @@ import (
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/testpki"
 	"github.com/httptrust/httptrust/mint"
 )
 
@@ -36,6 +37,7 @@ type scriptPKI struct {
 
 	mu      sync.Mutex
 	servers map[string]*scriptServer
+	proxies map[string]*testpki.Proxy
 }
 
 func newScriptPKI(dir string) (*scriptPKI, error) {
@@ -68,6 +70,8 @@ type scriptServer struct {
 	requests atomic.Int64
 	srv      *http.Server
 	names    []string
+	// lastHeaders are the headers of the last request it received.
+	lastHeaders atomic.Pointer[http.Header]
 }
 
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -95,6 +99,7 @@ func pkiOf(ts *testscript.TestScript) *scriptPKI { return ts.Value("pki").(*scri
 
 type serveOpts struct {
 	ca, public, intermediate, expired, mtls, plain, tls12, aia bool
+	hostile                                                    bool
 	names                                                      string
 	// issuerURL is the leaf's AIA caIssuers URL (set by -aia).
 	issuerURL string
@@ -114,6 +119,7 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs.BoolVar(&o.plain, "plain", false, "plain HTTP")
 	fs.BoolVar(&o.tls12, "tls12", false, "TLS 1.2 at most")
 	fs.BoolVar(&o.aia, "aia", false, "with -ca: the leaf names its issuer's URL, served by a plain-HTTP server (NAME_ISSUER_URL)")
+	fs.BoolVar(&o.hostile, "hostile", false, "a self-signed certificate whose subject and names hold terminal escapes")
 	fs.StringVar(&o.names, "names", "", "comma-separated names (default NAME.test,127.0.0.1)")
 	if len(args) < 1 {
 		ts.Fatalf("usage: serve NAME [flags]")
@@ -134,6 +140,9 @@ func (p *scriptPKI) leaf(names []string, o serveOpts) (*mint.Cert, []*mint.Cert,
 		t.NotBefore, t.NotAfter = time.Now().Add(-72*time.Hour), time.Now().Add(-24*time.Hour)
 	}
 	switch {
+	case o.hostile:
+		c, err := hostileLeaf(names)
+		return c, nil, err
 	case o.ca:
 		c, err := mint.New(t, p.inter)
 		if o.intermediate {
@@ -268,7 +277,8 @@ func (p *scriptPKI) clientFiles() error {
 }
 
 // handler answers "hello from NAME"; /status/N answers N; /redirect?to=URL
-// redirects; /big sends 1 MiB.
+// redirects; /big sends 1 MiB. The headers of the last request are kept
+// (headers NAME).
 func (s *scriptServer) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -312,7 +322,10 @@ func (s *scriptServer) handler() http.Handler {
 		s.requests.Add(1)
 		w.Write(make([]byte, 1<<20))
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.recordHeaders(r)
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func cmdSwap(ts *testscript.TestScript, neg bool, args []string) {

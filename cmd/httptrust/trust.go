@@ -126,7 +126,7 @@ func (e *env) trustAdd(cmd *cobra.Command, f *trustAddFlags, file string) error 
 		return writeJSON(e.stdout, added)
 	}
 	for _, a := range added {
-		fmt.Fprintf(e.stdout, "trusted %s for %s: %s\n", describeTrust(t), a.Pattern, a.RuleFile)
+		printf(e.stdout, "trusted %s for %s: %s\n", describeTrust(t), a.Pattern, a.RuleFile)
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (e *env) trustListCmd() *cobra.Command {
 				if file == "" {
 					file = fmt.Sprintf("%s:%d", en.RuleFile, en.Line)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", strings.Join(en.Hosts, ","), en.Kind, subject, en.NotAfter, file)
+				printf(tw, "%s\t%s\t%s\t%s\t%s\n", strings.Join(en.Hosts, ","), en.Kind, subject, en.NotAfter, file)
 			}
 			return tw.Flush()
 		},

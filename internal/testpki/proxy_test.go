@@ -93,3 +93,53 @@ func TestProxyClosesOpenTunnels(t *testing.T) {
 		t.Errorf("silent server saw %d connections, want 1", s.Conns.Load())
 	}
 }
+
+// TestTLSProxy speaks TLS to the proxy (verified with its own
+// certificate), then CONNECT, then TLS to the target inside the tunnel.
+func TestTLSProxy(t *testing.T) {
+	p := New(t)
+	s := StartTLS(t, "127.0.0.1", p.FullChain(p.Leaf(t, "device.test")), nil)
+	pxCert := p.SelfSigned(t, "127.0.0.1")
+	px := StartTLSProxy(t, map[string]string{"device.test:443": s.Addr}, LeafOnly(pxCert))
+	if px.URL.Scheme != "https" {
+		t.Fatalf("URL = %s, want https://", px.URL)
+	}
+	c := proxyClient(t, p, px)
+	tr := c.Transport.(*http.Transport)
+	// The proxy is verified with its own certificate; the target with the
+	// test root (TLSClientConfig is used for both by net/http, so the pool
+	// holds both).
+	pool := p.Pool()
+	pool.AddCert(pxCert.Cert)
+	tr.TLSClientConfig.RootCAs = pool
+	body, _, err := get(c, "https://device.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "ok device.test" {
+		t.Errorf("got %q", body)
+	}
+	if px.Connects.Load() != 1 || s.Requests.Load() != 1 {
+		t.Errorf("connects %d, requests %d; want 1, 1", px.Connects.Load(), s.Requests.Load())
+	}
+	// A client that does not trust the proxy's certificate opens no tunnel.
+	strict := proxyClient(t, p, px)
+	if _, _, err := get(strict, "https://device.test/"); err == nil {
+		t.Error("a client that does not trust the proxy's certificate got through")
+	}
+	if px.Connects.Load() != 1 {
+		t.Errorf("connects %d after a refused proxy handshake, want 1", px.Connects.Load())
+	}
+}
+
+func TestListenProxyRefusesNonLoopback(t *testing.T) {
+	if _, err := ListenProxy("192.0.2.1", nil, nil); err == nil || !strings.HasPrefix(err.Error(), "testpki: ") {
+		t.Errorf("ListenProxy on a public address: %v", err)
+	}
+	px, err := ListenProxy("127.0.0.1", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Close()
+	px.Close() // a second Close does nothing
+}
