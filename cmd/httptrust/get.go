@@ -211,7 +211,7 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	}
 	tr := p.Transport(baseTransport(rm, seconds(g.connectTimeout)))
 	tr.AllowDowngrade = g.allowDowngrade
-	t := &tracer{next: tr, policy: p}
+	t := &tracer{next: tr, policy: p, warn: e.warn}
 	if e.verbose {
 		t.verbose = e.stderr
 	}
@@ -254,15 +254,17 @@ func (e *env) setHintFlags(resolve []string) {
 	e.hintCtx = hintContext{resolve: resolve, store: e.storeDir}
 }
 
-// observer prints what the policy reports: always expired pins,
-// report-only mismatches and every connection trusted through an
-// all_hosts rule; load-time warnings with -v.
+// observer prints what the policy reports: always expired pins and
+// report-only mismatches; load-time warnings with -v. Trust through an
+// all_hosts rule is said once per request, by the tracer.
 func (e *env) observer() func(httptrust.Event) {
 	return func(ev httptrust.Event) {
-		if ev.Kind == httptrust.EventWarning && !e.verbose {
-			return
+		switch {
+		case ev.Kind == httptrust.EventAllHostsTrusted:
+		case ev.Kind == httptrust.EventWarning && !e.verbose:
+		default:
+			e.warn(ev.Message)
 		}
-		e.warn(ev.Message)
 	}
 }
 
