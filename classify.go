@@ -39,7 +39,7 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 			e.Host = n
 			e.Rule = p.ix.effective(n, addr)
 		}
-		return p.finish(e)
+		return p.refused(e)
 	}
 	note.mu.Lock()
 	requested, sent, notSent, idErr := note.requested, note.sent, note.notSent, note.err

@@ -212,6 +212,15 @@ func (eff *Effective) Source(field string) *Rule {
 
 func (eff *Effective) source(field string) *Rule { return eff.Source(field) }
 
+// sourceRule returns the most specific matching rule, nil for the
+// defaults or a nil Effective.
+func (eff *Effective) sourceRule() *Rule {
+	if eff == nil {
+		return nil
+	}
+	return eff.Rule
+}
+
 // pinRule returns the rule that set the pin set.
 func (eff *Effective) pinRule() *Rule {
 	if eff == nil || eff.Pins == nil {

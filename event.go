@@ -24,11 +24,15 @@ const (
 	// the all_hosts rule (a TLS-inspection root), not a rule of its own
 	// host. It is reported on every use.
 	EventAllHostsTrusted
+	// EventRefused: a connection was refused. Err holds the *VerifyError,
+	// with the chain and the remedy: behind a client that flattens errors
+	// to text (gRPC), this is where a program finds them.
+	EventRefused
 )
 
 var eventKinds = map[EventKind]string{
 	EventWarning: "warning", EventPinsExpired: "pins_expired", EventPinsExpiringSoon: "pins_expiring_soon",
-	EventPinMismatchReported: "pin_mismatch_reported", EventAllHostsTrusted: "all_hosts_trusted",
+	EventPinMismatchReported: "pin_mismatch_reported", EventAllHostsTrusted: "all_hosts_trusted", EventRefused: "refused",
 }
 
 // String returns the kind's stable snake_case code.

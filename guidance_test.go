@@ -630,3 +630,86 @@ func TestRemedyJSON(t *testing.T) {
 	}
 	mustContain(t, "remedy JSON", string(b), `"action":"trust_certificate"`, `"name":"fetch"`, `"out_of_band":false`)
 }
+
+// Refusals are crypto/tls's certificate error around the *VerifyError, so
+// that code checking for a certificate failure (go-retryablehttp's retry
+// policy asserts the type of url.Error.Err) recognises them; they reach
+// the observer as EventRefused.
+func TestRefusalsLookLikeCertificateErrors(t *testing.T) {
+	l := newLab(t)
+	s := l.serve(testpki.Chain(l.pki.SelfSigned(t, "dev.test")), "dev.test")
+	var refused []*VerifyError
+	var mu sync.Mutex
+	o := l.opts()
+	o.Observer = func(e Event) {
+		if e.Kind == EventRefused {
+			mu.Lock()
+			refused = append(refused, e.Err.(*VerifyError))
+			mu.Unlock()
+		}
+	}
+	p := mustPolicy(t, nil, o)
+	_, err := get(l.client(p), at(s, "dev.test"))
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		t.Fatalf("error %T %v", err, err)
+	}
+	if _, ok := ue.Err.(*tls.CertificateVerificationError); !ok {
+		t.Errorf("url.Error.Err is %T, want *tls.CertificateVerificationError", ue.Err)
+	}
+	var ve *VerifyError
+	var cve *tls.CertificateVerificationError
+	if !errors.As(err, &ve) || !errors.As(err, &cve) || len(cve.UnverifiedCertificates) != 1 {
+		t.Errorf("errors.As: VerifyError %v, CertificateVerificationError %v", ve, cve)
+	}
+	mu.Lock()
+	n := len(refused)
+	mu.Unlock()
+	if n != 1 || refused[0].Reason != ReasonSelfSigned || refused[0].Remedy.Action == ActionNone {
+		t.Errorf("%d refusals observed: %v", n, refused)
+	}
+	// The bare config: the same error shape, through a plain tls.Dial.
+	cfg, err := p.TLSConfigFor("dev.test:" + s.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", "127.0.0.1:"+s.Port, cfg)
+	if err == nil {
+		conn.Close()
+		t.Fatal("reached")
+	}
+	if !errors.As(err, &cve) || !errors.As(err, &ve) {
+		t.Errorf("bare config: %T %v", err, err)
+	}
+}
+
+// A caller who replaces VerifyConnection instead of wrapping it does not
+// open the config: VerifyPeerCertificate still runs the check.
+func TestReplacedVerifyConnectionStillVerifies(t *testing.T) {
+	l := newLab(t)
+	good := l.serve(l.pki.FullChain(l.pki.Leaf(t, "a.test")), "a.test")
+	rogue := testpki.StartTLS(t, "127.0.0.1", l.public.FullChain(l.public.Leaf(t, "a.test")), nil)
+	p := l.policy(Rule{Hosts: []string{"a.test"}, AnchorCerts: certsOf(l.pki.Root)})
+	cfg, err := p.TLSConfigFor("a.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.VerifyConnection = func(tls.ConnectionState) error { return nil } // a careless "logging" hook
+	for _, tt := range []struct {
+		port string
+		ok   bool
+	}{{good.Port, true}, {rogue.Port, false}} {
+		conn, err := tls.Dial("tcp", "127.0.0.1:"+tt.port, cfg)
+		if err == nil {
+			conn.Close()
+		}
+		if (err == nil) != tt.ok {
+			t.Errorf("port %s: err %v, want ok=%v", tt.port, err, tt.ok)
+		}
+	}
+	// TOFU hosts need the port.
+	q := mustPolicy(t, []Rule{{Hosts: []string{"dev.test"}, TOFU: boolp(true)}}, &Options{TOFU: &MemoryTOFU{}})
+	if _, err := q.TLSConfigFor("dev.test"); err == nil || !strings.Contains(err.Error(), "give the port") {
+		t.Errorf("TLSConfigFor without a port under tofu: %v", err)
+	}
+}

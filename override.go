@@ -45,7 +45,7 @@ func (p *Policy) override(host string, rule Rule, alone bool) (*Policy, error) {
 		return nil, fmt.Errorf("httptrust: override for %q: an override is for one host name or IP literal, not a pattern", host)
 	}
 	r := rule
-	r.Hosts, r.AllHosts = []string{pat.Host}, false
+	r.Hosts, r.AllHosts, r.override = []string{pat.Host}, false, true
 	if p.opts.FS == nil && (len(r.Anchors) > 0 || len(r.Certificates) > 0 || r.ClientCertificate != "") {
 		return nil, fieldErr(&r, "anchors", errors.New("rules that name files need a store (LoadDir or LoadFS) or Options.FS"))
 	}

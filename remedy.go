@@ -274,6 +274,10 @@ func (p *Policy) Remedy(e *VerifyError) Remedy { return remedyFor(e, p) }
 // remedyFor computes the remedy of e, a refusal under p.
 func remedyFor(e *VerifyError, p *Policy) Remedy {
 	r := remedy(e, p)
+	if r.Change != nil && r.Change.Rule != nil && r.Change.Rule.override {
+		// The rule is a per-run override: no source to change.
+		r.Change = nil
+	}
 	r.finish(p)
 	return r
 }

@@ -89,6 +89,9 @@ type Rule struct {
 	Line int
 	// lines holds the line of each field, for errors.
 	lines []fieldLine
+	// override marks a rule given to Policy.Override or Isolate: it lives
+	// in no source a remedy could change.
+	override bool
 }
 
 type fieldLine struct {

@@ -21,7 +21,17 @@ import (
 // Verification runs in VerifyConnection, on fresh and resumed sessions, and
 // does the whole check itself; InsecureSkipVerify is set only so that Go's
 // own check, which cannot express exact certificates or host-scoped
-// anchors, does not run first. The config fails closed.
+// anchors, does not run first. The config fails closed. Wrap
+// VerifyConnection, never replace it: VerifyPeerCertificate runs the same
+// check on full handshakes, so a replaced hook still verifies every new
+// session, but it is the only check left.
+//
+// A refusal is a *tls.CertificateVerificationError whose Err is the
+// *VerifyError. A first contact with a host whose rule trusts on first use
+// is refused (a bare config cannot see the handshake complete, so it could
+// only record a key the server has not proved it holds): record it first
+// through Policy.DialTLSContext, Policy.Client or httptrust fetch --tofu.
+// For such hosts give the port: records are per host:port.
 func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 	h, port, err := splitHost(host)
 	if err != nil {
@@ -32,7 +42,10 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 			return nil, err
 		}
 	}
-	cfg, _, err := p.tlsConfig(h, port, nil, modeBare)
+	cfg, v, err := p.tlsConfig(h, port, nil, modeBare)
+	if err == nil && port == "" && v.eff.TOFU {
+		return nil, fmt.Errorf("httptrust: TLSConfigFor(%q): the rule for %s trusts on first use, whose records are per host:port: give the port (%q)", host, v.host, net.JoinHostPort(v.host, "PORT"))
+	}
 	return cfg, err
 }
 
@@ -97,11 +110,14 @@ func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, m
 	cfg := &tls.Config{
 		ServerName: v.name, // Go sends no SNI for an IP literal but verifies against it
 		// VerifyConnection does the whole check and fails closed.
-		InsecureSkipVerify:   true,
-		VerifyConnection:     v.verify,
-		MinVersion:           eff.MinTLS,
-		Time:                 p.opts.Clock,
-		GetClientCertificate: (&clientCert{p: p, ref: eff.Client}).get,
+		InsecureSkipVerify: true,
+		VerifyConnection:   v.verify,
+		// The same check on full handshakes, for a caller who replaces
+		// VerifyConnection instead of wrapping it.
+		VerifyPeerCertificate: v.verifyPeer,
+		MinVersion:            eff.MinTLS,
+		Time:                  p.opts.Clock,
+		GetClientCertificate:  (&clientCert{p: p, ref: eff.Client}).get,
 	}
 	if sessions != nil {
 		cfg.ClientSessionCache = scopedSessions{inner: sessions, prefix: fmt.Sprintf("%d|%s|%s|", p.version, n, port)}

@@ -108,7 +108,7 @@ var ErrFirstUseRefused = errors.New("httptrust: first use refused")
 // by commit once the handshake has completed, when the server has proved it
 // holds the key. The key's continuity is the trust: the chain, name and
 // validity are not judged.
-func (v *verifier) checkTOFU(presented []*x509.Certificate, now time.Time) ([][]*x509.Certificate, *VerifyError) {
+func (v *verifier) checkTOFU(presented []*x509.Certificate, now time.Time, report bool) ([][]*x509.Certificate, *VerifyError) {
 	store := v.p.opts.TOFU
 	if store == nil {
 		return nil, v.fail(ReasonBadConfig, presented, "the rule asks for trust on first use (tofu) but no record store is configured (Options.TOFU)", nil)
@@ -130,7 +130,7 @@ func (v *verifier) checkTOFU(presented []*x509.Certificate, now time.Time) ([][]
 		case modeJudge:
 			v.firstUse = &seen
 		case modeDial:
-			if v.p.opts.OnFirstUse != nil {
+			if v.p.opts.OnFirstUse != nil && report {
 				if err := v.p.opts.OnFirstUse(seen, presented); err != nil {
 					return nil, v.fail(ReasonFirstUseRefused, presented, fmt.Sprintf("first contact with %s refused: %v", seen.HostPort, err), fmt.Errorf("%w: %w", ErrFirstUseRefused, err))
 				}
@@ -164,17 +164,17 @@ func (v *verifier) commit(cs tls.ConnectionState) error {
 	seen := v.record(presented[0], now)
 	old, ok, err := store.Lookup(seen.HostPort)
 	if err != nil {
-		return v.p.finish(v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use records cannot be read: %v", err), err))
+		return v.p.refused(v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use records cannot be read: %v", err), err))
 	}
 	if ok && old.Pin == seen.Pin && old.CertSHA == seen.CertSHA && now.Sub(old.LastSeen) < time.Hour {
 		return nil // nothing worth a write
 	}
 	stored, err := store.Record(seen)
 	if err != nil {
-		return v.p.finish(v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use record cannot be written: %v", err), err))
+		return v.p.refused(v.fail(ReasonBadConfig, presented, fmt.Sprintf("first-use record cannot be written: %v", err), err))
 	}
 	if stored.Pin != seen.Pin {
-		return v.p.finish(v.tofuChanged(presented, stored)) // another writer won the first contact
+		return v.p.refused(v.tofuChanged(presented, stored)) // another writer won the first contact
 	}
 	return nil
 }

@@ -84,48 +84,84 @@ func newVerifier(p *Policy, eff *Effective, host, port string, mode verifyMode) 
 // certificate, no rule that trusts one, or a certificate file that cannot be
 // read, the connection is refused.
 func (v *verifier) verify(cs tls.ConnectionState) error {
-	if err := v.check(cs.PeerCertificates); err != nil {
-		var ve *VerifyError
-		if errors.As(err, &ve) {
-			v.p.finish(ve)
-		}
-		return err
-	}
-	return nil
+	return v.refuse(v.check(cs.PeerCertificates, true), cs.PeerCertificates)
 }
 
-func (v *verifier) check(presented []*x509.Certificate) error {
+// verifyPeer is the tls.Config's VerifyPeerCertificate: the same check on
+// full handshakes, so that a caller who replaces VerifyConnection instead
+// of wrapping it still verifies every new session (resumed ones resume
+// only sessions verified here). A chain VerifyConnection will see again is
+// then a cache hit.
+func (v *verifier) verifyPeer(raw [][]byte, _ [][]*x509.Certificate) error {
+	presented := make([]*x509.Certificate, 0, len(raw))
+	for _, der := range raw {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return v.refuse(v.fail(ReasonInvalidChain, presented, "the server sent a certificate that does not parse: "+err.Error(), err), presented)
+		}
+		presented = append(presented, c)
+	}
+	return v.refuse(v.check(presented, false), presented)
+}
+
+// refuse adds the remedy to a refusal, reports it to the observer, and
+// returns it as crypto/tls's own certificate error wrapping the
+// *VerifyError, so that code which checks for a certificate failure (retry
+// policies, logging) recognises it; errors.As finds both.
+func (v *verifier) refuse(err error, presented []*x509.Certificate) error {
+	var ve *VerifyError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	v.p.refused(ve)
+	return &tls.CertificateVerificationError{UnverifiedCertificates: presented, Err: ve}
+}
+
+// refused finishes a refusal and reports it to the observer.
+func (p *Policy) refused(e *VerifyError) *VerifyError {
+	p.finish(e)
+	p.observe(Event{Kind: EventRefused, Host: e.Host, Rule: e.Rule.sourceRule(), Message: e.Error(), Err: e})
+	return e
+}
+
+// check verifies presented; report says to send the events of a use
+// (all_hosts trust, a report-only mismatch), once per handshake.
+func (v *verifier) check(presented []*x509.Certificate, report bool) error {
 	if len(presented) == 0 {
 		return v.fail(ReasonInvalidChain, nil, "the server presented no certificate", nil)
 	}
 	now := v.p.opts.Clock()
 	if v.eff.TOFU && !v.eff.hasTrust() {
 		// Trust on first use alone: the key's continuity is the trust.
-		chains, verr := v.checkTOFU(presented, now)
+		chains, verr := v.checkTOFU(presented, now, report)
 		if verr != nil {
 			return verr
 		}
-		_, err := v.checkPins(chains, presented, now)
+		_, err := v.checkPins(chains, presented, now, report)
 		return err
 	}
 	key := chainKey(presented)
 	if w, ok := v.cached(key, now); ok {
-		v.noteAllHosts(w.allHosts, presented)
-		return v.tofuToo(presented, now)
+		if report {
+			v.noteAllHosts(w.allHosts, presented)
+		}
+		return v.tofuToo(presented, now, report)
 	}
 	chains, win, verr := v.verifyChain(presented, now)
 	if verr != nil {
 		return verr
 	}
-	cacheable, err := v.checkPins(chains, presented, now)
+	cacheable, err := v.checkPins(chains, presented, now, report)
 	if err != nil {
 		return err
 	}
-	if err := v.tofuToo(presented, now); err != nil {
+	if err := v.tofuToo(presented, now, report); err != nil {
 		return err
 	}
 	win.allHosts = v.throughAllHosts(chains)
-	v.noteAllHosts(win.allHosts, presented)
+	if report {
+		v.noteAllHosts(win.allHosts, presented)
+	}
 	if cacheable {
 		v.store(key, win, now)
 	}
@@ -134,11 +170,11 @@ func (v *verifier) check(presented []*x509.Certificate) error {
 
 // tofuToo adds key continuity on top of a verified chain, when a rule with
 // anchors or certificates also says tofu: it only ever narrows.
-func (v *verifier) tofuToo(presented []*x509.Certificate, now time.Time) error {
+func (v *verifier) tofuToo(presented []*x509.Certificate, now time.Time, report bool) error {
 	if !v.eff.TOFU {
 		return nil
 	}
-	if _, verr := v.checkTOFU(presented, now); verr != nil {
+	if _, verr := v.checkTOFU(presented, now, report); verr != nil {
 		return verr
 	}
 	return nil
@@ -313,7 +349,7 @@ func chainWindow(chains [][]*x509.Certificate) validity {
 // (never the raw list the server sent). It reports whether the outcome may
 // be cached (a report-only mismatch and expired pins must be reported
 // again).
-func (v *verifier) checkPins(chains [][]*x509.Certificate, presented []*x509.Certificate, now time.Time) (bool, error) {
+func (v *verifier) checkPins(chains [][]*x509.Certificate, presented []*x509.Certificate, now time.Time, report bool) (bool, error) {
 	ps := v.eff.Pins
 	if ps == nil {
 		return true, nil
@@ -346,6 +382,9 @@ func (v *verifier) checkPins(chains [][]*x509.Certificate, presented []*x509.Cer
 	e := v.fail(ReasonPinMismatch, presented, fmt.Sprintf("none of the %d pins of %s matches the verified chain", len(ps.Pins), ps.Rule.Where()), nil)
 	e.ExpectedPins, e.SeenPins = ps.Pins, seen
 	if !ps.Enforce {
+		if !report {
+			return false, nil
+		}
 		v.p.finish(e)
 		v.p.observe(Event{Kind: EventPinMismatchReported, Host: v.host, Rule: ps.Rule, Err: e,
 			Message: fmt.Sprintf("pin mismatch for %s allowed: the pins of %s are report-only (enforce = false)", v.host, ps.Rule.Where())})

@@ -260,7 +260,8 @@ func (e *env) setHintFlags(resolve []string) {
 func (e *env) observer() func(httptrust.Event) {
 	return func(ev httptrust.Event) {
 		switch {
-		case ev.Kind == httptrust.EventAllHostsTrusted:
+		case ev.Kind == httptrust.EventAllHostsTrusted, ev.Kind == httptrust.EventRefused:
+			// Said by the tracer, and by the report of the error.
 		case ev.Kind == httptrust.EventWarning && !e.verbose:
 		default:
 			e.warn(ev.Message)
