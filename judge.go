@@ -34,6 +34,9 @@ func (v *Verdict) Trusted() bool { return v.Err == nil }
 // fetched only where p's rule or options ask for it. The error is for
 // hostport that is not a host or host:port.
 func (p *Policy) Judge(hostport string, cs tls.ConnectionState) (*Verdict, error) {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
 	h, port, err := splitHost(hostport)
 	if err != nil {
 		return nil, err

@@ -87,7 +87,12 @@ func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
 
 // Skipped lists the store entries that loading passed over (not rule files),
 // with why.
-func (p *Policy) Skipped() []string { return p.skipped }
+func (p *Policy) Skipped() []string {
+	if p == nil {
+		return nil
+	}
+	return p.skipped
+}
 
 // ruleFiles lists the rule files of a store, sorted, and what was skipped.
 func ruleFiles(fsys fs.FS) (names, skipped []string, err error) {

@@ -34,8 +34,8 @@ func (p *Policy) Isolate(host string, rule Rule) (*Policy, error) {
 }
 
 func (p *Policy) override(host string, rule Rule, alone bool) (*Policy, error) {
-	if p == nil || p.ix == nil {
-		return nil, errors.New("httptrust: Override on a nil or zero Policy; build one with New, LoadDir or LoadFS")
+	if err := p.usable(); err != nil {
+		return nil, err
 	}
 	pat, err := ParsePattern(host)
 	if err != nil {
@@ -54,7 +54,7 @@ func (p *Policy) override(host string, rule Rule, alone bool) (*Policy, error) {
 		return nil, err
 	}
 	d := *p
-	d.version = policyVersions.Add(1)
+	d.version, d.shared = policyVersions.Add(1), &sharedTransport{}
 	d.rules = append(append([]*Rule{}, p.rules...), &r)
 	d.compiled = append(append([]*compiled{}, p.compiled...), c)
 	d.warnings = append(append([]string{}, p.warnings...), ruleWarnings(c)...)

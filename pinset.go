@@ -120,6 +120,9 @@ func (p *Policy) pinsWarning() time.Duration {
 // PinSets returns the pin set of every rule of p that sets pins, in rule
 // order.
 func (p *Policy) PinSets() []*PinSet {
+	if p == nil {
+		return nil
+	}
 	var out []*PinSet
 	for _, c := range p.compiled {
 		if c.pinSet != nil {

@@ -71,6 +71,15 @@ type Policy struct {
 	fromFS   bool
 
 	*loaded // shared with the policies Override derives
+
+	shared *sharedTransport // Client's transport, built on first use
+}
+
+// sharedTransport is the one transport Policy.Client hands out, so that a
+// client built per request still reuses connections and sessions.
+type sharedTransport struct {
+	once sync.Once
+	t    *Transport
 }
 
 // loaded is what a policy reads once: certificate files, identities and the
@@ -90,7 +99,7 @@ var policyVersions atomic.Uint64
 // New builds a policy from rules given in code. Every rule is validated; the
 // first invalid rule is returned as a *RuleError.
 func New(rules []Rule, opts *Options) (*Policy, error) {
-	p := &Policy{version: policyVersions.Add(1), loaded: &loaded{}}
+	p := &Policy{version: policyVersions.Add(1), loaded: &loaded{}, shared: &sharedTransport{}}
 	if opts != nil {
 		p.opts = *opts
 	}
@@ -141,20 +150,50 @@ func ruleWarnings(c *compiled) []string {
 	return w
 }
 
+// errZeroPolicy is what a nil or zero Policy answers: it has no rules to
+// judge by, and judging by none would be wider trust than intended.
+var errZeroPolicy = errors.New("httptrust: a nil or zero Policy judges nothing: build one with New, LoadDir or LoadFS")
+
+// usable reports a nil or zero Policy as an error.
+func (p *Policy) usable() error {
+	if p == nil || p.ix == nil {
+		return errZeroPolicy
+	}
+	return nil
+}
+
 // Rules returns the policy's rules. The caller must not modify them.
-func (p *Policy) Rules() []*Rule { return p.rules }
+func (p *Policy) Rules() []*Rule {
+	if p == nil {
+		return nil
+	}
+	return p.rules
+}
 
 // Warnings returns what the policy reports at load: an all_hosts rule,
 // pins without a backup.
-func (p *Policy) Warnings() []string { return p.warnings }
+func (p *Policy) Warnings() []string {
+	if p == nil {
+		return nil
+	}
+	return p.warnings
+}
 
 // Version identifies this policy among all policies of the process; a
 // reload makes a new version.
-func (p *Policy) Version() uint64 { return p.version }
+func (p *Policy) Version() uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.version
+}
 
 // Lookup returns the effective rule for host (a name or IP literal, with or
 // without a port), with the source of each field.
 func (p *Policy) Lookup(host string) (*Effective, error) {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
 	h, _, err := splitHost(host)
 	if err != nil {
 		return nil, err
@@ -167,7 +206,7 @@ func (p *Policy) Lookup(host string) (*Effective, error) {
 }
 
 func (p *Policy) observe(e Event) {
-	if p.opts.Observer != nil {
+	if p != nil && p.opts.Observer != nil {
 		if e.Time.IsZero() {
 			e.Time = p.opts.Clock()
 		}
@@ -179,6 +218,9 @@ func (p *Policy) observe(e Event) {
 // name, and reports every problem. Loading does not need it: certificates
 // are parsed on first use, and a bad one fails its hosts closed.
 func (p *Policy) Validate() error {
+	if err := p.usable(); err != nil {
+		return err
+	}
 	var errs []error
 	for _, r := range p.rules {
 		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {

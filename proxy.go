@@ -138,7 +138,7 @@ func (t *Transport) proxyTarget(p *Policy, host, port string) (*tlsTarget, error
 	if pt, ok := t.proxies[key]; ok {
 		return pt, nil
 	}
-	cfg, v, err := p.tlsConfig(host, port, t.sessions, modeDial)
+	cfg, v, err := p.tlsConfig(host, port, t.sessions, modeDial, t.base.TLSClientConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,8 @@ type Reloader struct {
 	ro   ReloadOptions
 	cur  atomic.Pointer[Policy]
 
+	shared sharedTransport // Client's transport
+
 	mu      sync.Mutex // serialises reloads
 	sum     [32]byte
 	watcher *fsnotify.Watcher
@@ -92,8 +94,12 @@ func (r *Reloader) Transport(base *http.Transport) *Transport {
 	return NewTransport(r.Policy, base)
 }
 
-// Client returns an *http.Client over Transport(nil).
-func (r *Reloader) Client() *http.Client { return &http.Client{Transport: r.Transport(nil)} }
+// Client returns an *http.Client over one Transport(nil), shared by every
+// client r returns (connections and sessions are reused across them).
+func (r *Reloader) Client() *http.Client {
+	r.shared.once.Do(func() { r.shared.t = r.Transport(nil) })
+	return &http.Client{Transport: r.shared.t}
+}
 
 // Close stops watching. The last policy stays usable.
 func (r *Reloader) Close() error {

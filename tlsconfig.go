@@ -33,6 +33,9 @@ import (
 // through Policy.DialTLSContext, Policy.Client or httptrust fetch --tofu.
 // For such hosts give the port: records are per host:port.
 func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
 	h, port, err := splitHost(host)
 	if err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 			return nil, err
 		}
 	}
-	cfg, v, err := p.tlsConfig(h, port, nil, modeBare)
+	cfg, v, err := p.tlsConfig(h, port, nil, modeBare, nil)
 	if err == nil && port == "" && v.eff.TOFU {
 		return nil, fmt.Errorf("httptrust: TLSConfigFor(%q): the rule for %s trusts on first use, whose records are per host:port: give the port (%q)", host, v.host, net.JoinHostPort(v.host, "PORT"))
 	}
@@ -58,6 +61,9 @@ func (p *Policy) TLSConfigFor(host string) (*tls.Config, error) {
 // custom protocol. It dials within DefaultDialTimeout and
 // DefaultTLSHandshakeTimeout, or the context's deadline if sooner.
 func (p *Policy) DialTLSContext(ctx context.Context, network, addr string) (*tls.Conn, error) {
+	if err := p.usable(); err != nil {
+		return nil, err
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("httptrust: %q is not host:port: %w", addr, err)
@@ -65,7 +71,7 @@ func (p *Policy) DialTLSContext(ctx context.Context, network, addr string) (*tls
 	if port, err = canonicalPort(port); err != nil {
 		return nil, err
 	}
-	cfg, v, err := p.tlsConfig(host, port, nil, modeDial)
+	cfg, v, err := p.tlsConfig(host, port, nil, modeDial, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -99,27 +105,36 @@ func splitHost(s string) (host, port string, err error) {
 // tlsConfig builds the config for one host and port. sessions, when not
 // nil, is shared by the transport and scoped here to this host, port and
 // policy version, so that a session never crosses to another host or
-// outlives the policy it was verified under.
-func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, mode verifyMode) (*tls.Config, *verifier, error) {
+// outlives the policy it was verified under. caller, when not nil, is the
+// caller's own TLS settings (a base transport's TLSClientConfig): they are
+// kept (MaxVersion, CipherSuites, CurvePreferences, KeyLogWriter,
+// NextProtos, ...; MinVersion the higher of the caller's and the rule's),
+// except what decides trust and identity, which is the rule's.
+func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, mode verifyMode, caller *tls.Config) (*tls.Config, *verifier, error) {
 	n, addr, err := normalizeHost(host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("httptrust: host %q: %w", host, err)
 	}
 	eff := p.ix.effective(n, addr)
 	v := newVerifier(p, eff, n, port, mode)
-	cfg := &tls.Config{
-		ServerName: v.name, // Go sends no SNI for an IP literal but verifies against it
-		// VerifyConnection does the whole check and fails closed.
-		InsecureSkipVerify: true,
-		VerifyConnection:   v.verify,
-		// The same check on full handshakes, for a caller who replaces
-		// VerifyConnection instead of wrapping it.
-		VerifyPeerCertificate: v.verifyPeer,
-		MinVersion:            eff.MinTLS,
-		Time:                  p.opts.Clock,
-		GetClientCertificate:  (&clientCert{p: p, ref: eff.Client}).get,
+	cfg := &tls.Config{}
+	if caller != nil {
+		cfg = caller.Clone()
 	}
-	if sessions != nil {
+	cfg.ServerName = v.name // Go sends no SNI for an IP literal but verifies against it
+	// VerifyConnection does the whole check and fails closed.
+	cfg.InsecureSkipVerify = true
+	cfg.VerifyConnection = v.verify
+	// The same check on full handshakes, for a caller who replaces
+	// VerifyConnection instead of wrapping it.
+	cfg.VerifyPeerCertificate = v.verifyPeer
+	cfg.RootCAs = nil
+	cfg.MinVersion = max(cfg.MinVersion, eff.MinTLS)
+	cfg.Time = p.opts.Clock
+	// The client identity is the rule's, offered to the rule's hosts only.
+	cfg.Certificates, cfg.GetClientCertificate = nil, (&clientCert{p: p, ref: eff.Client}).get
+	cfg.ClientSessionCache = nil
+	if sessions != nil && !cfg.SessionTicketsDisabled {
 		cfg.ClientSessionCache = scopedSessions{inner: sessions, prefix: fmt.Sprintf("%d|%s|%s|", p.version, n, port)}
 	}
 	return cfg, v, nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ type Transport struct {
 
 	policy   func() *Policy
 	base     *http.Transport
+	http2    bool // whether net/http would attempt HTTP/2 with base
 	sessions tls.ClientSessionCache
 
 	mu      sync.Mutex
@@ -93,6 +95,7 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 	if base == nil {
 		base = defaultBase()
 	}
+	http2 := wantsHTTP2(base) // before Clone, which sets net/http's defaults
 	b := base.Clone()
 	// TLS is always done here with the host's config: a dialer that does
 	// its own TLS would bypass the verification.
@@ -100,6 +103,7 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 	return &Transport{
 		policy:   policy,
 		base:     b,
+		http2:    http2,
 		sessions: tls.NewLRUClientSessionCache(0),
 		hosts:    map[hostKey]*list.Element{},
 		proxies:  map[hostKey]*tlsTarget{},
@@ -108,9 +112,34 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 
 // Client returns an *http.Client that verifies under p with default
 // transport settings. Redirects are followed as net/http does, each hop
-// verified for its own host; a redirect to plain http is refused.
+// verified for its own host; a redirect to plain http is refused. Every
+// client p returns shares one Transport, built on first use, so that
+// clients made per request still reuse connections and TLS sessions; each
+// call returns a new *http.Client, whose fields are the caller's to set.
 func (p *Policy) Client() *http.Client {
-	return &http.Client{Transport: p.Transport(nil)}
+	if p == nil || p.shared == nil {
+		return &http.Client{Transport: p.Transport(nil)} // every request answers errZeroPolicy
+	}
+	p.shared.once.Do(func() { p.shared.t = p.Transport(nil) })
+	return &http.Client{Transport: p.shared.t}
+}
+
+// wantsHTTP2 reports whether net/http itself would attempt HTTP/2 over
+// TLS with base, by its own rules: Protocols when set; else a non-nil
+// TLSNextProto says by holding "h2" or not; else HTTP/2 unless a custom
+// dialer or TLS config is set without ForceAttemptHTTP2; and never with
+// GODEBUG=http2client=0. It must see base before anything uses it.
+func wantsHTTP2(base *http.Transport) bool {
+	switch {
+	case base.Protocols != nil:
+		return base.Protocols.HTTP2()
+	case base.TLSNextProto != nil:
+		return base.TLSNextProto["h2"] != nil
+	case strings.Contains(os.Getenv("GODEBUG"), "http2client=0"):
+		return false
+	}
+	return base.ForceAttemptHTTP2 || (base.TLSClientConfig == nil && base.DialContext == nil &&
+		base.Dial == nil && base.DialTLS == nil && base.DialTLSContext == nil) //lint:ignore SA1019 as net/http decides
 }
 
 func defaultBase() *http.Transport {
@@ -133,6 +162,15 @@ type reqKey struct{}
 
 // RoundTrip sends req through the transport of its URL's host.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.policy == nil || t.base == nil {
+		closeBody(req)
+		return nil, errors.New("httptrust: a zero Transport verifies nothing: use Policy.Transport, Policy.Client or NewTransport")
+	}
+	p := t.policy()
+	if err := p.usable(); err != nil {
+		closeBody(req)
+		return nil, err
+	}
 	if req.URL == nil {
 		return nil, errors.New("httptrust: request has no URL")
 	}
@@ -144,7 +182,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			e := &VerifyError{Host: req.URL.Hostname(), Port: req.URL.Port(), Reason: ReasonDowngrade,
 				Detail: "a redirect from " + prev.Request.URL.Redacted() + " to " + req.URL.Redacted() + " would drop TLS",
 				Err:    ErrDowngrade}
-			return nil, t.policy().finish(e)
+			return nil, p.finish(e)
 		}
 		return t.plainTransport().RoundTrip(req)
 	case "https":
@@ -152,7 +190,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, errors.New("httptrust: unsupported scheme " + req.URL.Scheme)
 	}
-	p := t.policy()
 	host := req.URL.Hostname()
 	port, err := canonicalPort(req.URL.Port())
 	if err != nil {
@@ -248,11 +285,16 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 		t.lru.MoveToFront(el)
 		return el.Value.(*hostTransport).t, nil
 	}
-	cfg, v, err := p.tlsConfig(host, port, t.sessions, modeDial)
+	cfg, v, err := p.tlsConfig(host, port, t.sessions, modeDial, t.base.TLSClientConfig)
 	if err != nil {
 		return nil, err
 	}
-	cfg.NextProtos = []string{"h2", "http/1.1"}
+	if len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = []string{"http/1.1"}
+		if t.http2 {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+	}
 	target := &tlsTarget{cfg: cfg, v: v}
 	ht := t.base.Clone()
 	// The proxy is chosen and spoken to by dialTarget, so that TLS with the
@@ -262,7 +304,7 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 	ht.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return t.dialTarget(ctx, p, target, network, addr)
 	}
-	ht.ForceAttemptHTTP2 = true
+	ht.ForceAttemptHTTP2 = t.http2
 	t.hosts[key] = t.lru.PushFront(&hostTransport{key: key, t: ht})
 	max := t.MaxHosts
 	if max <= 0 {

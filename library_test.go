@@ -1,0 +1,136 @@
+package httptrust
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The caller's *http.Transport keeps its meaning: its TLS settings (all
+// but what decides trust and identity) and its HTTP/2 choice.
+func TestCallersTransportKeepsItsMeaning(t *testing.T) {
+	l := newLab(t)
+	s := l.serve(l.pki.FullChain(l.pki.Leaf(t, "a.test")), "a.test")
+	p := l.policy(Rule{Hosts: []string{"a.test"}, AnchorCerts: certsOf(l.pki.Root)})
+	proto := func(base *http.Transport) (*http.Response, error) {
+		resp, err := (&http.Client{Transport: p.Transport(base)}).Get(at(s, "a.test"))
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+
+	var keys bytes.Buffer
+	base := l.base()
+	base.TLSClientConfig = &tls.Config{MaxVersion: tls.VersionTLS12, KeyLogWriter: &keys,
+		InsecureSkipVerify: true, RootCAs: l.public.Pool()} // the verification fields are the rule's
+	resp, err := proto(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.TLS.Version != tls.VersionTLS12 {
+		t.Errorf("negotiated %s, want the caller's MaxVersion TLS 1.2", tls.VersionName(resp.TLS.Version))
+	}
+	if keys.Len() == 0 {
+		t.Error("the caller's KeyLogWriter got nothing")
+	}
+	// The caller's InsecureSkipVerify and RootCAs decide nothing.
+	rogue := l.serve(l.public.FullChain(l.public.Leaf(t, "a.test")), "a.test")
+	base2 := l.base()
+	base2.TLSClientConfig = &tls.Config{InsecureSkipVerify: true, RootCAs: l.public.Pool()}
+	if _, err := (&http.Client{Transport: p.Transport(base2)}).Get(at(rogue, "a.test")); err == nil {
+		t.Error("the caller's TLS config widened trust")
+	}
+
+	for _, tt := range []struct {
+		name  string
+		mod   func(*http.Transport)
+		proto string
+	}{
+		{"ForceAttemptHTTP2", func(b *http.Transport) { b.ForceAttemptHTTP2 = true }, "HTTP/2.0"},
+		{"custom dialer, no ForceAttemptHTTP2", func(b *http.Transport) { b.ForceAttemptHTTP2 = false }, "HTTP/1.1"},
+		{"empty TLSNextProto", func(b *http.Transport) {
+			b.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}, "HTTP/1.1"},
+		{"Protocols HTTP/1 only", func(b *http.Transport) {
+			b.Protocols = new(http.Protocols)
+			b.Protocols.SetHTTP1(true)
+		}, "HTTP/1.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := l.base()
+			tt.mod(b)
+			resp, err := proto(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Proto != tt.proto {
+				t.Errorf("%s, want %s", resp.Proto, tt.proto)
+			}
+		})
+	}
+}
+
+// Policy.Client, called per request, reuses one transport: one
+// connection for many requests.
+func TestClientReusesOneTransport(t *testing.T) {
+	l := newLab(t)
+	s := l.serve(l.pki.FullChain(l.pki.Leaf(t, "127.0.0.1")), "127.0.0.1")
+	p := l.policy(Rule{Hosts: []string{"127.0.0.1"}, AnchorCerts: certsOf(l.pki.Root)})
+	for i := 0; i < 20; i++ {
+		c := p.Client()
+		if c == p.Client() {
+			t.Fatal("the same *http.Client twice: its fields are the caller's to set")
+		}
+		wantOK(t, c, s.URL+"/")
+	}
+	if n := s.Handshakes.Load(); n != 1 {
+		t.Errorf("%d handshakes for 20 requests through Policy.Client", n)
+	}
+	p.Client().CloseIdleConnections()
+	derived, err := p.Override("127.0.0.1", Rule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if derived.Client().Transport == p.Client().Transport {
+		t.Error("a derived policy shares its parent's transport")
+	}
+}
+
+// A nil or zero Policy, and a zero Transport, fail with a message naming
+// the constructor; nothing panics.
+func TestZeroValues(t *testing.T) {
+	var nilPolicy *Policy
+	for name, p := range map[string]*Policy{"nil": nilPolicy, "zero": {}} {
+		t.Run(name, func(t *testing.T) {
+			for what, err := range map[string]error{
+				"TLSConfigFor": second(p.TLSConfigFor("a.test")),
+				"Lookup":       second(p.Lookup("a.test")),
+				"Judge":        second(p.Judge("a.test", tls.ConnectionState{})),
+				"Override":     second(p.Override("a.test", Rule{})),
+				"Validate":     p.Validate(),
+			} {
+				if err == nil || !strings.Contains(err.Error(), "New, LoadDir or LoadFS") {
+					t.Errorf("%s: %v", what, err)
+				}
+			}
+			_, err := p.Client().Get("https://a.test/")
+			if err == nil || !strings.Contains(err.Error(), "New, LoadDir or LoadFS") {
+				t.Errorf("Client().Get: %v", err)
+			}
+			_ = p.Rules()
+			_ = p.Warnings()
+			_ = p.PinSets()
+		})
+	}
+	_, err := (&http.Client{Transport: &Transport{}}).Get("https://a.test/")
+	if err == nil || !strings.Contains(err.Error(), "NewTransport") {
+		t.Errorf("zero Transport: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
