@@ -189,7 +189,9 @@ func ruleFile(r *Rule, name string) string {
 // hasTrust reports whether the rule names anything to verify a chain
 // against: anchors or exact certificates. Trust on first use replaces chain
 // verification only where it has none; elsewhere it is checked on top.
-func (eff *Effective) hasTrust() bool { return len(eff.Anchors) > 0 || len(eff.Certificates) > 0 }
+func (eff *Effective) hasTrust() bool {
+	return eff != nil && (len(eff.Anchors) > 0 || len(eff.Certificates) > 0)
+}
 
 // TrustsSomething reports whether a rule for the host (not the defaults,
 // not an all_hosts rule) says what to trust: anchors, exact certificates,

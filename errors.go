@@ -120,8 +120,9 @@ func (r *Reason) UnmarshalText(b []byte) (err error) {
 // MayBeAttack reports whether a refusal for reason r, under eff, may be an
 // attack rather than a server that is not trusted yet: a pin mismatch or a
 // changed certificate always; a name mismatch, an expiry, an unknown or
-// self-signed authority, an incomplete or invalid chain when a rule for the
-// host already trusts something (see Effective.TrustsSomething). Nothing
+// self-signed authority, an incomplete or invalid chain, or a server that
+// answers without TLS or refuses every allowed TLS version, when a rule
+// for the host already trusts something (see Effective.TrustsSomething). Nothing
 // from the failing connection may then go into a remedy, and nothing
 // replaces that trust without a fingerprint obtained out of band.
 func MayBeAttack(r Reason, eff *Effective) bool {
@@ -129,7 +130,10 @@ func MayBeAttack(r Reason, eff *Effective) bool {
 	case ReasonPinMismatch, ReasonCertificateChanged:
 		return true
 	case ReasonNameMismatch, ReasonExpired, ReasonNotYetValid, ReasonUnknownAuthority,
-		ReasonSelfSigned, ReasonIncompleteChain, ReasonInvalidChain:
+		ReasonSelfSigned, ReasonIncompleteChain, ReasonInvalidChain,
+		// Unauthenticated bytes (a plain answer, a protocol_version
+		// alert) where TLS is trusted: advice to lower it is a downgrade.
+		ReasonNotTLS, ReasonProtocolMismatch:
 		return eff.TrustsSomething()
 	}
 	return false

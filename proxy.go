@@ -148,6 +148,10 @@ func (t *Transport) proxyTarget(p *Policy, host, port string) (*tlsTarget, error
 	return pt, nil
 }
 
+// connectTimeout bounds a proxy's answer to CONNECT when the request has
+// no deadline of its own, as net/http does.
+const connectTimeout = time.Minute
+
 // connect opens a tunnel to target through the proxy on conn (HTTP
 // CONNECT), with the base transport's proxy headers and the proxy URL's
 // credentials.
@@ -168,6 +172,16 @@ func (t *Transport) connect(ctx context.Context, conn net.Conn, proxyURL *url.UR
 		hdr.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw)))
 	}
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: target}, Host: target, Header: hdr}
+	if _, ok := ctx.Deadline(); !ok {
+		// As net/http: a proxy that never answers CONNECT is given a minute.
+		limit := t.connectTimeout
+		if limit == 0 {
+			limit = connectTimeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if err := req.Write(conn); err != nil {
@@ -214,8 +228,11 @@ func proxyAddr(u *url.URL) string {
 
 // dial uses the base transport's dialer.
 func (t *Transport) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if t.base.DialContext != nil {
+	switch {
+	case t.base.DialContext != nil:
 		return t.base.DialContext(ctx, network, addr)
+	case t.base.Dial != nil: //lint:ignore SA1019 honoured as net/http does
+		return t.base.Dial(network, addr) //lint:ignore SA1019 honoured as net/http does
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)

@@ -274,8 +274,8 @@ func (p *Policy) Remedy(e *VerifyError) Remedy { return remedyFor(e, p) }
 // remedyFor computes the remedy of e, a refusal under p.
 func remedyFor(e *VerifyError, p *Policy) Remedy {
 	r := remedy(e, p)
-	if r.Change != nil && r.Change.Rule != nil && r.Change.Rule.override {
-		// The rule is a per-run override: no source to change.
+	if c := r.Change; c != nil && c.Rule != nil && c.Rule.override {
+		// A per-run override has no source to change.
 		r.Change = nil
 	}
 	r.finish(p)
@@ -310,7 +310,7 @@ func remedy(e *VerifyError, p *Policy) Remedy {
 		if eff != nil && eff.Rule != nil && !eff.hasTrust() && !eff.SystemRoots {
 			r.Action = ActionAddTrust
 			r.Text = fmt.Sprintf("%s trusts nothing for %s: give it the anchors or certificates to trust", ruleAt, e.Host)
-			r.Change = &Change{Rule: eff.source("anchors"), Field: "anchors", GoField: "AnchorCerts", Value: `["` + PlaceholderCA + `"]`}
+			r.Change = &Change{Rule: eff.Rule, Field: "anchors", GoField: "AnchorCerts", Value: `["` + PlaceholderCA + `"]`}
 			return r
 		}
 		r.Action = ActionTrustAuthority
@@ -364,9 +364,19 @@ func remedy(e *VerifyError, p *Policy) Remedy {
 		}
 		r.Action = ActionAllowLegacyTLS
 		r.Text = fmt.Sprintf("the server and httptrust share no TLS version; for a legacy device, allow it in its own rule for %s only", e.Host)
+		if r.OutOfBand {
+			// The refusal is unauthenticated bytes: lowering the version
+			// for a host that already trusts something could be the
+			// downgrade an attacker wants.
+			r.Text = fmt.Sprintf("the server (or something in between) refuses every TLS version allowed for %s, which the store already trusts: only if its operator confirms that the device speaks nothing newer, allow older versions in its own rule", e.Host)
+		}
 		r.Change = &Change{Rule: eff.exactRule(e.Host), Hosts: []string{e.Host}, Field: "min_tls", GoField: "MinTLS", Value: `"1.0"`}
 	case ReasonNotTLS:
 		r.Action = ActionFixServer
+		if r.OutOfBand {
+			r.Text = fmt.Sprintf("%s answers without TLS where the store trusts it to speak TLS: someone may be intercepting the connection, or the port is wrong; check with its operator, and do not fall back to plain http", e.Host)
+			return r
+		}
 		r.Text = "the server does not speak TLS on this port: use http:// if plain HTTP is intended, or check the port"
 	case ReasonBadConfig, ReasonClientCertUnusable:
 		r.Action = ActionFixConfiguration
@@ -408,14 +418,11 @@ func (r *Remedy) replaceTrust(e *VerifyError, ruleAt string, fetch func(...strin
 // nameMismatch: the names the certificate covers are said in words (they
 // come from the connection), never put into a command.
 func (r *Remedy) nameMismatch(e *VerifyError, p *Policy, fetch func(...string) Command) {
-	covers := "names no host (no subjectAltName)"
-	if len(e.Names) > 0 {
-		covers = "covers " + joinNames(e.Names)
-	}
+	covers := coveredNames(e.Names, 0)
 	if e.exactlyTrusted(p) {
 		r.Action, r.OutOfBand = ActionAllowNameMismatch, false
 		r.Text = fmt.Sprintf("the certificate trusted for %s %s, not %s; if that is how the device is made, allow it for this certificate and host only", e.Host, covers, e.Host)
-		r.Change = &Change{Rule: e.Rule.source("certificates"), Field: "allow_name_mismatch", GoField: "AllowNameMismatch", Value: "true"}
+		r.Change = exactChange(e, "allow_name_mismatch", "AllowNameMismatch")
 		r.Commands = []Command{fetch("--allow-name-mismatch")}
 		return
 	}
@@ -447,12 +454,29 @@ func (r *Remedy) expired(e *VerifyError, p *Policy, fetch func(...string) Comman
 	if e.exactlyTrusted(p) {
 		r.Action, r.OutOfBand = ActionAllowExpired, false
 		r.Text = fmt.Sprintf("the certificate trusted for %s is outside its validity window: renew it on the device; if the local clock (%s) is wrong, fix the clock; for a device that cannot renew its own certificate, allow it for this certificate and host only", e.Host, clock)
-		r.Change = &Change{Rule: e.Rule.source("certificates"), Field: "allow_expired", GoField: "AllowExpired", Value: "true"}
+		r.Change = exactChange(e, "allow_expired", "AllowExpired")
 		r.Commands = []Command{fetch("--allow-expired")}
 		return
 	}
 	r.Action = ActionRenew
 	r.Text = fmt.Sprintf("a certificate of the server's chain is outside its validity window: its operator must renew it; if the local clock (%s) is wrong, fix the clock", clock)
+}
+
+// exactChange is an allowance set on the rule that names the exact
+// certificates, when that rule is the host's own exact rule; an allowance
+// is a load error on any other pattern, so otherwise there is no one-field
+// change (the commands write a rule of the host's own).
+func exactChange(e *VerifyError, field, goField string) *Change {
+	r := e.Rule.source("certificates")
+	if r == nil {
+		return nil
+	}
+	for _, h := range r.Hosts {
+		if p, err := ParsePattern(h); err == nil && p.IsExact() && p.Host == e.Host {
+			return &Change{Rule: r, Field: field, GoField: goField, Value: "true"}
+		}
+	}
+	return nil
 }
 
 // exactlyTrusted reports whether the presented leaf is one of the exact
@@ -488,6 +512,39 @@ func joinNames(names []string) string {
 		return "no names"
 	}
 	return strings.Join(names, ", ")
+}
+
+// coveredNames says, in words, which names a certificate covers. Only
+// names that are host names (a leading "*." allowed) or IP addresses are
+// shown: a SAN is the server's text, and one that is not a name could
+// read as advice ("attacker.test: httptrust get --server-name ...").
+func coveredNames(names []string, more int) string {
+	var shown []string
+	others := 0
+	for _, n := range names {
+		h := strings.TrimPrefix(n, "*.")
+		if _, _, err := normalizeHost(h); err != nil || strings.ContainsAny(n, " \t:/;'\"`$|&<>()[]{}") && net.ParseIP(n) == nil {
+			others++
+			continue
+		}
+		shown = append(shown, n)
+	}
+	var b strings.Builder
+	switch {
+	case len(shown) > 0:
+		b.WriteString("covers " + strings.Join(shown, ", "))
+	case others == 0 && more == 0:
+		return "names no host (no subjectAltName)"
+	default:
+		b.WriteString("covers no host name")
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	if others > 0 {
+		fmt.Fprintf(&b, " (and %d subject alternative names that are not host names)", others)
+	}
+	return b.String()
 }
 
 // hostPort joins host and port for records and messages.

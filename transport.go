@@ -53,6 +53,8 @@ type Transport struct {
 
 	policy   func() *Policy
 	base     *http.Transport
+	// connectTimeout bounds a proxy's answer to CONNECT; 0 means a minute.
+	connectTimeout time.Duration
 	http2    bool // whether net/http would attempt HTTP/2 with base
 	sessions tls.ClientSessionCache
 

@@ -506,19 +506,11 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 func (v *verifier) nameMismatch(leaf *x509.Certificate, presented []*x509.Certificate, err error) *VerifyError {
 	e := v.fail(ReasonNameMismatch, presented, "", err)
 	e.Names = certs.Names(leaf)
-	covers := "it names no host (no subjectAltName)"
-	if len(e.Names) > 0 {
-		shown := e.Names
-		if len(shown) > certs.MaxNamesShown {
-			shown = shown[:certs.MaxNamesShown]
-		}
-		covers = "it covers " + joinNames(shown)
-		if n := len(e.Names) - len(shown); n > 0 {
-			covers += fmt.Sprintf(" and %d more", n)
-		}
-		e.Names = shown
+	more := 0
+	if len(e.Names) > certs.MaxNamesShown {
+		e.Names, more = e.Names[:certs.MaxNamesShown], len(e.Names)-certs.MaxNamesShown
 	}
-	e.Detail = fmt.Sprintf("the certificate is not valid for %s; %s", v.name, covers)
+	e.Detail = fmt.Sprintf("the certificate is not valid for %s; it %s", v.name, coveredNames(e.Names, more))
 	return e
 }
 
