@@ -344,8 +344,8 @@ func remedy(e *VerifyError, p *Policy) Remedy {
 		r.OutOfBand = true
 		if e.FirstUse != nil {
 			r.Action = ActionForgetFirstUse
-			r.Text = fmt.Sprintf("the key of %s is not the one recorded on first use: someone may be intercepting the connection; if the change is expected, get the new certificate's SHA-256 out of band (from the device or its operator, not from this connection), forget the old key and accept the new one", e.FirstUse.HostPort)
-			r.Commands = []Command{{Name: "trust forget", Args: []string{e.FirstUse.HostPort}}, fetch("--fingerprint", PlaceholderFingerprint)}
+			r.Text = fmt.Sprintf("the key of %s is not the one recorded on first use: someone may be intercepting the connection; if the change is expected, get the new certificate's SHA-256 out of band (from the device or its operator, not from this connection): fetch with it replaces the record in one step", e.FirstUse.HostPort)
+			r.Commands = []Command{fetch("--fingerprint", PlaceholderFingerprint)}
 			return r
 		}
 		r.Action = ActionReplaceCertificate

@@ -55,7 +55,7 @@ func TestTOFU(t *testing.T) {
 	o.TOFU = recs
 	e := wantReason(t, l.client(mustPolicy(t, []Rule{{Hosts: []string{"dev.test"}, TOFU: boolp(true)}}, o)), at(s3, "dev.test"), ReasonCertificateChanged)
 	mustContain(t, "detail", e.Detail, "first seen 2023-11-14", rec.Pin.String())
-	mustContain(t, "fix", fixOf(e), "httptrust trust forget dev.test:"+s3.Port, "--fingerprint '<SHA-256 obtained out of band>'")
+	mustContain(t, "fix", fixOf(e), "replaces the record", "httptrust fetch --fingerprint '<SHA-256 obtained out of band>' https://dev.test:"+s3.Port+"/")
 	notContain(t, "fix", fixOf(e), "--yes", e.Chain[0].SHA256)
 
 	// Same key, renewed certificate on a recorded port: accepted, recorded.

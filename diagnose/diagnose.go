@@ -98,6 +98,7 @@ type run struct {
 	rep  *Report
 	addr string
 	now  time.Time
+	raw  string // the URL as given, userinfo and all, for the request
 }
 
 // Run diagnoses rawURL. It always returns a report; a step that cannot run
@@ -115,7 +116,11 @@ func Run(ctx context.Context, rawURL string, o Options) *Report {
 	if o.Lookup == nil {
 		o.Lookup = net.DefaultResolver.LookupHost
 	}
-	r := &run{ctx: ctx, o: o, rep: &Report{URL: rawURL, Fix: NothingToFix}, now: o.Clock()}
+	shown := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		shown = u.Redacted() // a password in the URL is never shown
+	}
+	r := &run{ctx: ctx, o: o, rep: &Report{URL: shown, Fix: NothingToFix}, now: o.Clock(), raw: rawURL}
 	r.diagnose(rawURL)
 	return r.rep
 }
@@ -151,7 +156,7 @@ func (r *run) check(text string, cmds ...httptrust.Command) httptrust.Remedy {
 func (r *run) diagnose(rawURL string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
-		r.add("url", Fail, fmt.Sprintf("%q is not a URL", rawURL))
+		r.add("url", Fail, fmt.Sprintf("%q is not a URL", r.rep.URL))
 		r.fix(r.check("give a URL such as https://device.local/"))
 		return
 	}

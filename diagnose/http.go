@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/httptrust/httptrust"
@@ -110,7 +111,7 @@ func (r *run) httpGet() {
 	c := &http.Client{Transport: tr, Timeout: r.o.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	resp, err := c.Get(r.rep.URL)
+	resp, err := c.Get(r.raw)
 	if err != nil {
 		r.add("http", Warn, "GET failed after a verified handshake: "+err.Error())
 		return
@@ -171,8 +172,16 @@ func (r *run) plainHTTP(u *url.URL) {
 	}
 	resp.Body.Close()
 	if loc, _ := resp.Location(); loc != nil && loc.Scheme == "https" {
-		r.add("http", OK, fmt.Sprintf("plain HTTP redirects to %s", loc))
-		r.fix(r.check("diagnose the https URL", httptrust.Command{Name: "diagnose", Args: []string{loc.String()}}))
+		// The Location comes over plain HTTP, unauthenticated: it is said in
+		// words, and the command is the https form of the URL given.
+		r.add("http", OK, fmt.Sprintf("plain HTTP redirects to %q", loc.Redacted()))
+		own := *u
+		own.Scheme, own.Host, own.User = "https", u.Hostname(), nil
+		if strings.Contains(own.Host, ":") {
+			own.Host = "[" + own.Host + "]"
+		}
+		r.fix(r.check(fmt.Sprintf("the server redirects to %q over plain HTTP, which anyone on the path can forge: diagnose the https URL you expect", loc.Redacted()),
+			httptrust.Command{Name: "diagnose", Args: []string{own.String()}}))
 		return
 	}
 	r.add("http", Warn, fmt.Sprintf("plain HTTP (%s), no TLS: nothing to verify", resp.Status))

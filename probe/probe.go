@@ -140,6 +140,9 @@ func captureConfig(t Target, record func(tls.ConnectionState)) *tls.Config {
 	if minVersion == 0 {
 		minVersion = tls.VersionTLS10
 	}
+	if record == nil {
+		record = func(tls.ConnectionState) {}
+	}
 	return &tls.Config{
 		ServerName: sni,
 		// InsecureSkipVerify only stops crypto/tls from judging the chain
@@ -167,4 +170,66 @@ func (r *Result) String() string {
 		return fmt.Sprintf("%s (%s): no certificate", r.Host, r.Addr)
 	}
 	return fmt.Sprintf("%s (%s): %d certificate(s), leaf %s", r.Host, r.Addr, len(r.Chain), r.Chain[0].Subject)
+}
+
+// ErrNotProven means Confirm's handshake did not complete with the leaf it
+// expected: the server did not prove it holds that certificate's key, or
+// presented another one.
+var ErrNotProven = errors.New("probe: the server did not prove it holds the key of the certificate captured")
+
+// Confirm completes a TLS handshake with t that accepts exactly leaf, the
+// certificate a Probe captured, and nothing else. A completed handshake
+// means the server proved it holds leaf's key (its CertificateVerify or
+// ServerKeyExchange signature checked out), which a Probe, aborted as soon
+// as the chain arrives, never learns. Nothing is sent after the handshake:
+// the connection is closed. identity, if not nil, is offered when the
+// server asks for a client certificate.
+func Confirm(ctx context.Context, t Target, leaf *x509.Certificate, identity *tls.Certificate) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	port := t.Port
+	if port == "" {
+		port = "443"
+	}
+	addr := t.Addr
+	if addr == "" {
+		addr = net.JoinHostPort(t.Host, port)
+	}
+	dial := t.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	raw, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	cfg := captureConfig(t, nil)
+	// InsecureSkipVerify stops crypto/tls from judging the chain; this
+	// VerifyConnection does the whole check for the purpose (this exact
+	// leaf, nothing else) and fails closed on any other certificate.
+	// TestConfirmRefusesAnotherLeaf proves it.
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 || !cs.PeerCertificates[0].Equal(leaf) {
+			return fmt.Errorf("%w: it presented another certificate", ErrNotProven)
+		}
+		return nil
+	}
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if identity != nil {
+			return identity, nil
+		}
+		return &tls.Certificate{}, nil
+	}
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(ctx); err != nil {
+		if errors.Is(err, ErrNotProven) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrNotProven, err)
+	}
+	return nil
 }

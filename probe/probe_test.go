@@ -115,3 +115,44 @@ func TestProbeUsesDial(t *testing.T) {
 		t.Errorf("server completed handshakes for %v", names)
 	}
 }
+
+// Confirm completes a handshake only with the captured leaf, whose key
+// the server must prove it holds.
+func TestConfirm(t *testing.T) {
+	pki := testpki.New(t)
+	real := pki.SelfSigned(t, "dev.test")
+	thief := pki.SelfSigned(t, "dev.test")
+	good := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(real), nil)
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		// The thief presents the real certificate with its own key.
+		bad := testpki.StartTLS(t, "127.0.0.1", tls.Certificate{Certificate: [][]byte{real.DER}, PrivateKey: thief.Key}, nil,
+			func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v })
+		res, err := Probe(context.Background(), Target{Host: "127.0.0.1", Port: bad.Port})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Chain[0].Equal(real.Cert) {
+			t.Fatal("the probe did not capture the presented certificate")
+		}
+		if err := Confirm(context.Background(), Target{Host: "127.0.0.1", Port: bad.Port}, res.Chain[0], nil); !errors.Is(err, ErrNotProven) {
+			t.Errorf("%s: a server without the key: %v", tls.VersionName(v), err)
+		}
+	}
+	if err := Confirm(context.Background(), Target{Host: "127.0.0.1", Port: good.Port}, real.Cert, nil); err != nil {
+		t.Errorf("the real server: %v", err)
+	}
+}
+
+// TestConfirmRefusesAnotherLeaf: Confirm's VerifyConnection does the
+// whole check for its purpose and fails closed.
+func TestConfirmRefusesAnotherLeaf(t *testing.T) {
+	pki := testpki.New(t)
+	s := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(pki.SelfSigned(t, "a.test")), nil)
+	other := pki.SelfSigned(t, "a.test")
+	if err := Confirm(context.Background(), Target{Host: "127.0.0.1", Port: s.Port}, other.Cert, nil); !errors.Is(err, ErrNotProven) {
+		t.Errorf("another leaf accepted: %v", err)
+	}
+	if s.Handshakes.Load() != 0 {
+		t.Errorf("the server counted %d completed handshakes", s.Handshakes.Load())
+	}
+}

@@ -57,62 +57,108 @@ type Added struct {
 // person's file has a rule for the pattern, and checks that the whole store
 // still loads with the new rule before writing it.
 func (s *Store) Add(ctx context.Context, t Trust) (*Added, error) {
-	pat, err := httptrust.ParsePattern(t.Pattern)
+	added, err := s.AddAll(ctx, []Trust{t})
 	if err != nil {
 		return nil, err
 	}
-	if len(t.Certs) == 0 && !t.TOFU && len(t.Pins) == 0 {
-		return nil, errors.New("store: nothing to trust: no certificate, pin or tofu")
-	}
+	return added[0], nil
+}
+
+// AddAll writes a managed rule for each of ts, as Add does, checking every
+// one (conflicts, and that the store loads with all of them) before it
+// writes any: a refusal leaves the store as it was.
+func (s *Store) AddAll(ctx context.Context, ts []Trust) ([]*Added, error) {
+	return s.add(ctx, ts, true)
+}
+
+// CanAdd runs the checks of AddAll and writes nothing.
+func (s *Store) CanAdd(ctx context.Context, ts ...Trust) error {
+	_, err := s.add(ctx, ts, false)
+	return err
+}
+
+// pending is one rule AddAll is about to write.
+type pending struct {
+	t     Trust
+	name  string
+	data  []byte
+	added *Added
+}
+
+func (s *Store) add(ctx context.Context, ts []Trust, write bool) ([]*Added, error) {
 	l, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-
 	files, err := s.readRules()
 	if err != nil {
 		return nil, err
 	}
-	name := managedName(pat.String())
-	f, r := find(files, pat.String())
-	if f != nil && (!f.managed || f.name != name) {
-		return nil, &ConflictError{Pattern: pat.String(), File: f.name, Line: r.Line}
-	}
-	added := &Added{Pattern: pat.String(), RuleFile: name, Replaced: f != nil}
-	for _, c := range t.Certs {
-		cn := certName(c)
-		added.Certs = append(added.Certs, httptrust.ManagedDir+"/"+cn)
-		path := filepath.Join(s.Dir, httptrust.ManagedDir, filepath.FromSlash(cn))
-		if _, err := os.Stat(path); err == nil {
-			continue
+	var todo []pending
+	for _, t := range ts {
+		pat, err := httptrust.ParsePattern(t.Pattern)
+		if err != nil {
+			return nil, err
 		}
-		if err := atomicfile.WriteFile(path, certs.EncodeCertificatesPEM([]*x509.Certificate{c}), 0o644); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+		if len(t.Certs) == 0 && !t.TOFU && len(t.Pins) == 0 {
+			return nil, errors.New("store: nothing to trust: no certificate, pin or tofu")
 		}
+		name := managedName(pat.String())
+		f, r := find(files, pat.String())
+		if f != nil && (!f.managed || f.name != name) {
+			return nil, &ConflictError{Pattern: pat.String(), File: f.name, Line: r.Line}
+		}
+		a := &Added{Pattern: pat.String(), RuleFile: name, Replaced: f != nil}
+		for _, c := range t.Certs {
+			a.Certs = append(a.Certs, httptrust.ManagedDir+"/"+certName(c))
+		}
+		todo = append(todo, pending{t: t, name: name, data: encodeRule(pat.String(), t), added: a})
 	}
-	data := encodeRule(pat.String(), t)
-	if err := s.checkLoads(files, name, data); err != nil {
+	if err := s.checkLoads(files, todo); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(name)), data, 0o644); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	if !write {
+		return nil, nil
 	}
-	return added, nil
+	var out []*Added
+	for _, p := range todo {
+		for _, c := range p.t.Certs {
+			path := filepath.Join(s.Dir, httptrust.ManagedDir, filepath.FromSlash(certName(c)))
+			if _, err := os.Stat(path); err == nil {
+				continue
+			}
+			if err := atomicfile.WriteFile(path, certs.EncodeCertificatesPEM([]*x509.Certificate{c}), 0o644); err != nil {
+				return out, fmt.Errorf("store: %w", err)
+			}
+		}
+		if err := atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(p.name)), p.data, 0o644); err != nil {
+			return out, fmt.Errorf("store: %w", err)
+		}
+		out = append(out, p.added)
+	}
+	return out, nil
 }
 
-// checkLoads validates the store as it would be with data at name.
-func (s *Store) checkLoads(files []ruleFile, name string, data []byte) error {
-	rules, err := httptrust.ParseRuleFile(name, data)
-	if err != nil {
-		return fmt.Errorf("store: internal error: the rule written does not parse: %w", err)
+// checkLoads validates the store as it would be with the rules of todo
+// written.
+func (s *Store) checkLoads(files []ruleFile, todo []pending) error {
+	var rules []httptrust.Rule
+	replaced := map[string]bool{}
+	for _, p := range todo {
+		rs, err := httptrust.ParseRuleFile(p.name, p.data)
+		if err != nil {
+			return fmt.Errorf("store: internal error: the rule written does not parse: %w", err)
+		}
+		rules = append(rules, rs...)
+		replaced[p.name] = true
 	}
 	for _, f := range files {
-		if f.name != name {
+		if !replaced[f.name] {
 			rules = append(rules, f.rules...)
 		}
 	}
-	_, err = httptrust.New(rules, &httptrust.Options{FS: os.DirFS(s.Dir)})
+	_, err := httptrust.New(rules, &httptrust.Options{FS: os.DirFS(s.Dir)})
 	return err
 }
 

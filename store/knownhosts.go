@@ -78,6 +78,21 @@ func (k *KnownHosts) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, err
 	return stored, err
 }
 
+// Replace sets the record of rec.HostPort to rec, whatever key was
+// recorded before: a deliberate change of key, checked by the caller
+// against a fingerprint obtained out of band. It is one write under the
+// store's lock, so no first contact can slip in between a forget and a
+// record.
+func (k *KnownHosts) Replace(rec httptrust.TOFURecord) error {
+	return k.update(func(recs map[string]httptrust.TOFURecord) error {
+		if old, ok := recs[rec.HostPort]; ok && old.Pin != rec.Pin {
+			rec.FirstSeen = rec.LastSeen
+		}
+		recs[rec.HostPort] = rec
+		return nil
+	})
+}
+
 // Forget removes the record of hostport ("host:port"; a bare host means
 // port 443). It returns ErrNotFound when there is none.
 func (k *KnownHosts) Forget(hostport string) error {

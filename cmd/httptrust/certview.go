@@ -17,8 +17,8 @@ func viewChain(chain []*x509.Certificate, now time.Time) []certs.Info {
 // printCert writes v as indented lines; prefix starts every line. Every
 // value is the certificate's own and is escaped for the terminal.
 func printCert(w io.Writer, prefix string, i int, v certs.Info) {
-	printf(w, "%s%d  subject:   %s\n", prefix, i, v.Subject)
-	p := prefix + "   "
+	printf(w, "%s%d  subject:   %s\n", ours(prefix), i, v.Subject)
+	p := ours(prefix + "   ")
 	printf(w, "%sissuer:    %s\n", p, v.Issuer)
 	if len(v.Names) > 0 {
 		names := strings.Join(v.Names, ", ")

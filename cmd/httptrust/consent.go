@@ -23,17 +23,21 @@ func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 	switch consent.Decide(in) {
 	case consent.ByFingerprint, consent.ByYes:
 	case consent.WrongFingerprint:
-		return r.wrongFingerprint(pl)
+		return r.wrongFingerprint(pl, consent.Protected(v))
 	case consent.NeedFingerprint:
 		return r.needFingerprint(v.Err, pl)
 	case consent.NeedFingerprintToWiden:
 		return &exitError{code: exitFail,
-			err: fmt.Errorf("--host %s widens the scope beyond %s: --yes alone is not enough; nothing written", strings.Join(r.patterns, ", "), r.host),
+			err: fmt.Errorf("--host %s widens the scope beyond %s, which may replace or shadow what other hosts trust: neither --yes nor the prompt is enough; nothing written", strings.Join(r.patterns, ", "), r.host),
 			hints: []string{"widening needs the certificate's SHA-256, compared with the one its owner shows you:",
-				"  " + r.e.commandLine(r.fetchCommand(append(r.hostFlags(), "--fingerprint", httptrust.PlaceholderFingerprint)...))}}
+				"  " + r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint))}}
 	case consent.NoConsent:
+		above := "the SHA-256 above"
+		if r.e.json {
+			above = "the SHA-256 of plan.sha256"
+		}
 		return failf([]string{
-			"compare the SHA-256 above with the one the server's owner shows you, then:",
+			"compare " + above + " with the one the server's owner shows you, then:",
 			"  " + r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint)),
 			"or accept what is shown:",
 			"  " + r.e.commandLine(r.fetchCommand("--yes")),
@@ -77,10 +81,15 @@ func (r *fetchRun) needFingerprint(se *httptrust.VerifyError, pl *plan) error {
 }
 
 // wrongFingerprint refuses --fingerprint that is not that of the
-// certificate to write (exit 60).
-func (r *fetchRun) wrongFingerprint(pl *plan) error {
+// certificate to write (exit 60). Where the host already trusts
+// something, the chain is an attacker's as likely as not: the fingerprint
+// is not matched against it, and no other one is asked for.
+func (r *fetchRun) wrongFingerprint(pl *plan, protected bool) error {
 	hints := []string{"check the fingerprint with the server's owner; nothing was written"}
 	for i, v := range r.view.Chain {
+		if protected {
+			break
+		}
 		if v.SHA256 == r.fp.String() {
 			hints = append(hints, fmt.Sprintf("it is the fingerprint of certificate %d (%s), but fetch writes the %s %s; give that one's fingerprint, or trust the file itself:",
 				i, v.Subject, pl.Kind, pl.Cert.Subject),
@@ -113,6 +122,9 @@ func (r *fetchRun) relaxations(pl *plan, prompt *bufio.Reader, byPrompt bool) er
 			continue
 		}
 		args := []string{n.flag}
+		if r.f.yes {
+			args = append(args, "--yes")
+		}
 		if r.fp != nil {
 			args = append(args, "--fingerprint", r.fp.String()) // the operator's, given on this command line
 		}
@@ -122,19 +134,25 @@ func (r *fetchRun) relaxations(pl *plan, prompt *bufio.Reader, byPrompt bool) er
 	return nil
 }
 
-// fetchCommand is "fetch ARGS URL" with this run's --host and relaxation
-// flags kept.
+// fetchCommand is "fetch ... ARGS URL" with this run's own flags kept
+// (--host, --server-name, --tofu, --allow-*, --fetch-intermediates), so
+// that the command printed does what this one meant.
 func (r *fetchRun) fetchCommand(args ...string) httptrust.Command {
-	return httptrust.Command{Name: "fetch", Args: append(args, r.u.Redacted())}
-}
-
-// hostFlags repeats --host as given.
-func (r *fetchRun) hostFlags() []string {
-	var out []string
-	for _, h := range r.f.hosts {
-		out = append(out, "--host", h)
+	var all []string
+	add := func(flag string, on bool, value ...string) {
+		if on && !slices.Contains(args, flag) {
+			all = append(append(all, flag), value...)
+		}
 	}
-	return out
+	for _, h := range r.f.hosts {
+		all = append(all, "--host", h)
+	}
+	add("--server-name", r.f.serverName != "", r.f.serverName)
+	add("--tofu", r.f.tofu)
+	add("--allow-name-mismatch", r.f.allowNameMismatch)
+	add("--allow-expired", r.f.allowExpired)
+	add("--fetch-intermediates", r.f.fetchIntermediates)
+	return httptrust.Command{Name: "fetch", Args: append(append(all, args...), r.u.Redacted())}
 }
 
 // interactive reports whether a person can answer a prompt.

@@ -129,7 +129,7 @@ func urlHostPort(u *url.URL) (host, port string, err error) {
 }
 
 // netErrorHints explains a failure that is not a certificate problem.
-func netErrorHints(code int, u *url.URL) []string {
+func (e *env) netErrorHints(code int, u *url.URL) []string {
 	switch code {
 	case exitResolve:
 		return []string{"check the host name, or give its address: --resolve " + u.Hostname() + ":PORT:ADDR"}
@@ -138,7 +138,7 @@ func netErrorHints(code int, u *url.URL) []string {
 	case exitTimeout:
 		return []string{"the server did not answer in time; allow longer with --max-time SECONDS"}
 	case exitHandshake:
-		return []string{"the TLS handshake failed; httptrust inspect " + u.String() + " shows what the server presents"}
+		return []string{"the TLS handshake failed; what the server presents:", "  " + e.commandLine(httptrust.Command{Name: "inspect", Args: []string{u.Redacted()}})}
 	}
 	return nil
 }

@@ -2,17 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/probe"
 	"github.com/httptrust/httptrust/store"
 )
 
@@ -116,6 +119,7 @@ type fetchRun struct {
 	fp       *certs.Fingerprint
 	view     fetchView
 	verdict  *httptrust.Verdict
+	policy   *httptrust.Policy
 	aiaErr   error // why a missing intermediate could not be fetched
 	aiaURL   string
 }
@@ -138,7 +142,7 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if err != nil {
 		return err
 	}
-	r.verdict = v
+	r.verdict, r.policy = v, p
 	r.view = fetchView{URL: r.u.Redacted(), Host: r.host, Chain: viewChain(res.Chain, e.now()), Trust: j}
 	if v.Err != nil && v.Err.Reason == httptrust.ReasonBadConfig {
 		return v.Err
@@ -148,6 +152,9 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 		return r.fetchFirstUse(ctx, st, res, f.tofu)
 	}
 	if v.Trusted() && len(f.hosts) == 0 {
+		if err := r.checkGivenFingerprint(res.Chain); err != nil {
+			return err
+		}
 		return r.alreadyTrusted()
 	}
 	name := r.host
@@ -165,7 +172,45 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if err := r.consent(pl, v); err != nil {
 		return err
 	}
+	if err := r.prove(ctx, res.Chain[0]); err != nil {
+		return err
+	}
 	return r.write(ctx, st, pl)
+}
+
+// checkGivenFingerprint compares --fingerprint, when given, with the
+// certificates the server presents: a fingerprint that matches none is
+// never ignored, even for a server that is trusted already (exit 60).
+func (r *fetchRun) checkGivenFingerprint(chain []*x509.Certificate) error {
+	if r.fp == nil {
+		return nil
+	}
+	for _, c := range chain {
+		if certs.CertFingerprint(c) == *r.fp {
+			return nil
+		}
+	}
+	return &exitError{code: exitVerify, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate the server presents (%s): it may not be the server you expect; nothing written",
+		r.host, r.fp, certs.CertFingerprint(chain[0])), hints: []string{"check the fingerprint with the server's owner"}}
+}
+
+// prove completes a handshake that accepts exactly leaf before anything is
+// written: the probe stops as soon as the chain arrives, before the server
+// proves it holds the leaf's key.
+func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
+	t, err := probeTarget(r.u, &r.f.probeFlags)
+	if err != nil {
+		return err
+	}
+	var id *tls.Certificate
+	if r.policy != nil {
+		id, _ = r.policy.ClientIdentity(r.host)
+	}
+	if err := probe.Confirm(ctx, t, leaf, id); err != nil {
+		return &exitError{code: exitVerify, err: fmt.Errorf("%s: %w; nothing written", r.host, err),
+			hints: []string{"the server presented this certificate but did not complete a handshake with it: it may not hold its key (someone may be intercepting the connection)"}}
+	}
+	return nil
 }
 
 // parse checks the URL and flags before anything is dialled.
@@ -245,17 +290,21 @@ func (r *fetchRun) printState(w io.Writer) {
 	}
 }
 
-// write adds a managed rule for every pattern.
+// write adds a managed rule for every pattern: all of them, or none (a
+// conflict with a person's rule for one pattern writes nothing).
 func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 	e := r.e
+	var ts []store.Trust
 	for _, pat := range r.patterns {
-		t := store.Trust{Pattern: pat, Kind: pl.Kind, Certs: []*x509.Certificate{pl.Cert},
-			AllowNameMismatch: pl.NameMismatch, AllowExpired: pl.Expired, ServerName: r.f.serverName}
-		added, err := st.Add(ctx, t)
-		if err != nil {
-			return storeError(err)
-		}
-		r.view.Written = append(r.view.Written, viewAdded(added))
+		ts = append(ts, store.Trust{Pattern: pat, Kind: pl.Kind, Certs: []*x509.Certificate{pl.Cert},
+			AllowNameMismatch: pl.NameMismatch, AllowExpired: pl.Expired, ServerName: r.f.serverName})
+	}
+	added, err := st.AddAll(ctx, ts)
+	if err != nil {
+		return storeError(err)
+	}
+	for _, a := range added {
+		r.view.Written = append(r.view.Written, viewAdded(a))
 	}
 	r.view.Status = "written"
 	if e.json {
@@ -264,7 +313,9 @@ func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 	for _, a := range r.view.Written {
 		printf(e.stdout, "trusted %s %s for %s: %s\n", pl.Kind, certs.CertFingerprint(pl.Cert), a.Pattern, a.RuleFile)
 	}
-	e.note("now: " + e.commandLine(httptrust.Command{Name: "get", Args: []string{r.u.Redacted()}}))
+	if slices.Contains(r.patterns, r.host) {
+		e.note("now: " + e.commandLine(httptrust.Command{Name: "get", Args: []string{r.u.Redacted()}}))
+	}
 	return nil
 }
 

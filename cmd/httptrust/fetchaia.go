@@ -106,6 +106,6 @@ func (r *fetchRun) printFetched(w io.Writer) {
 	}
 	if r.aiaURL != "" {
 		printf(w, "the server did not send the certificate of its issuer; its certificate names the issuer URL %q (not fetched: the certificate is not verified)\n", r.aiaURL)
-		printf(w, "  to fetch it and offer it as the anchor: %s\n", r.e.commandLine(r.fetchCommand(append(r.hostFlags(), "--fetch-intermediates")...)))
+		printf(w, "  to fetch it and offer it as the anchor: %s\n", r.e.commandLine(r.fetchCommand("--fetch-intermediates")))
 	}
 }

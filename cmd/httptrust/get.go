@@ -121,7 +121,7 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
 	if g.insecure {
 		return &exitError{code: exitUsage, err: errors.New("-k/--insecure is not supported: httptrust never turns verification off"),
-			hints: []string{"see why the server is not trusted and trust it for this host only: httptrust fetch " + rawURL}}
+			hints: []string{"see why the server is not trusted and trust it for this host only:", "  " + e.commandLine(httptrust.Command{Name: "fetch", Args: []string{redactURL(rawURL)}})}}
 	}
 	u, err := parseURL(rawURL)
 	if err != nil {
@@ -152,11 +152,19 @@ func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
 	}
 	if err := e.writeResponse(g, resp); err != nil {
 		if isTimeout(err) {
-			return &exitError{code: exitTimeout, err: err, hints: netErrorHints(exitTimeout, u)}
+			return &exitError{code: exitTimeout, err: err, hints: e.netErrorHints(exitTimeout, u)}
 		}
 		return err
 	}
 	return nil
+}
+
+// redactURL hides a password in raw, as url.URL.Redacted does.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "URL"
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
@@ -177,7 +185,7 @@ func (e *env) requestError(err error, handshake bool, u *url.URL) error {
 		}
 		msg = fmt.Sprintf("%s: %v", where, ue.Err)
 	}
-	return &exitError{code: code, err: errors.New(msg), hints: netErrorHints(code, u)}
+	return &exitError{code: code, err: errors.New(msg), hints: e.netErrorHints(code, u)}
 }
 
 // client builds the verifying client for this run.

@@ -71,6 +71,9 @@ func (e *env) inspect(ctx context.Context, arg string, pf *probeFlags, pw *passw
 // server's chain against the store and the system roots.
 func (e *env) source(ctx context.Context, arg string, pf *probeFlags, pw *passwordFlags, judgeTrust bool) ([]*x509.Certificate, *inspectView, error) {
 	v := &inspectView{Source: arg}
+	if isURL(arg) {
+		v.Source = redactURL(arg)
+	}
 	if !isURL(arg) {
 		opts, err := pw.options(e)
 		if err != nil {

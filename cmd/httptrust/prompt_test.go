@@ -83,12 +83,21 @@ func TestPromptOnTerminal(t *testing.T) {
 		t.Fatalf("rule %q, %v", data, err)
 	}
 
-	// Widening with --host is allowed by a yes at the prompt.
-	wild := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(pki.SelfSigned(t, "*.corp.test")), nil)
-	code, _, errb = runOnTerminal(t, store, "y\n", "fetch", "--yes", "--host", "*.corp.test",
-		"--resolve", "a.corp.test:"+wild.Port+":127.0.0.1", "https://a.corp.test:"+wild.Port+"/")
-	if code != exitOK || !strings.Contains(errb, "for *.corp.test? ") {
+	// Widening with --host is never granted by a yes at the prompt: the
+	// pattern may replace what other hosts trust. Only a fingerprint.
+	wildCert := pki.SelfSigned(t, "*.corp.test")
+	wild := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(wildCert), nil)
+	args := []string{"--host", "*.corp.test", "--resolve", "a.corp.test:" + wild.Port + ":127.0.0.1", "https://a.corp.test:" + wild.Port + "/"}
+	code, _, errb = runOnTerminal(t, store, "y\n", append([]string{"fetch", "--yes"}, args...)...)
+	if code != exitFail || strings.Contains(errb, "[y/N]") || !strings.Contains(errb, "widens the scope") {
 		t.Fatalf("widening with a yes: exit %d\n%s", code, errb)
+	}
+	if _, err := os.Stat(filepath.Join(store, "managed", "%2A.corp.test.toml")); err == nil {
+		t.Fatal("written on a yes")
+	}
+	code, _, errb = runOnTerminal(t, store, "", append([]string{"fetch", "--fingerprint", certs.CertFingerprint(wildCert.Cert).String()}, args...)...)
+	if code != exitOK {
+		t.Fatalf("widening with the fingerprint: exit %d\n%s", code, errb)
 	}
 	if _, err := os.Stat(filepath.Join(store, "managed", "%2A.corp.test.toml")); err != nil {
 		t.Fatal(err)

@@ -35,16 +35,29 @@ func (p *probeFlags) register(fs *pflag.FlagSet) {
 // isURL reports whether arg names a server rather than a file.
 func isURL(arg string) bool { return strings.Contains(arg, "://") }
 
-// probeURL connects to u and captures its chain without sending a request.
-func (e *env) probeURL(ctx context.Context, u *url.URL, pf *probeFlags) (*probe.Result, error) {
+// probeTarget is where the probe of u connects (--resolve, --server-name).
+func probeTarget(u *url.URL, pf *probeFlags) (probe.Target, error) {
 	if u.Scheme != "https" {
-		return nil, usagef("%s is not an https:// URL", u.Redacted())
+		return probe.Target{}, usagef("%s is not an https:// URL", u.Redacted())
 	}
 	host, port, err := urlHostPort(u)
 	if err != nil {
-		return nil, err
+		return probe.Target{}, err
 	}
 	rm, err := parseResolve(pf.resolve)
+	if err != nil {
+		return probe.Target{}, err
+	}
+	t := probe.Target{Host: host, Port: port, ServerName: pf.serverName}
+	if to := rm.lookup(net.JoinHostPort(host, port)); to != net.JoinHostPort(host, port) {
+		t.Addr = to
+	}
+	return t, nil
+}
+
+// probeURL connects to u and captures its chain without sending a request.
+func (e *env) probeURL(ctx context.Context, u *url.URL, pf *probeFlags) (*probe.Result, error) {
+	t, err := probeTarget(u, pf)
 	if err != nil {
 		return nil, err
 	}
@@ -53,19 +66,15 @@ func (e *env) probeURL(ctx context.Context, u *url.URL, pf *probeFlags) (*probe.
 		ctx, cancel = context.WithTimeout(ctx, seconds(pf.maxTime))
 		defer cancel()
 	}
-	t := probe.Target{Host: host, Port: port, ServerName: pf.serverName}
-	if to := rm.lookup(net.JoinHostPort(host, port)); to != net.JoinHostPort(host, port) {
-		t.Addr = to
-	}
 	res, err := probe.Probe(ctx, t)
 	if err != nil {
-		return nil, probeError(err, u)
+		return nil, e.probeError(err, u)
 	}
 	return res, nil
 }
 
 // probeError explains a probe that captured no chain.
-func probeError(err error, u *url.URL) error {
+func (e *env) probeError(err error, u *url.URL) error {
 	code := exitCode(err, true)
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {
@@ -76,7 +85,7 @@ func probeError(err error, u *url.URL) error {
 		return &exitError{code: exitHandshake, err: fmt.Errorf("%s: %s", u.Redacted(), what),
 			hints: []string{"use http:// if plain HTTP is intended, or check the port"}}
 	}
-	return &exitError{code: code, err: fmt.Errorf("%s: %w", u.Redacted(), err), hints: netErrorHints(code, u)}
+	return &exitError{code: code, err: fmt.Errorf("%s: %w", u.Redacted(), err), hints: e.netErrorHints(code, u)}
 }
 
 // readCertFile reads every certificate of a local file. A file that holds

@@ -66,10 +66,12 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 			"%s: --tofu would replace the anchors or certificates the rule at %s trusts for this host; nothing written", r.host, rule.Where())
 	}
 	if v.Err != nil && v.Err.FirstUse != nil {
-		hints := e.viewRemedy(v.Err.Remedy).hints()
-		return failf(hints, "%s: its key changed since first use (recorded %s, now %s); nothing written", hostPort, v.Err.FirstUse.Pin, certs.SPKIPin(leaf))
+		return r.replaceKey(ctx, st, leaf, hostPort, v.Err)
 	}
 	if v.Trusted() && v.FirstUse == nil && eff.TOFU && (!writeRule || setByOwnRule(eff, "tofu", r.host)) {
+		if err := r.checkGivenFingerprint(res.Chain); err != nil {
+			return err
+		}
 		r.view.Status = "already_trusted"
 		return r.report(fmt.Sprintf("%s is already trusted: its key was recorded on first use", hostPort))
 	}
@@ -86,12 +88,22 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	if err := r.consent(pl, v); err != nil {
 		return err
 	}
+	rule := store.Trust{Pattern: r.host, TOFU: true}
+	if writeRule {
+		// The rule must be writable before the key is recorded.
+		if err := st.CanAdd(ctx, rule); err != nil {
+			return storeError(err)
+		}
+	}
+	if err := r.prove(ctx, leaf); err != nil {
+		return err
+	}
 	if err := r.recordKey(st, leaf, hostPort); err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("recorded the key %s of %s for %s in %s", certs.SPKIPin(leaf), leaf.Subject, hostPort, store.KnownHostsFile)
 	if writeRule {
-		added, err := st.Add(ctx, store.Trust{Pattern: r.host, TOFU: true})
+		added, err := st.Add(ctx, rule)
 		if err != nil {
 			return storeError(err)
 		}
@@ -100,6 +112,30 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	}
 	r.view.Status = "recorded"
 	return r.report(msg)
+}
+
+// replaceKey accepts a key that changed since first use only with
+// --fingerprint, obtained out of band, of the certificate presented now,
+// and only after the server proved it holds the key; the record is
+// replaced in one write, so no first contact slips in between.
+func (r *fetchRun) replaceKey(ctx context.Context, st *store.Store, leaf *x509.Certificate, hostPort string, ve *httptrust.VerifyError) error {
+	if r.fp == nil || *r.fp != certs.CertFingerprint(leaf) {
+		hints := r.e.viewRemedy(ve.Remedy).hints()
+		if r.fp != nil {
+			return &exitError{code: exitVerify, err: fmt.Errorf("%s: its key changed since first use, and the fingerprint given is not that of the certificate presented now; nothing written", hostPort), hints: hints}
+		}
+		return failf(hints, "%s: its key changed since first use (recorded %s, now %s); nothing written (--yes and the prompt cannot replace it)", hostPort, ve.FirstUse.Pin, certs.SPKIPin(leaf))
+	}
+	if err := r.prove(ctx, leaf); err != nil {
+		return err
+	}
+	now := r.e.now()
+	rec := httptrust.TOFURecord{HostPort: hostPort, Pin: certs.SPKIPin(leaf), CertSHA: certs.CertFingerprint(leaf), FirstSeen: now, LastSeen: now, NotAfter: leaf.NotAfter}
+	if err := st.KnownHosts().Replace(rec); err != nil {
+		return &exitError{code: exitFail, err: err}
+	}
+	r.view.Status = "recorded"
+	return r.report(fmt.Sprintf("replaced the first-use record of %s: key %s (was %s), checked against the fingerprint given", hostPort, rec.Pin, ve.FirstUse.Pin))
 }
 
 // recordKey records leaf's key for hostPort, unless another process

@@ -196,7 +196,7 @@ func sayHeaders(w io.Writer, prefix string, h http.Header) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			printf(w, "%s%s: %s\n", prefix, k, v)
+			printf(w, "%s%s: %s\n", ours(prefix), k, v)
 		}
 	}
 }

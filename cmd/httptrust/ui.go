@@ -33,10 +33,10 @@ import (
 // separators, invalid UTF-8. Printable text, spaces and backslashes are
 // kept as they are.
 func termSafe(s string) string {
-	i := 0
+	i, spaces := 0, 0
 	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if needsEscape(r, n) {
+		if spaces = nextSpaces(r, spaces); needsEscape(r, n) || spaces > maxSpaces {
 			break
 		}
 		i += n
@@ -46,11 +46,17 @@ func termSafe(s string) string {
 	}
 	var b strings.Builder
 	b.WriteString(s[:i])
+	spaces = len(s[:i]) - len(strings.TrimRight(s[:i], " ")) // the run the prefix ends with
 	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
+		spaces = nextSpaces(r, spaces)
 		switch {
 		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case spaces > maxSpaces:
+			// A long run of spaces could pad a value to the terminal's
+			// width and start a forged line where it wraps.
+			b.WriteString(`\x20`)
 		case !needsEscape(r, n):
 			b.WriteString(s[i : i+n])
 		case r < 0x80:
@@ -65,10 +71,26 @@ func termSafe(s string) string {
 	return b.String()
 }
 
+// maxSpaces is the longest run of literal spaces termSafe keeps.
+const maxSpaces = 2
+
+// nextSpaces counts the run of spaces r continues.
+func nextSpaces(r rune, run int) int {
+	if r == ' ' {
+		return run + 1
+	}
+	return 0
+}
+
 // needsEscape reports whether r (n bytes long) must be escaped for a
-// terminal.
+// terminal: what it would not print as itself, and the printable runes
+// that look blank (Hangul fillers, the blank Braille pattern), which could
+// pad a forged line as spaces do.
 func needsEscape(r rune, n int) bool {
-	if r == utf8.RuneError && n == 1 {
+	switch {
+	case r == utf8.RuneError && n == 1:
+		return true
+	case r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0, r == 0x2800:
 		return true
 	}
 	return r != ' ' && !strconv.IsPrint(r)
@@ -85,8 +107,14 @@ func printf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, format, safe...)
 }
 
+// ours is text of the program's own (an indentation, a prefix) passed as
+// a value to printf: it is printed as it is.
+type ours string
+
 func safeArg(a any) any {
 	switch v := a.(type) {
+	case ours:
+		return string(v)
 	case string:
 		return termSafe(v)
 	case []string:

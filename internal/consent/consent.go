@@ -9,8 +9,8 @@
 // certificates, the failure may be an attack, whatever its reason (a
 // changed certificate, another CA, a name mismatch, an expiry): only a
 // fingerprint obtained out of band may then write, never a yes. Widening
-// the scope beyond the URL's host (--host) takes a fingerprint or a yes
-// typed at the prompt, never --yes alone.
+// the scope beyond the URL's host (--host) takes a fingerprint too: the
+// new pattern may replace or shadow what other hosts trust today.
 package consent
 
 import (
@@ -53,8 +53,8 @@ const (
 	// WrongFingerprint: --fingerprint is not that of the certificate to
 	// write.
 	WrongFingerprint
-	// NeedFingerprintToWiden: --host widens the scope and no one can be
-	// asked; --yes is not enough.
+	// NeedFingerprintToWiden: --host widens the scope; neither --yes nor the
+	// prompt is enough.
 	NeedFingerprintToWiden
 	// NoConsent: not a terminal, and neither --yes nor --fingerprint.
 	NoConsent
@@ -97,9 +97,9 @@ func Decide(in Input) Outcome {
 	switch {
 	case Protected(in.Verdict):
 		return NeedFingerprint
-	case in.Widening && in.Interactive:
-		return Ask
 	case in.Widening:
+		// A pattern beyond the URL's host may replace or shadow what other
+		// hosts trust today; no yes, typed or given, may do that.
 		return NeedFingerprintToWiden
 	case in.Yes:
 		return ByYes

@@ -75,8 +75,6 @@ func want(kind string, reason httptrust.Reason, f flags) Outcome {
 		return NeedFingerprint // never --yes, never the prompt
 	}
 	switch {
-	case f.widening && f.interactive:
-		return Ask
 	case f.widening:
 		return NeedFingerprintToWiden
 	case f.yes:
@@ -147,6 +145,7 @@ func TestDecideReviewCases(t *testing.T) {
 		{"new self-signed device, --yes", kinds["nothing (defaults)"], httptrust.ReasonSelfSigned, false, Input{Yes: true}, ByYes},
 		{"under an inspection root, --yes", kinds["all_hosts anchor"], httptrust.ReasonSelfSigned, false, Input{Yes: true}, ByYes},
 		{"widening, --yes, no terminal", kinds["nothing (defaults)"], httptrust.ReasonUnknownAuthority, false, Input{Yes: true, Widening: true}, NeedFingerprintToWiden},
+		{"widening, a yes at the prompt", kinds["nothing (defaults)"], httptrust.ReasonSelfSigned, false, Input{Interactive: true, Widening: true}, NeedFingerprintToWiden},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
