@@ -51,12 +51,12 @@ type Transport struct {
 	// MaxHosts bounds the per-host transports kept; 0 means DefaultMaxHosts.
 	MaxHosts int
 
-	policy   func() *Policy
-	base     *http.Transport
+	policy func() *Policy
+	base   *http.Transport
 	// connectTimeout bounds a proxy's answer to CONNECT; 0 means a minute.
 	connectTimeout time.Duration
-	http2    bool // whether net/http would attempt HTTP/2 with base
-	sessions tls.ClientSessionCache
+	http2          bool // whether net/http would attempt HTTP/2 with base
+	sessions       tls.ClientSessionCache
 
 	mu      sync.Mutex
 	version uint64
