@@ -363,13 +363,14 @@ func remedy(e *VerifyError, p *Policy) Remedy {
 			return r
 		}
 		r.Action = ActionAllowLegacyTLS
-		r.Text = fmt.Sprintf("the server and httptrust share no TLS version; for a legacy device, allow it in its own rule for %s only", e.Host)
 		if r.OutOfBand {
 			// The refusal is unauthenticated bytes: lowering the version
 			// for a host that already trusts something could be the
-			// downgrade an attacker wants.
-			r.Text = fmt.Sprintf("the server (or something in between) refuses every TLS version allowed for %s, which the store already trusts: only if its operator confirms that the device speaks nothing newer, allow older versions in its own rule", e.Host)
+			// downgrade an attacker wants. No ready-made change.
+			r.Text = fmt.Sprintf("the server (or something in between) refuses every TLS version allowed for %s, which the store already trusts: only if its operator confirms that the device speaks nothing newer, set min_tls in its own rule to the version the operator names", e.Host)
+			return r
 		}
+		r.Text = fmt.Sprintf("the server and httptrust share no TLS version; for a legacy device, allow it in its own rule for %s only", e.Host)
 		r.Change = &Change{Rule: eff.exactRule(e.Host), Hosts: []string{e.Host}, Field: "min_tls", GoField: "MinTLS", Value: `"1.0"`}
 	case ReasonNotTLS:
 		r.Action = ActionFixServer

@@ -334,7 +334,7 @@ func TestMinTLS(t *testing.T) {
 	l.resolve["old.test"] = "127.0.0.1"
 	rule := Rule{Hosts: []string{"old.test"}, AnchorCerts: certsOf(l.pki.Root)}
 	e := wantReason(t, l.client(l.policy(rule)), at(s, "old.test"), ReasonProtocolMismatch)
-	mustContain(t, "fix", fixOf(e), `Rule.MinTLS of the rule for old.test (built in code): set "1.0"`)
+	mustContain(t, "fix", fixOf(e), "operator confirms", "min_tls")
 	rule.MinTLS = "1.0"
 	wantOK(t, l.client(l.policy(rule)), at(s, "old.test"))
 }

@@ -180,7 +180,7 @@ func (r *run) plainHTTP(u *url.URL) {
 		if strings.Contains(own.Host, ":") {
 			own.Host = "[" + own.Host + "]"
 		}
-		r.fix(r.check(fmt.Sprintf("the server redirects to %q over plain HTTP, which anyone on the path can forge: diagnose the https URL you expect", loc.Redacted()),
+		r.fix(r.check("the server redirects to https over plain HTTP, which anyone on the path can forge (the step above says where): diagnose the https URL you expect",
 			httptrust.Command{Name: "diagnose", Args: []string{own.String()}}))
 		return
 	}

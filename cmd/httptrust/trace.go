@@ -94,7 +94,7 @@ func (t *tracer) allHosts(resp *http.Response) {
 	}
 	u := resp.Request.URL
 	eff, err := t.policy.Lookup(u.Hostname())
-	if err != nil || eff.Pattern != "all_hosts" {
+	if src := eff.Source("anchors"); err != nil || src == nil || !src.AllHosts {
 		return
 	}
 	port := u.Port()
@@ -102,7 +102,7 @@ func (t *tracer) allHosts(resp *http.Response) {
 		port = "443"
 	}
 	t.warn(fmt.Sprintf("%s is trusted through the all_hosts rule at %s (an anchor trusted for every host), not a rule of its own; its certificate is %s",
-		net.JoinHostPort(u.Hostname(), port), eff.Rule.Where(), certs.CertFingerprint(resp.TLS.PeerCertificates[0])))
+		net.JoinHostPort(u.Hostname(), port), eff.Source("anchors").Where(), certs.CertFingerprint(resp.TLS.PeerCertificates[0])))
 }
 
 // CloseIdleConnections closes the idle connections of every transport.
