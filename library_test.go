@@ -3,10 +3,15 @@ package httptrust
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // The caller's *http.Transport keeps its meaning: its TLS settings (all
@@ -134,3 +139,57 @@ func TestZeroValues(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// A proxy that never answers CONNECT is given up on (a minute by default,
+// as net/http), even when the request has no deadline.
+func TestStalledConnectProxyGivesUp(t *testing.T) {
+	l := newLab(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	p := l.policy()
+	tr := p.Transport(&http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: ln.Addr().String()})})
+	tr.connectTimeout = 200 * time.Millisecond
+	start := time.Now()
+	_, err = (&http.Client{Transport: tr}).Get("https://a.test/")
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("after %v: %v", time.Since(start), err)
+	}
+	if !strings.Contains(err.Error(), "proxy") {
+		t.Errorf("error %v does not name the proxy", err)
+	}
+}
+
+// The caller's Dial (an egress guard) is used for https as for http.
+func TestCallersDialIsUsed(t *testing.T) {
+	l := newLab(t)
+	s := l.serve(l.pki.FullChain(l.pki.Leaf(t, "a.test")), "a.test")
+	p := l.policy(Rule{Hosts: []string{"a.test"}, AnchorCerts: certsOf(l.pki.Root)})
+	refused := errors.New("egress refused")
+	base := &http.Transport{Dial: func(network, addr string) (net.Conn, error) { return nil, refused }} //lint:ignore SA1019 the case under test
+	if _, err := (&http.Client{Transport: p.Transport(base)}).Get(at(s, "a.test")); !errors.Is(err, refused) {
+		t.Errorf("https past the caller's Dial: %v", err)
+	}
+}
