@@ -67,7 +67,10 @@ func (t *Transport) proxyFor(ctx context.Context, addr string) (*url.URL, error)
 	if t.base.Proxy == nil {
 		return nil, nil
 	}
-	req, _ := ctx.Value(reqKey{}).(*http.Request)
+	var req *http.Request
+	if n := noteFrom(ctx); n != nil {
+		req = n.req
+	}
 	if req == nil {
 		req = &http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: "https", Host: addr}, Header: http.Header{}}
 		req = req.WithContext(ctx)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path"
 	"strings"
@@ -162,6 +163,8 @@ type handshakeNote struct {
 	sent      bool   // one was sent
 	notSent   string // why a configured one was not sent
 	err       error  // the identity could not be loaded
+
+	req *http.Request // the request that dials, for its proxy
 }
 
 type noteKey struct{}

@@ -158,10 +158,6 @@ func defaultBase() *http.Transport {
 	}
 }
 
-// reqKey carries the request being sent to the dialer, for the proxy
-// choice.
-type reqKey struct{}
-
 // RoundTrip sends req through the transport of its URL's host.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.policy == nil || t.base == nil {
@@ -204,7 +200,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	note := &handshakeNote{}
-	ctx := context.WithValue(context.WithValue(req.Context(), noteKey{}, note), reqKey{}, req)
+	note.req = req // for the proxy choice, at dial time
+	ctx := context.WithValue(req.Context(), noteKey{}, note)
 	resp, err := ht.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		return nil, classify(err, p, host, port, note)
