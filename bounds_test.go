@@ -26,10 +26,11 @@ func TestDefaultTimeoutsReachEveryHost(t *testing.T) {
 		"Client()":       p.Client().Transport.(*Transport),
 	} {
 		for _, host := range []string{"a.test", "other.test"} {
-			ht, err := tr.hostTransport(p, host, "443")
+			h, err := tr.hostTransport(p, host, "443")
 			if err != nil {
 				t.Fatal(err)
 			}
+			ht := h.t
 			if ht.TLSHandshakeTimeout != DefaultTLSHandshakeTimeout || ht.ResponseHeaderTimeout != DefaultResponseHeaderTimeout || ht.DialContext == nil {
 				t.Errorf("%s, %s: handshake timeout %v, response header timeout %v; want the defaults",
 					name, host, ht.TLSHandshakeTimeout, ht.ResponseHeaderTimeout)
@@ -38,12 +39,12 @@ func TestDefaultTimeoutsReachEveryHost(t *testing.T) {
 	}
 	// A caller's base keeps its own, shorter, timeouts.
 	base := &http.Transport{TLSHandshakeTimeout: time.Second}
-	ht, err := p.Transport(base).hostTransport(p, "a.test", "443")
+	h, err := p.Transport(base).hostTransport(p, "a.test", "443")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ht.TLSHandshakeTimeout != time.Second {
-		t.Errorf("caller's handshake timeout became %v", ht.TLSHandshakeTimeout)
+	if h.t.TLSHandshakeTimeout != time.Second {
+		t.Errorf("caller's handshake timeout became %v", h.t.TLSHandshakeTimeout)
 	}
 }
 

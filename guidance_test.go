@@ -609,6 +609,16 @@ func TestAllHostsReportedOnEveryUse(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d all_hosts events for two connections", n)
 	}
+	// Two requests over one connection: two uses, two events.
+	c := l.client(p)
+	wantOK(t, c, at(s, "any.test"))
+	wantOK(t, c, at(s, "any.test"))
+	mu.Lock()
+	n = len(kinds)
+	mu.Unlock()
+	if n != 4 {
+		t.Errorf("%d all_hosts events for four requests", n)
+	}
 	// A host with a rule of its own is not reported.
 	kinds = nil
 	p = mustPolicy(t, []Rule{{AllHosts: true, AnchorCerts: certsOf(l.pki.Root)}, {Hosts: []string{"any.test"}, AnchorCerts: certsOf(l.pki.Root)}}, o)

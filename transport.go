@@ -71,6 +71,7 @@ type hostKey struct{ host, port string }
 type hostTransport struct {
 	key hostKey
 	t   *http.Transport
+	v   *verifier
 }
 
 // tlsTarget is what a handshake with one host:port needs.
@@ -202,11 +203,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	note := &handshakeNote{}
 	note.req = req // for the proxy choice, at dial time
 	ctx := context.WithValue(req.Context(), noteKey{}, note)
-	resp, err := ht.RoundTrip(req.WithContext(ctx))
+	resp, err := ht.t.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		return nil, classify(err, p, host, port, note)
 	}
 	resp.Request = req
+	if resp.TLS != nil && ht.v.usedAllHosts(resp.TLS.PeerCertificates) {
+		// Trust through the all_hosts rule is reported on every use.
+		ht.v.reportAllHosts(resp.TLS.PeerCertificates)
+	}
 	return resp, nil
 }
 
@@ -275,14 +280,14 @@ func (t *Transport) plainTransport() *http.Transport {
 
 // hostTransport returns the transport for host:port under p, retiring
 // every transport of an older policy.
-func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport, error) {
+func (t *Transport) hostTransport(p *Policy, host, port string) (*hostTransport, error) {
 	key := hostKey{host, port}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.followLocked(p)
 	if el, ok := t.hosts[key]; ok {
 		t.lru.MoveToFront(el)
-		return el.Value.(*hostTransport).t, nil
+		return el.Value.(*hostTransport), nil
 	}
 	cfg, v, err := p.tlsConfig(host, port, t.sessions, modeDial, t.base.TLSClientConfig)
 	if err != nil {
@@ -304,7 +309,9 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 		return t.dialTarget(ctx, p, target, network, addr)
 	}
 	ht.ForceAttemptHTTP2 = t.http2
-	t.hosts[key] = t.lru.PushFront(&hostTransport{key: key, t: ht})
+	v.perRequest = true
+	entry := &hostTransport{key: key, t: ht, v: v}
+	t.hosts[key] = t.lru.PushFront(entry)
 	max := t.MaxHosts
 	if max <= 0 {
 		max = DefaultMaxHosts
@@ -315,7 +322,7 @@ func (t *Transport) hostTransport(p *Policy, host, port string) (*http.Transport
 		delete(t.hosts, old.Value.(*hostTransport).key)
 		old.Value.(*hostTransport).t.CloseIdleConnections()
 	}
-	return ht, nil
+	return entry, nil
 }
 
 // followLocked makes p the transport's policy: everything made under an

@@ -54,6 +54,9 @@ type verifier struct {
 	port string
 	name string // the name the certificate must cover
 	mode verifyMode
+	// perRequest says the transport reports all_hosts trust for every
+	// request (see Transport.RoundTrip), not the verifier per connection.
+	perRequest bool
 
 	mu    sync.Mutex
 	cache map[[32]byte]validity // verified chains (by hash of the presented chain)
@@ -202,9 +205,14 @@ func (v *verifier) throughAllHosts(chains [][]*x509.Certificate) bool {
 // noteAllHosts reports, on every use, a connection trusted through the
 // all_hosts rule: a TLS-inspection root vouches for every host.
 func (v *verifier) noteAllHosts(through bool, presented []*x509.Certificate) {
-	if !through || v.mode == modeJudge {
+	if !through || v.mode == modeJudge || v.perRequest {
 		return
 	}
+	v.reportAllHosts(presented)
+}
+
+// reportAllHosts sends the all_hosts event for a use of presented.
+func (v *verifier) reportAllHosts(presented []*x509.Certificate) {
 	r := v.eff.Source("anchors")
 	v.p.observe(Event{Kind: EventAllHostsTrusted, Host: v.host, Rule: r,
 		Message: fmt.Sprintf("%s is trusted through the all_hosts rule at %s (an anchor trusted for every host), not a rule of its own; its certificate is %s",
@@ -223,6 +231,16 @@ func chainKey(chain []*x509.Certificate) [32]byte {
 	var k [32]byte
 	h.Sum(k[:0])
 	return k
+}
+
+// usedAllHosts reports whether the verified chain presented was trusted
+// through the all_hosts rule's anchors, as its verification recorded.
+func (v *verifier) usedAllHosts(presented []*x509.Certificate) bool {
+	if r := v.eff.Source("anchors"); r == nil || !r.AllHosts || len(presented) == 0 {
+		return false
+	}
+	w, ok := v.cached(chainKey(presented), v.p.opts.Clock())
+	return ok && w.allHosts
 }
 
 func (v *verifier) cached(key [32]byte, now time.Time) (validity, bool) {

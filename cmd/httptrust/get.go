@@ -219,7 +219,7 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	}
 	tr := p.Transport(baseTransport(rm, seconds(g.connectTimeout)))
 	tr.AllowDowngrade = g.allowDowngrade
-	t := &tracer{next: tr, policy: p, warn: e.warn}
+	t := &tracer{next: tr, policy: p}
 	if e.verbose {
 		t.verbose = e.stderr
 	}
@@ -262,14 +262,14 @@ func (e *env) setHintFlags(resolve []string) {
 	e.hintCtx = hintContext{resolve: resolve, store: e.storeDir}
 }
 
-// observer prints what the policy reports: always expired pins and
-// report-only mismatches; load-time warnings with -v. Trust through an
-// all_hosts rule is said once per request, by the tracer.
+// observer prints what the policy reports: always expired pins,
+// report-only mismatches and trust through an all_hosts rule (once per
+// request); load-time warnings with -v. A refusal is said by the report
+// of the error.
 func (e *env) observer() func(httptrust.Event) {
 	return func(ev httptrust.Event) {
 		switch {
-		case ev.Kind == httptrust.EventAllHostsTrusted, ev.Kind == httptrust.EventRefused:
-			// Said by the tracer, and by the report of the error.
+		case ev.Kind == httptrust.EventRefused:
 		case ev.Kind == httptrust.EventWarning && !e.verbose:
 		default:
 			e.warn(ev.Message)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"crypto/tls"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sort"
@@ -25,8 +23,6 @@ type tracer struct {
 	// policy judges every host of the run.
 	policy  *httptrust.Policy
 	verbose io.Writer // nil without -v
-	// warn prints a warning line (nil: none).
-	warn func(string)
 
 	mu            sync.Mutex
 	handshakeFail bool
@@ -80,29 +76,9 @@ func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.mu.Unlock()
 	}
 	if err == nil {
-		t.allHosts(resp)
 		t.sayResponse(resp)
 	}
 	return resp, err
-}
-
-// allHosts says, for every request trusted through the all_hosts rule (a
-// TLS-inspection root), that it was: one line per request, -v or not.
-func (t *tracer) allHosts(resp *http.Response) {
-	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 || t.warn == nil {
-		return
-	}
-	u := resp.Request.URL
-	eff, err := t.policy.Lookup(u.Hostname())
-	if src := eff.Source("anchors"); err != nil || src == nil || !src.AllHosts {
-		return
-	}
-	port := u.Port()
-	if port == "" {
-		port = "443"
-	}
-	t.warn(fmt.Sprintf("%s is trusted through the all_hosts rule at %s (an anchor trusted for every host), not a rule of its own; its certificate is %s",
-		net.JoinHostPort(u.Hostname(), port), eff.Source("anchors").Where(), certs.CertFingerprint(resp.TLS.PeerCertificates[0])))
 }
 
 // CloseIdleConnections closes the idle connections of every transport.
