@@ -87,24 +87,9 @@ type Result struct {
 // no common protocol version). It never returns a connection: the
 // handshake is always aborted.
 func Probe(ctx context.Context, t Target) (*Result, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
-	port := t.Port
-	if port == "" {
-		port = "443"
-	}
-	addr := t.Addr
-	if addr == "" {
-		addr = net.JoinHostPort(t.Host, port)
-	}
-	dial := t.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	raw, err := dial(ctx, "tcp", addr)
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	raw, addr, err := t.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +112,32 @@ func Probe(ctx context.Context, t Target) (*Result, error) {
 		return nil, ErrNoChain
 	}
 	return res, nil
+}
+
+// bounded gives ctx DefaultTimeout when it has no deadline.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, DefaultTimeout)
+}
+
+// dial connects to t's address and returns it.
+func (t Target) dial(ctx context.Context) (net.Conn, string, error) {
+	port := t.Port
+	if port == "" {
+		port = "443"
+	}
+	addr := t.Addr
+	if addr == "" {
+		addr = net.JoinHostPort(t.Host, port)
+	}
+	dial := t.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	c, err := dial(ctx, "tcp", addr)
+	return c, addr, err
 }
 
 // captureConfig returns the probe's tls.Config. record receives the
@@ -185,24 +196,9 @@ var ErrNotProven = errors.New("probe: the server did not prove it holds the key 
 // the connection is closed. identity, if not nil, is offered when the
 // server asks for a client certificate.
 func Confirm(ctx context.Context, t Target, leaf *x509.Certificate, identity *tls.Certificate) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
-	port := t.Port
-	if port == "" {
-		port = "443"
-	}
-	addr := t.Addr
-	if addr == "" {
-		addr = net.JoinHostPort(t.Host, port)
-	}
-	dial := t.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	raw, err := dial(ctx, "tcp", addr)
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	raw, _, err := t.dial(ctx)
 	if err != nil {
 		return err
 	}
