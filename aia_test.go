@@ -71,7 +71,7 @@ func TestFetchIntermediates(t *testing.T) {
 
 	// Never for a host whose rule pins exact certificates.
 	before := fetches.Load()
-	exact := Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(l.pki.Root), FetchIntermediates: boolp(true)}
+	exact := Rule{Hosts: []string{"a.test"}, CertificateCerts: certsOf(l.pki.Root), FetchIntermediates: boolp(true)}
 	c, u = mk("/int.der", nil, exact)
 	if _, err := get(c, u); err == nil {
 		t.Fatal("an exact-certificate rule accepted a CA-issued leaf")

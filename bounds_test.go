@@ -203,7 +203,7 @@ func newBoundsBed(t *testing.T) *boundsBed {
 		switch boundsKind(i % 4) {
 		case kindExact:
 			dev := l.pki.SelfSigned(t, names...)
-			cert, rule = testpki.Chain(dev), Rule{Hosts: []string{name}, ExactCerts: certsOf(dev)}
+			cert, rule = testpki.Chain(dev), Rule{Hosts: []string{name}, CertificateCerts: certsOf(dev)}
 		case kindAnchor:
 			cert = l.pki.FullChain(l.pki.Leaf(t, names...))
 		case kindSystem:

@@ -100,7 +100,7 @@ func merge(matches []*entry) *Effective {
 			eff.Anchors = certRefs(r, r.Anchors, r.AnchorCerts)
 		}
 		if r.hasCerts() && set("certificates", r) {
-			eff.Certificates = certRefs(r, r.Certificates, r.ExactCerts)
+			eff.Certificates = certRefs(r, r.Certificates, r.CertificateCerts)
 		}
 		if r.SystemRoots != nil && set("system_roots", r) {
 			eff.SystemRoots = *r.SystemRoots

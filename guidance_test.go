@@ -180,7 +180,7 @@ func TestEmptyListsNameNothing(t *testing.T) {
 	for _, r := range []Rule{
 		{Hosts: []string{"127.0.0.1"}, AnchorCerts: []*x509.Certificate{}, ServerName: "public.test"},
 		{Hosts: []string{"127.0.0.1"}, Anchors: []string{}, ServerName: "public.test"},
-		{Hosts: []string{"127.0.0.1"}, ExactCerts: []*x509.Certificate{}, AllowExpired: true},
+		{Hosts: []string{"127.0.0.1"}, CertificateCerts: []*x509.Certificate{}, AllowExpired: true},
 		{Hosts: []string{"127.0.0.1"}, Certificates: []string{}, AllowNameMismatch: true},
 	} {
 		if _, err := New([]Rule{r}, &Options{FS: emptyFS{}}); err == nil {
@@ -192,7 +192,7 @@ func TestEmptyListsNameNothing(t *testing.T) {
 	s := l.serve(l.public.FullChain(l.public.Leaf(t, "dev.corp.test")), "dev.corp.test")
 	for _, narrow := range []Rule{
 		{Hosts: []string{"dev.corp.test"}, AnchorCerts: []*x509.Certificate{}},
-		{Hosts: []string{"dev.corp.test"}, ExactCerts: []*x509.Certificate{}},
+		{Hosts: []string{"dev.corp.test"}, CertificateCerts: []*x509.Certificate{}},
 	} {
 		c := l.client(l.policy(Rule{Hosts: []string{"**.corp.test"}, AnchorCerts: certsOf(l.pki.Root)}, narrow))
 		e := wantReason(t, c, at(s, "dev.corp.test"), ReasonUnknownAuthority)
@@ -300,7 +300,7 @@ func TestJudgeRecordsNothing(t *testing.T) {
 		t.Errorf("bare config on a first contact: %v", err)
 	}
 	// Exact: the leaf is one of the rule's exact certificates.
-	p2 := mustPolicy(t, []Rule{{Hosts: []string{"dev.test"}, ExactCerts: certsOf(dev)}}, l.opts())
+	p2 := mustPolicy(t, []Rule{{Hosts: []string{"dev.test"}, CertificateCerts: certsOf(dev)}}, l.opts())
 	v, _ = p2.Judge("other.test", cs)
 	if v.Exact || v.Trusted() {
 		t.Errorf("other host: %+v", v)
@@ -493,7 +493,7 @@ func TestHTTPSProxyIsAHostOfItsOwn(t *testing.T) {
 	// Trusted for its own host, the proxy tunnels; the target's record is
 	// the target's key, and the target's client certificate went to no
 	// one but... the target, which did not ask.
-	p = mustPolicy(t, []Rule{targetRule, {Hosts: []string{"127.0.0.1"}, ExactCerts: certsOf(proxyCert)}}, o)
+	p = mustPolicy(t, []Rule{targetRule, {Hosts: []string{"127.0.0.1"}, CertificateCerts: certsOf(proxyCert)}}, o)
 	tr := p.Transport(base())
 	c := &http.Client{Transport: tr}
 	wantOK(t, c, "https://tofu.test:"+target.Port+"/")

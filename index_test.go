@@ -64,7 +64,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestNoRuleGetsDefaults(t *testing.T) {
-	p := mustPolicy(t, []Rule{{Hosts: []string{"device.local"}, ExactCerts: nil, Certificates: nil, SystemRoots: boolp(false)}}, nil)
+	p := mustPolicy(t, []Rule{{Hosts: []string{"device.local"}, CertificateCerts: nil, Certificates: nil, SystemRoots: boolp(false)}}, nil)
 	eff, _ := p.Lookup("example.com")
 	if eff.Rule != nil || !eff.SystemRoots || len(eff.Anchors) != 0 {
 		t.Errorf("a host with no rule: %+v, want the defaults (system roots)", eff)

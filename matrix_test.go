@@ -281,7 +281,7 @@ func mxExpired(t *testing.T, l *lab) mxScenario {
 // allow_expired for that certificate and host is the fix.
 func mxExpiredExact(t *testing.T, l *lab) mxScenario {
 	leaf := l.pki.Expired(t, "a.test")
-	exact := Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(leaf)}
+	exact := Rule{Hosts: []string{"a.test"}, CertificateCerts: certsOf(leaf)}
 	return mxScenario{
 		url: mxServe(l, testpki.LeafOnly(leaf), "a.test"), rules: []Rule{exact},
 		check: func(t *testing.T, e *VerifyError) {
@@ -404,7 +404,7 @@ func mxSelfSigned(t *testing.T, l *lab) mxScenario {
 			mxLacks(t, "fix", fixOf(e), "--allow-name-mismatch", "--allow-expired")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
-			return l.clientFor(nil, Rule{Hosts: []string{"dev.test"}, ExactCerts: certsOf(dev)})
+			return l.clientFor(nil, Rule{Hosts: []string{"dev.test"}, CertificateCerts: certsOf(dev)})
 		},
 	}
 }
@@ -417,7 +417,7 @@ func mxSelfSignedOtherName(t *testing.T, l *lab) mxScenario {
 			mxContains(t, "fix", fixOf(e), "httptrust fetch --allow-name-mismatch "+e.URL())
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
-			return l.clientFor(nil, Rule{Hosts: []string{"printer.test"}, ExactCerts: certsOf(dev), AllowNameMismatch: true})
+			return l.clientFor(nil, Rule{Hosts: []string{"printer.test"}, CertificateCerts: certsOf(dev), AllowNameMismatch: true})
 		},
 	}
 }
@@ -530,7 +530,7 @@ func mxCNOnly(t *testing.T, l *lab) mxScenario {
 			mxLacks(t, "fix", fixOf(e), "--server-name")
 		},
 		follow: func(t *testing.T, e *VerifyError) *http.Client {
-			return l.clientFor(nil, Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(leaf), AllowNameMismatch: true})
+			return l.clientFor(nil, Rule{Hosts: []string{"a.test"}, CertificateCerts: certsOf(leaf), AllowNameMismatch: true})
 		},
 	}
 }

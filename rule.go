@@ -17,6 +17,11 @@ import (
 // from the next less specific rule that matches the same host, and so on
 // down to the defaults: the system roots, as a plain Go client. An empty but
 // non-nil slice is set: Pins: []string{} lifts the pins of a wider rule.
+//
+// The fields that name files (Anchors, Certificates, ClientCertificate,
+// ClientKey, ClientPasswordFile) are the rule file's keys; each has a twin
+// that gives the value in code (AnchorCerts, CertificateCerts,
+// ClientIdentity). A rule may use either or both.
 type Rule struct {
 	// Hosts are the host patterns the rule applies to (see ParsePattern).
 	Hosts []string
@@ -29,11 +34,11 @@ type Rule struct {
 	Anchors     []string
 	AnchorCerts []*x509.Certificate
 	// Certificates names exact certificates trusted for these hosts (a
-	// self-signed device); ExactCerts gives them in code. The presented leaf
-	// must be byte-identical; name and validity are still checked unless
-	// AllowNameMismatch or AllowExpired says otherwise.
-	Certificates []string
-	ExactCerts   []*x509.Certificate
+	// self-signed device); CertificateCerts gives them in code. The
+	// presented leaf must be byte-identical; name and validity are still
+	// checked unless AllowNameMismatch or AllowExpired says otherwise.
+	Certificates     []string
+	CertificateCerts []*x509.Certificate
 
 	// SystemRoots says whether public CAs may also vouch for these hosts.
 	// Unset, it is false when the effective rule has anchors or
@@ -141,12 +146,12 @@ func (e *RuleError) Unwrap() error { return e.Err }
 func (r *Rule) hasAnchors() bool { return r.Anchors != nil || r.AnchorCerts != nil }
 
 // hasCerts reports whether the rule sets the certificates field.
-func (r *Rule) hasCerts() bool { return r.Certificates != nil || r.ExactCerts != nil }
+func (r *Rule) hasCerts() bool { return r.Certificates != nil || r.CertificateCerts != nil }
 
 // namesAnchors and namesCerts report whether the rule names at least one
 // anchor or exact certificate: an empty list is not "has anchors".
 func (r *Rule) namesAnchors() bool { return len(r.Anchors)+len(r.AnchorCerts) > 0 }
-func (r *Rule) namesCerts() bool   { return len(r.Certificates)+len(r.ExactCerts) > 0 }
+func (r *Rule) namesCerts() bool   { return len(r.Certificates)+len(r.CertificateCerts) > 0 }
 
 // hasClient reports whether the rule sets a client identity.
 func (r *Rule) hasClient() bool { return r.ClientCertificate != "" || r.ClientIdentity != nil }

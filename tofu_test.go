@@ -115,7 +115,7 @@ func TestTOFUNeverWidensAnchorsOrCertificates(t *testing.T) {
 	o.TOFU = &MemoryTOFU{}
 	c := l.client(mustPolicy(t, []Rule{
 		{Hosts: []string{"**.lab.test"}, TOFU: boolp(true)},
-		{Hosts: []string{"nas.lab.test"}, ExactCerts: certsOf(nas)},
+		{Hosts: []string{"nas.lab.test"}, CertificateCerts: certsOf(nas)},
 		{Hosts: []string{"ca.lab.test"}, AnchorCerts: certsOf(l.pki.Root)},
 	}, o))
 	wantReason(t, c, at(evil, "nas.lab.test"), ReasonCertificateChanged)

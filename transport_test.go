@@ -89,7 +89,7 @@ func TestConcurrentHostsNoCrossTalk(t *testing.T) {
 		if i%2 == 0 {
 			dev := l.pki.SelfSigned(t, name)
 			servers = append(servers, l.serve(testpki.Chain(dev), name))
-			rules = append(rules, Rule{Hosts: []string{name}, ExactCerts: certsOf(dev)})
+			rules = append(rules, Rule{Hosts: []string{name}, CertificateCerts: certsOf(dev)})
 		} else {
 			servers = append(servers, l.serve(l.pki.FullChain(l.pki.Leaf(t, name)), name))
 			rules = append(rules, Rule{Hosts: []string{name}, AnchorCerts: certsOf(l.pki.Root)})
@@ -135,7 +135,7 @@ func TestNoGlobalState(t *testing.T) {
 	l := newLab(t)
 	dev := l.pki.SelfSigned(t, "a.test")
 	s := l.serve(testpki.Chain(dev), "a.test")
-	p := l.policy(Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(dev)},
+	p := l.policy(Rule{Hosts: []string{"a.test"}, CertificateCerts: certsOf(dev)},
 		Rule{Hosts: []string{"b.test"}, AnchorCerts: certsOf(l.pki.Root), SystemRoots: boolp(true)})
 	wantOK(t, l.client(p), at(s, "a.test"))
 	if _, ok := p.Client().Transport.(*Transport); !ok {

@@ -21,7 +21,7 @@ func TestExactCertificateIsScopedToItsHost(t *testing.T) {
 	l := newLab(t)
 	dev := l.pki.SelfSigned(t, "a.test", "b.test")
 	s := l.serve(testpki.Chain(dev), "a.test", "b.test")
-	c := l.client(l.policy(Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(dev)}))
+	c := l.client(l.policy(Rule{Hosts: []string{"a.test"}, CertificateCerts: certsOf(dev)}))
 	wantOK(t, c, at(s, "a.test"))
 	e := wantReason(t, c, at(s, "b.test"), ReasonSelfSigned)
 	mustContain(t, "fix", fixOf(e), "httptrust fetch https://b.test:"+s.Port+"/")
@@ -187,7 +187,7 @@ func TestRedirectUsesTheNewHostsRule(t *testing.T) {
 		w.Write([]byte("b"))
 	}))
 	l.resolve["a.test"], l.resolve["b.test"] = "127.0.0.1", "127.0.0.1"
-	c := l.client(l.policy(Rule{Hosts: []string{"a.test"}, ExactCerts: certsOf(dev)}))
+	c := l.client(l.policy(Rule{Hosts: []string{"a.test"}, CertificateCerts: certsOf(dev)}))
 	e := wantReason(t, c, at(s, "a.test"), ReasonSelfSigned)
 	if e.Host != "b.test" {
 		t.Errorf("refused host %q, want b.test", e.Host)
@@ -264,7 +264,7 @@ func TestIPHosts(t *testing.T) {
 	l := newLab(t)
 	dev := l.pki.SelfSigned(t, "127.0.0.1")
 	s := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(dev), nil)
-	c := l.client(l.policy(Rule{Hosts: []string{"127.0.0.1"}, ExactCerts: certsOf(dev)}))
+	c := l.client(l.policy(Rule{Hosts: []string{"127.0.0.1"}, CertificateCerts: certsOf(dev)}))
 	wantOK(t, c, s.URL+"/")
 	for _, n := range s.ServerNames() {
 		if n != "" {
@@ -296,7 +296,7 @@ func TestExactCertificateRelaxations(t *testing.T) {
 	clock := time.Now().Add(400 * 24 * time.Hour)
 	dev := l.pki.SelfSigned(t, "localhost")
 	s := testpki.StartTLS(t, "127.0.0.4", testpki.Chain(dev), nil)
-	rule := Rule{Hosts: []string{"127.0.0.4"}, ExactCerts: certsOf(dev)}
+	rule := Rule{Hosts: []string{"127.0.0.4"}, CertificateCerts: certsOf(dev)}
 	mk := func(r Rule, now time.Time) *http.Client {
 		o := l.opts()
 		o.Clock = func() time.Time { return now }
@@ -320,7 +320,7 @@ func TestExactCertificateChanged(t *testing.T) {
 	l := newLab(t)
 	old, now := l.pki.SelfSigned(t, "dev.test"), l.pki.SelfSigned(t, "dev.test")
 	s := l.serve(testpki.Chain(now), "dev.test")
-	e := wantReason(t, l.client(l.policy(Rule{Hosts: []string{"dev.test"}, ExactCerts: certsOf(old)})), at(s, "dev.test"), ReasonCertificateChanged)
+	e := wantReason(t, l.client(l.policy(Rule{Hosts: []string{"dev.test"}, CertificateCerts: certsOf(old)})), at(s, "dev.test"), ReasonCertificateChanged)
 	mustContain(t, "fix", fixOf(e), "--fingerprint '<SHA-256 obtained out of band>'")
 	notContain(t, "fix", fixOf(e), "--yes", certs.CertFingerprint(now.Cert).String())
 }
