@@ -89,6 +89,28 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 	return err
 }
 
+// Explain turns an error from a connection to hostport made with a bare
+// TLSConfigFor config into the *VerifyError the Transport would have
+// returned, for clients that are not net/http: a server that does not speak
+// TLS, wants a client certificate it was not given, or shares no TLS
+// version or suite with the rule. A refused certificate already is one
+// (inside a *tls.CertificateVerificationError), and other errors (a
+// timeout, a refused connection) are returned as they are. Policy.DialTLSContext
+// does this itself.
+func (p *Policy) Explain(err error, hostport string) error {
+	if err == nil || p.usable() != nil {
+		return err
+	}
+	host, port, serr := splitHost(hostport)
+	if serr != nil {
+		return err
+	}
+	if port == "" {
+		port = "443"
+	}
+	return classify(err, p, host, port, &handshakeNote{})
+}
+
 // isTimeout reports whether err is a timeout or a cancellation, which
 // says nothing about the server.
 func isTimeout(err error) bool {

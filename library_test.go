@@ -8,10 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/httptrust/httptrust/internal/testpki"
 )
 
 // The caller's *http.Transport keeps its meaning: its TLS settings (all
@@ -191,5 +196,71 @@ func TestCallersDialIsUsed(t *testing.T) {
 	base := &http.Transport{Dial: func(network, addr string) (net.Conn, error) { return nil, refused }} //lint:ignore SA1019 the case under test
 	if _, err := (&http.Client{Transport: p.Transport(base)}).Get(at(s, "a.test")); !errors.Is(err, refused) {
 		t.Errorf("https past the caller's Dial: %v", err)
+	}
+}
+
+// Explain gives a bare config's caller the classified refusal.
+func TestExplain(t *testing.T) {
+	l := newLab(t)
+	plain := testpki.StartHTTP(t, "127.0.0.1", nil)
+	p := l.policy()
+	cfg, err := p.TLSConfigFor("127.0.0.1:" + plain.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tls.Dial("tcp", plain.Addr, cfg)
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		t.Fatalf("crypto/tls already gave a VerifyError: %v", err)
+	}
+	err = p.Explain(err, "127.0.0.1:"+plain.Port)
+	if !errors.As(err, &ve) || ve.Reason != ReasonNotTLS || ve.Remedy.Action == ActionNone {
+		t.Errorf("Explain = %v, want not a TLS server with a remedy", err)
+	}
+	if p.Explain(nil, "a.test") != nil {
+		t.Error("Explain(nil) is not nil")
+	}
+}
+
+// An embedded store: StoreDir instead of fs.Sub, validated at load, and a
+// certificate file no rule names reported with the rule to write.
+func TestEmbeddedStore(t *testing.T) {
+	l := newLab(t)
+	dev := l.pki.SelfSigned(t, "dev.test")
+	fsys := fstest.MapFS{
+		"certificates/trust.toml": {Data: []byte("[[rule]]\nhosts = [\"dev.test\"]\ncertificates = [\"dev.pem\"]\n")},
+		"certificates/dev.pem":    {Data: dev.CertPEM()},
+		"certificates/other.cer":  {Data: dev.CertPEM()},
+		"certificates/sub/x.crt":  {Data: dev.CertPEM()},
+		"certificates/README":     {Data: []byte("notes")},
+	}
+	o := l.opts()
+	o.StoreDir = "certificates"
+	p, err := LoadFS(fsys, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.serve(testpki.Chain(dev), "dev.test")
+	wantOK(t, l.client(p), at(s, "dev.test"))
+	w := strings.Join(p.Warnings(), "\n")
+	mustContain(t, "warnings", w, `other.cer is a certificate file no rule names`, `certificates = ["other.cer"]`, `sub/x.crt is a certificate file`)
+	if strings.Contains(w, "dev.pem") || strings.Contains(w, "README") {
+		t.Errorf("warnings name a file a rule names, or one that is no certificate: %s", w)
+	}
+	fsys["certificates/dev.pem"] = &fstest.MapFile{Data: []byte("not a certificate")}
+	if _, err := LoadFS(fsys, o); err == nil || !strings.Contains(err.Error(), "dev.pem") {
+		t.Errorf("a bad certificate in an embedded store loads: %v", err)
+	}
+	// On disk, Validate asks for the same.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "trust.toml"), fsys["certificates/trust.toml"].Data, 0o644)
+	os.WriteFile(filepath.Join(dir, "dev.pem"), []byte("not a certificate"), 0o644)
+	if _, err := LoadDir(dir, l.opts()); err != nil {
+		t.Errorf("LoadDir without Validate: %v", err)
+	}
+	o2 := l.opts()
+	o2.Validate = true
+	if _, err := LoadDir(dir, o2); err == nil {
+		t.Error("LoadDir with Validate loads a bad certificate")
 	}
 }

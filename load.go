@@ -54,7 +54,23 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 // folder. The mode bits of other file systems (embed.FS, fstest.MapFS) mean
 // nothing and are not checked; anything in them that is neither a regular
 // file nor a folder is refused.
+//
+// Options.StoreDir names the store's folder inside fsys ("certificates"
+// for //go:embed certificates), so that no fs.Sub is needed. A store that
+// is not on the OS file system is validated at load, as Options.Validate
+// asks: its certificate files are read and parsed, and one that cannot be
+// is a load error rather than a refusal at first use. A certificate file
+// that no rule names trusts nothing: it is reported in Warnings (and to
+// the Observer) with the rule that would trust it.
 func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
+	if opts != nil && opts.StoreDir != "" && opts.StoreDir != "." {
+		sub, err := fs.Sub(fsys, opts.StoreDir)
+		if err != nil {
+			return nil, fmt.Errorf("httptrust: store folder %q: %w", opts.StoreDir, err)
+		}
+		fsys = sub
+	}
+	onOS := safefs.OnOS(fsys)
 	fsys = newSafeFS(fsys)
 	names, skipped, err := ruleFiles(fsys)
 	if err != nil {
@@ -82,7 +98,63 @@ func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
 		return nil, err
 	}
 	p.skipped, p.fromFS = skipped, true
+	unnamed := unnamedCertFiles(fsys, p, skipped, !onOS)
+	for _, w := range unnamed {
+		p.warnings = append(p.warnings, w)
+		p.observe(Event{Kind: EventWarning, Message: w})
+	}
+	if o.Validate || !onOS {
+		if err := p.validateCerts(); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// certExtensions are the names certificate files usually have.
+var certExtensions = map[string]bool{".pem": true, ".crt": true, ".cer": true, ".der": true, ".p7b": true, ".p7c": true}
+
+// unnamedCertFiles lists, as warnings, the certificate files of the store
+// that no rule names: the Flutter habit of dropping a .cer into a
+// certificates/ folder trusts nothing here. walk looks through every folder
+// (a store built into the program is small); otherwise only the top level,
+// which loading lists anyway.
+func unnamedCertFiles(fsys fs.FS, p *Policy, skipped []string, walk bool) []string {
+	named := map[string]bool{}
+	for _, r := range p.rules {
+		for _, f := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+			named[ruleFile(r, f)] = true
+		}
+		if r.ClientCertificate != "" {
+			named[ruleFile(r, r.ClientCertificate)] = true
+		}
+	}
+	var files []string
+	if walk {
+		fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return nil
+			case d.IsDir() && (name == ManagedDir || (name != "." && strings.HasPrefix(d.Name(), "."))):
+				return fs.SkipDir
+			case !d.IsDir():
+				files = append(files, name)
+			}
+			return nil
+		})
+	} else {
+		for _, s := range skipped {
+			files = append(files, strings.SplitN(s, ": ", 2)[0])
+		}
+	}
+	var out []string
+	for _, f := range files {
+		if !certExtensions[strings.ToLower(path.Ext(f))] || named[f] {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s is a certificate file no rule names: it trusts nothing; to trust it for a host, add a rule: [[rule]] hosts = [\"HOST\"] certificates = [%q] (or anchors = [%q] for a CA)", f, f, f))
+	}
+	return out
 }
 
 // Skipped lists the store entries that loading passed over (not rule files),

@@ -31,6 +31,16 @@ type Options struct {
 	// FS resolves the certificate files named by rules built in code. The
 	// loaders set it to the store.
 	FS fs.FS
+	// StoreDir is, for LoadFS, the folder inside the file system that holds
+	// the store ("certificates" for //go:embed certificates); "" means its
+	// root.
+	StoreDir string
+	// Validate reads and parses every certificate file the rules name when
+	// the store loads, and fails the load on the first that cannot be used
+	// (see Policy.Validate). It is always done for a store that is not on
+	// the OS file system (embed.FS); otherwise certificates are read on
+	// first use, and a bad one fails its hosts closed.
+	Validate bool
 	// PinsExpiryWarning is how long before pins_expire the Observer is
 	// warned; 0 means DefaultPinsExpiryWarning, a negative value never.
 	PinsExpiryWarning time.Duration
@@ -234,6 +244,19 @@ func (p *Policy) Validate() error {
 				eff.Client.Key = ruleFile(r, r.ClientKey)
 			}
 			if _, err := p.clientIdentity(eff.Client); err != nil {
+				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateCerts reads every certificate file the rules name.
+func (p *Policy) validateCerts() error {
+	var errs []error
+	for _, r := range p.rules {
+		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+			if _, err := p.certFile(ruleFile(r, name)); err != nil {
 				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -398,7 +400,19 @@ func TestBadCertificateFileFailsClosed(t *testing.T) {
 		"corp.toml": {Data: []byte("[[rule]]\nhosts = [\"a.test\"]\nanchors = [\"root.pem\"]\nsystem_roots = true\n")},
 		"root.pem":  {Data: key},
 	}
-	p, err := LoadFS(fsys, l.opts())
+	// A store built into the program is validated at load.
+	if _, err := LoadFS(fsys, l.opts()); err == nil || !strings.Contains(err.Error(), "root.pem") {
+		t.Fatalf("LoadFS of an in-memory store with a bad certificate: %v", err)
+	}
+	// On disk, certificates are read on first use: the bad one fails its
+	// hosts closed, and only those.
+	dir := t.TempDir()
+	for name, f := range fsys {
+		if err := os.WriteFile(filepath.Join(dir, name), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := LoadDir(dir, l.opts())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,6 +90,17 @@ func New(fsys fs.FS) fs.FS {
 	return &anyFS{fsys: fsys, euid: os.Geteuid(), okDirs: map[string]bool{}}
 }
 
+// OnOS reports whether fsys is a store folder on the OS file system (a
+// Dir, or an os.DirFS), as opposed to one built into the program
+// (embed.FS) or made in memory.
+func OnOS(fsys fs.FS) bool {
+	if _, ok := fsys.(*DirFS); ok {
+		return true
+	}
+	_, ok := osDir(fsys)
+	return ok
+}
+
 var dirFSType = reflect.TypeOf(os.DirFS("."))
 
 // osDir returns the folder of an os.DirFS, which keeps it unexported (as a
