@@ -46,15 +46,18 @@ type Effective struct {
 	}
 }
 
-// CertRef is a certificate named by a rule: a file of the store, or a
-// certificate given in code.
+// CertRef is a certificate an Effective rule trusts, as its rule names it:
+// a file of the store (File, resolved against the rule file's folder), or a
+// certificate given in code (Cert). Rule is the rule that named it.
 type CertRef struct {
 	File string // path inside the store; "" for a certificate given in code
 	Cert *x509.Certificate
 	Rule *Rule
 }
 
-// ClientRef is a client identity named by a rule.
+// ClientRef is the client identity an Effective rule offers, as its rule
+// names it: certificate and key files of the store and where the password
+// comes from, or an identity given in code. Rule is the rule that named it.
 type ClientRef struct {
 	Cert, Key, PasswordEnv, PasswordFile string
 	Identity                             *tls.Certificate

@@ -22,8 +22,10 @@ type Options struct {
 	// Nil means time.Now.
 	Clock func() time.Time
 	// Observer receives warnings and reports (pins expired or without a
-	// backup, report-only pin mismatches, an all_hosts rule). Nil drops them.
-	// It is called synchronously from handshakes: keep it quick.
+	// backup, report-only pin mismatches, trust through an all_hosts rule,
+	// refusals). Nil drops them. It is called synchronously from
+	// handshakes and requests, several at once: it must be safe for
+	// concurrent use, and quick.
 	Observer func(Event)
 	// Getenv reads the environment variables named by client_password_env.
 	// Nil means os.Getenv. The environment is only ever read.
@@ -58,8 +60,10 @@ type Options struct {
 	// TOFU keeps the first-use records of rules with tofu = true. Nil
 	// fails those hosts closed.
 	TOFU TOFUStore
-	// OnFirstUse, if set, is asked before a first-use record is written; an
-	// error refuses the connection and records nothing.
+	// OnFirstUse, if set, is asked on a first contact, during the
+	// handshake; an error refuses the connection and records nothing. The
+	// record itself is written only once the handshake has completed. It may
+	// be called concurrently.
 	OnFirstUse func(rec TOFURecord, chain []*x509.Certificate) error
 }
 

@@ -22,10 +22,12 @@ type TOFURecord struct {
 	NotAfter  time.Time // the recorded certificate's expiry
 }
 
-// A TOFUStore keeps first-use records, the known_hosts of HTTPS. Record
-// must be atomic against other writers, including other processes: when
-// two first contacts race, exactly one record wins and Record returns it to
-// the other, which then fails as a changed certificate if the keys differ.
+// A TOFUStore keeps first-use records, the known_hosts of HTTPS. Its
+// methods are called from concurrent handshakes and must be safe for
+// concurrent use. Record must be atomic against other writers, including
+// other processes: when two first contacts race, exactly one record wins
+// and Record returns it to the other, which then fails as a changed
+// certificate if the keys differ.
 type TOFUStore interface {
 	// Lookup returns the record for hostport. A store that cannot be read
 	// returns an error, never "no record": that would trust an attacker.

@@ -44,7 +44,12 @@ var ErrDowngrade = errors.New("httptrust: refusing a redirect from https to plai
 // or port than the first request's, the Authorization, Cookie and
 // Proxy-Authorization headers copied from the first request are dropped.
 //
+// Each host:port has its own *http.Transport cloned from the base, so the
+// base's pool limits (MaxIdleConns, MaxConnsPerHost, ...) apply per host.
+//
 // Set its exported fields before first use; it is safe for concurrent use.
+// A zero Transport answers every request with an error: build one with
+// Policy.Transport or NewTransport.
 type Transport struct {
 	// AllowDowngrade lets a redirect go from https to plain http.
 	AllowDowngrade bool
