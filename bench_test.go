@@ -463,7 +463,7 @@ func BenchmarkLookupIndex(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				c := &cases[i%len(cases)]
-				if p.ix.effective(c.norm, c.addr) == nil {
+				if p.ix.effective(c.norm, "", c.addr) == nil {
 					b.Fatal("no effective rule")
 				}
 				i++

@@ -37,7 +37,7 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 		e := &VerifyError{Host: host, Port: port, Reason: r, Detail: detail, Err: err, Now: p.opts.Clock(), CipherMismatch: cipher}
 		if n, addr, nerr := normalizeHost(host); nerr == nil {
 			e.Host = n
-			e.Rule = p.ix.effective(n, addr)
+			e.Rule = p.ix.effective(n, port, addr)
 		}
 		return p.refused(e)
 	}

@@ -39,6 +39,9 @@ type Effective struct {
 	Sources map[string]string
 	// from maps each field set by a rule to that rule.
 	from map[string]*Rule
+	// certsForPort says the exact certificates come from a rule for one
+	// port of the host: another leaf there is a changed certificate.
+	certsForPort bool
 
 	material struct {
 		once sync.Once
@@ -64,9 +67,10 @@ type ClientRef struct {
 	Rule                                 *Rule
 }
 
-// effective returns the memoised effective rule for host.
-func (ix *index) effective(host string, addr netip.Addr) *Effective {
-	e := ix.mostSpecific(host, addr)
+// effective returns the memoised effective rule for host on port ("" for
+// any port: a rule for one port does not apply).
+func (ix *index) effective(host, port string, addr netip.Addr) *Effective {
+	e := ix.mostSpecific(host, port, addr)
 	slot := ix.none
 	if e != nil {
 		slot = &e.eff
@@ -76,7 +80,7 @@ func (ix *index) effective(host string, addr netip.Addr) *Effective {
 	} else if ix.all != nil {
 		slot = &ix.all.eff
 	}
-	slot.once.Do(func() { slot.eff = merge(ix.matches(host, addr)) })
+	slot.once.Do(func() { slot.eff = merge(ix.matches(host, port, addr)) })
 	return slot.eff
 }
 
@@ -104,6 +108,7 @@ func merge(matches []*entry) *Effective {
 		}
 		if r.hasCerts() && set("certificates", r) {
 			eff.Certificates = certRefs(r, r.Certificates, r.CertificateCerts)
+			eff.certsForPort = m.pattern.Port != ""
 		}
 		if r.SystemRoots != nil && set("system_roots", r) {
 			eff.SystemRoots = *r.SystemRoots

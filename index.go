@@ -41,9 +41,11 @@ type index struct {
 	over map[string][]*entry
 }
 
-// nameNode is what the index knows of one name.
+// nameNode is what the index knows of one name: its exact rule, its
+// exact rules for one port, and the wildcards "*.name" and "**.name".
 type nameNode struct {
 	exact, one, any *entry
+	ports           map[string]*entry
 }
 
 func newIndex(rules []*compiled) (*index, error) {
@@ -76,6 +78,16 @@ func newIndex(rules []*compiled) (*index, error) {
 				n = &nameNode{}
 				ix.names[p.Host] = n
 			}
+			if p.Port != "" {
+				if n.ports == nil {
+					n.ports = map[string]*entry{}
+				}
+				if old := n.ports[p.Port]; old != nil {
+					return nil, dupErr(p.String(), old.rule.rule, c.rule)
+				}
+				n.ports[p.Port] = e
+				continue
+			}
 			slot := &n.exact
 			switch p.Kind {
 			case PatternOneLabel:
@@ -106,11 +118,12 @@ func sortedDesc(m map[int]bool) []int {
 	return out
 }
 
-// walk calls visit with each entry that matches host (normalised), most
-// specific first, until visit returns false: exact host or IP; then the
-// longest fixed suffix, "*." before "**." at equal suffix, or for IPs the
-// narrowest CIDR first; all_hosts last.
-func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
+// walk calls visit with each entry that matches host (normalised) on port
+// ("" for none), most specific first, until visit returns false: exact
+// host or IP with the port, then without it; then the longest fixed
+// suffix, "*." before "**." at equal suffix, or for IPs the narrowest CIDR
+// first; all_hosts last. Overrides come before all of them.
+func (ix *index) walk(host, port string, addr netip.Addr, visit func(*entry) bool) {
 	try := func(e *entry) bool { return e == nil || visit(e) }
 	for _, e := range ix.over[host] {
 		if !try(e) || e.alone {
@@ -118,6 +131,9 @@ func (ix *index) walk(host string, addr netip.Addr, visit func(*entry) bool) {
 		}
 	}
 	n := ix.names[host]
+	if n != nil && port != "" && n.ports != nil && !try(n.ports[port]) {
+		return
+	}
 	if n != nil && !try(n.exact) {
 		return
 	}
@@ -164,17 +180,17 @@ func (ix *index) withOverride(host string, e *entry) *index {
 }
 
 // matches returns every entry that matches host, most specific first.
-func (ix *index) matches(host string, addr netip.Addr) []*entry {
+func (ix *index) matches(host, port string, addr netip.Addr) []*entry {
 	var out []*entry
-	ix.walk(host, addr, func(e *entry) bool { out = append(out, e); return true })
+	ix.walk(host, port, addr, func(e *entry) bool { out = append(out, e); return true })
 	return out
 }
 
 // mostSpecific returns the pattern entry that decides for host, or nil when
 // only all_hosts or the defaults apply.
-func (ix *index) mostSpecific(host string, addr netip.Addr) *entry {
+func (ix *index) mostSpecific(host, port string, addr netip.Addr) *entry {
 	var found *entry
-	ix.walk(host, addr, func(e *entry) bool { found = e; return false })
+	ix.walk(host, port, addr, func(e *entry) bool { found = e; return false })
 	if found == ix.all {
 		return nil
 	}

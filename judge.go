@@ -50,7 +50,7 @@ func (p *Policy) Judge(hostport string, cs tls.ConnectionState) (*Verdict, error
 	}
 	q := *p
 	q.opts.Observer = nil // judging is not a use
-	eff := p.ix.effective(n, addr)
+	eff := p.ix.effective(n, port, addr)
 	v := newVerifier(&q, eff, n, port, modeJudge)
 	verdict := &Verdict{Effective: eff}
 	if len(cs.PeerCertificates) > 0 {

@@ -60,7 +60,7 @@ func (p *Policy) override(host string, rule Rule, alone bool) (*Policy, error) {
 	d.warnings = append(append([]string{}, p.warnings...), ruleWarnings(c)...)
 	d.ix = p.ix.withOverride(pat.Host, &entry{pattern: pat, rule: c, alone: alone})
 	n, addr, _ := normalizeHost(pat.Host)
-	if err := checkEffective(&r, d.ix.effective(n, addr)); err != nil {
+	if err := checkEffective(&r, d.ix.effective(n, "", addr)); err != nil {
 		return nil, err
 	}
 	for _, w := range ruleWarnings(c) {

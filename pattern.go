@@ -31,7 +31,10 @@ type Pattern struct {
 	Kind PatternKind
 	// Host is the normalised name or IP for exact patterns, and the fixed
 	// suffix for wildcard patterns.
-	Host   string
+	Host string
+	// Port, for an exact name or IP, limits the pattern to that port
+	// ("192.168.1.20:5001"); "" covers every port.
+	Port   string
 	Prefix netip.Prefix // for PatternCIDR
 	Addr   netip.Addr   // for PatternIP
 }
@@ -45,9 +48,11 @@ func (p Pattern) String() string {
 		return "**." + p.Host
 	case PatternCIDR:
 		return p.Prefix.String()
-	default:
-		return p.Host
 	}
+	if p.Port != "" {
+		return hostPort(p.Host, p.Port)
+	}
+	return p.Host
 }
 
 // IsExact reports whether p names exactly one host (a name or an IP literal).
@@ -62,7 +67,9 @@ var ErrPatternTooBroad = errors.New("pattern covers a public suffix or every hos
 // ParsePattern parses a host pattern: "device.local" (exact), "192.168.1.20"
 // or "fd00::1" (IP literal), "192.168.1.0/24" (CIDR), "*.corp.example"
 // (exactly one label below) or "**.corp.example" (the domain and any depth
-// below). Names are normalised (IDNA, lower case, no trailing dot). A pattern
+// below). An exact name or IP may carry a port ("nas.local:5001",
+// "192.168.1.20:5001", "[fd00::1]:8443"): the pattern then covers that port
+// only. Names are normalised (IDNA, lower case, no trailing dot). A pattern
 // that covers everything or a public suffix is refused with ErrPatternTooBroad:
 //
 //   - "*", "**", and a wildcard whose suffix is itself a public suffix
@@ -87,6 +94,22 @@ func ParsePattern(s string) (Pattern, error) {
 	if in == "" {
 		return Pattern{}, errors.New("httptrust: empty host pattern")
 	}
+	if host, port, ok := patternPort(in); ok {
+		if strings.ContainsAny(host, "*/") {
+			return Pattern{}, fmt.Errorf("httptrust: host pattern %q: a port goes only with an exact host name or IP address, not a wildcard or CIDR", s)
+		}
+		p, err := ParsePattern(host)
+		if err != nil {
+			return Pattern{}, err
+		}
+		if port == "" {
+			return Pattern{}, fmt.Errorf("httptrust: host pattern %q: no port after the colon (a port in its plain form, 1-65535)", s)
+		}
+		if p.Port, err = canonicalPort(port); err != nil {
+			return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w", s, err)
+		}
+		return p, nil
+	}
 	switch {
 	case in == "*" || in == "**" || in == "*." || in == "**.":
 		return Pattern{}, fmt.Errorf("httptrust: host pattern %q: %w; to trust an anchor for all hosts use all_hosts = true", s, ErrPatternTooBroad)
@@ -107,6 +130,22 @@ func ParsePattern(s string) (Pattern, error) {
 		return Pattern{Kind: PatternIP, Host: h, Addr: addr}, nil
 	}
 	return Pattern{Kind: PatternExact, Host: h}, nil
+}
+
+// patternPort splits "host:port", "[v6]:port" and "ipv4:port"; a bare IPv6
+// literal ("fd00::1") has no port.
+func patternPort(s string) (host, port string, ok bool) {
+	if strings.HasPrefix(s, "[") {
+		if i := strings.LastIndex(s, "]:"); i > 0 {
+			return s[1:i], s[i+2:], true
+		}
+		return "", "", false
+	}
+	if strings.Count(s, ":") != 1 {
+		return "", "", false
+	}
+	h, p, _ := strings.Cut(s, ":")
+	return h, p, true
 }
 
 func parseWildcard(orig, suffix string, kind PatternKind) (Pattern, error) {

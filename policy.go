@@ -203,20 +203,26 @@ func (p *Policy) Version() uint64 {
 }
 
 // Lookup returns the effective rule for host (a name or IP literal, with or
-// without a port), with the source of each field.
+// without a port), with the source of each field. Without a port, rules for
+// one port ("nas.local:5001") do not apply.
 func (p *Policy) Lookup(host string) (*Effective, error) {
 	if err := p.usable(); err != nil {
 		return nil, err
 	}
-	h, _, err := splitHost(host)
+	h, port, err := splitHost(host)
 	if err != nil {
 		return nil, err
+	}
+	if port != "" {
+		if port, err = canonicalPort(port); err != nil {
+			return nil, err
+		}
 	}
 	n, addr, err := normalizeHost(h)
 	if err != nil {
 		return nil, fmt.Errorf("httptrust: host %q: %w", host, err)
 	}
-	return p.ix.effective(n, addr), nil
+	return p.ix.effective(n, port, addr), nil
 }
 
 func (p *Policy) observe(e Event) {

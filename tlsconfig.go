@@ -116,7 +116,7 @@ func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, m
 	if err != nil {
 		return nil, nil, fmt.Errorf("httptrust: host %q: %w", host, err)
 	}
-	eff := p.ix.effective(n, addr)
+	eff := p.ix.effective(n, port, addr)
 	v := newVerifier(p, eff, n, port, mode)
 	cfg := &tls.Config{}
 	if caller != nil {

@@ -549,12 +549,27 @@ func (v *verifier) expiry(c *x509.Certificate, presented []*x509.Certificate, no
 	return e
 }
 
-// changed reports a leaf that is not the exact certificate the rule trusts.
+// changed reports a leaf that is not an exact certificate the rule trusts.
+// A rule for every port of the host may trust another service's certificate
+// on another port: the detail says so, and a rule for this host:port trusts
+// a second service beside it.
 func (v *verifier) changed(presented, trusted []*x509.Certificate) *VerifyError {
 	var fps []string
 	for _, c := range trusted {
 		fps = append(fps, certs.CertFingerprint(c).String())
 	}
-	return v.fail(ReasonCertificateChanged, presented, fmt.Sprintf("the rule trusts the certificate with SHA-256 %s; the server presents %s",
-		joinNames(fps), certs.CertFingerprint(presented[0])), nil)
+	src := v.eff.Source("certificates").Where()
+	if v.eff.certsForPort {
+		return v.fail(ReasonCertificateChanged, presented, fmt.Sprintf("the rule at %s trusts the certificate with SHA-256 %s for %s; the server presents %s",
+			src, joinNames(fps), hostPort(v.host, v.port), certs.CertFingerprint(presented[0])), nil)
+	}
+	return v.fail(ReasonCertificateChanged, presented, fmt.Sprintf("the rule at %s trusts the certificate with SHA-256 %s for every port of %s; the server on port %s presents %s (another service on this port needs a rule for %s of its own)",
+		src, joinNames(fps), v.host, portOr443(v.port), certs.CertFingerprint(presented[0]), hostPort(v.host, v.port)), nil)
+}
+
+func portOr443(p string) string {
+	if p == "" {
+		return "443"
+	}
+	return p
 }

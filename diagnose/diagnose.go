@@ -141,7 +141,7 @@ func (r *run) fix(rem httptrust.Remedy) {
 // the advice comes from the one place the library writes it.
 func (r *run) remedy(reason httptrust.Reason, cipher bool) httptrust.Remedy {
 	e := &httptrust.VerifyError{Host: r.rep.Host, Port: r.rep.Port, Reason: reason, Now: r.now, CipherMismatch: cipher}
-	if eff, err := r.o.Policy.Lookup(r.rep.Host); err == nil {
+	if eff, err := r.o.Policy.Lookup(netJoin(r.rep.Host, r.rep.Port)); err == nil {
 		e.Rule = eff
 	}
 	return r.o.Policy.Remedy(e)

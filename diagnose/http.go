@@ -74,7 +74,7 @@ func (r *run) reportClientCert(cri *tls.CertificateRequestInfo, sent bool, herr 
 		}
 	}
 	details := []string{"acceptable issuers: " + orNone(cas)}
-	id, idErr := r.o.Policy.ClientIdentity(r.rep.Host)
+	id, idErr := r.o.Policy.ClientIdentity(netJoin(r.rep.Host, r.rep.Port))
 	switch {
 	case idErr != nil:
 		r.add("client_certificate", Fail, "the server asks for a client certificate; the configured one cannot be used: "+idErr.Error(), details...)

@@ -15,7 +15,7 @@ import (
 
 // rule names the rule that applies and where each field came from.
 func (r *run) rule() {
-	eff, err := r.o.Policy.Lookup(r.rep.Host)
+	eff, err := r.o.Policy.Lookup(netJoin(r.rep.Host, r.rep.Port))
 	if err != nil {
 		r.add("rule", Fail, err.Error())
 		return
@@ -146,7 +146,7 @@ func (r *run) expiry(res *probe.Result) {
 // pins compares the rule's pin set with the chain's keys, in the state
 // the library gives it (enforced, report-only, expiring soon, expired).
 func (r *run) pins(res *probe.Result, verified bool) {
-	eff, err := r.o.Policy.Lookup(r.rep.Host)
+	eff, err := r.o.Policy.Lookup(netJoin(r.rep.Host, r.rep.Port))
 	if err != nil || eff.Pins == nil {
 		var keys []string
 		for _, c := range res.Chain {
