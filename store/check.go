@@ -169,14 +169,18 @@ func (s *Store) checkCertFile(rep *Report, at Finding, kind, file string, now ti
 func (s *Store) checkTOFU(rep *Report, now time.Time, within time.Duration) {
 	recs, err := s.KnownHosts().List()
 	if err != nil {
-		rep.Findings = append(rep.Findings, Finding{Kind: "bad_file", File: KnownHostsFile, Message: err.Error()})
+		rep.Findings = append(rep.Findings, Finding{Kind: "bad_file", File: KnownHostsDir, Message: err.Error()})
 		return
+	}
+	if _, err := os.Lstat(s.filePath(LegacyKnownHostsFile)); err == nil {
+		rep.Findings = append(rep.Findings, Finding{Kind: "legacy_known_hosts", File: LegacyKnownHostsFile,
+			Message: "first-use records in the single-file layout of earlier versions: they are read as they are, and the next first use or trust forget moves them into " + KnownHostsDir})
 	}
 	for _, r := range recs {
 		rep.Certificates = append(rep.Certificates, CertStatus{Hosts: []string{r.HostPort}, Kind: "tofu",
-			File: KnownHostsFile, SHA256: r.CertSHA.String(), NotAfter: r.NotAfter})
+			File: KnownHostsFileFor(r.HostPort), SHA256: r.CertSHA.String(), NotAfter: r.NotAfter})
 		if !r.NotAfter.IsZero() && now.Add(within).After(r.NotAfter) {
-			rep.Findings = append(rep.Findings, Finding{Kind: "tofu_expiring", Hosts: []string{r.HostPort}, File: KnownHostsFile,
+			rep.Findings = append(rep.Findings, Finding{Kind: "tofu_expiring", Hosts: []string{r.HostPort}, File: KnownHostsFileFor(r.HostPort),
 				NotAfter: r.NotAfter, Message: fmt.Sprintf("the certificate recorded on first use expires on %s; its renewal keeps the key or needs httptrust trust forget %s", r.NotAfter.UTC().Format(time.DateOnly), r.HostPort)})
 		}
 	}

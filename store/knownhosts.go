@@ -3,10 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,19 +20,35 @@ import (
 	"github.com/httptrust/httptrust/internal/safefs"
 )
 
-// KnownHostsFile is the store's file of trust-on-first-use records.
-const KnownHostsFile = httptrust.ManagedDir + "/known_hosts"
+// KnownHostsDir is the store's folder of trust-on-first-use records. The
+// records are spread over up to 4096 files named by the first three hex
+// digits of the SHA-256 of their "host:port" (KnownHostsFileFor), one line
+// a record, so that a lookup or a new record reads and rewrites one small
+// file however many hosts the store knows. They are plain text, readable
+// and greppable: grep -r nas.local managed/known_hosts.d.
+const KnownHostsDir = httptrust.ManagedDir + "/known_hosts.d"
+
+// LegacyKnownHostsFile is where records were kept in one file before
+// KnownHostsDir. It is still read, and its records are moved into
+// KnownHostsDir by the next write, under the store's lock.
+const LegacyKnownHostsFile = httptrust.ManagedDir + "/known_hosts"
 
 const knownHostsHeader = "# httptrust known hosts: trust-on-first-use records, written by httptrust.\n" +
 	"# host:port  spki-pin  certificate-sha256  first-seen  last-seen  certificate-not-after\n"
 
-// maxKnownHosts bounds the file.
-const maxKnownHosts = 16 << 20
+// maxKnownHostsFile bounds one file of records (a few hundred records at a
+// million hosts); maxLegacyKnownHosts bounds the legacy file, read only to
+// be moved.
+const (
+	maxKnownHostsFile   = 16 << 20
+	maxLegacyKnownHosts = 1 << 30
+)
 
 // KnownHosts is the store's first-use records; it implements
 // httptrust.TOFUStore. Records are written under the store's lock, so two
 // processes recording at once lose nothing, and two racing first contacts
-// end with one record.
+// end with one record. Each write rewrites, atomically, the one file that
+// holds the record.
 type KnownHosts struct {
 	s *Store
 }
@@ -38,40 +56,127 @@ type KnownHosts struct {
 // KnownHosts returns the store's first-use records.
 func (s *Store) KnownHosts() *KnownHosts { return &KnownHosts{s: s} }
 
-func (k *KnownHosts) path() string { return filepath.Join(k.s.Dir, filepath.FromSlash(KnownHostsFile)) }
-
-// read parses the file; a missing file holds no record, a damaged one is an
-// error (treating it as empty would trust an attacker). The file is guarded
-// as the store's rule files are: a known_hosts, or a folder above it, that
-// another user may write or owns is an error (wrapping
-// httptrust.ErrWritableByOthers or httptrust.ErrOwnedByOther), on every
-// read and so before every write, never an empty file. Without its file,
-// managed/ is still checked: another user could otherwise plant one.
-func (k *KnownHosts) read() (map[string]httptrust.TOFURecord, error) {
-	data, err := safefs.ReadFile(safefs.Dir(k.s.Dir), KnownHostsFile, maxKnownHosts)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]httptrust.TOFURecord{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", KnownHostsFile, err)
-	}
-	return ParseKnownHosts(KnownHostsFile, data)
+// KnownHostsFileFor returns the file of the store, relative to its folder,
+// that holds the record of hostport (a normalised "host:port").
+func KnownHostsFileFor(hostport string) string {
+	sum := sha256.Sum256([]byte(hostport))
+	return fmt.Sprintf("%s/%03x", KnownHostsDir, int(sum[0])<<4|int(sum[1])>>4)
 }
 
-// Lookup implements httptrust.TOFUStore.
+func (k *KnownHosts) abs(name string) string { return filepath.Join(k.s.Dir, filepath.FromSlash(name)) }
+
+// readFile reads one file of records through the store's guard: a file,
+// or a folder above it, that another user may write or owns is an error
+// (wrapping httptrust.ErrWritableByOthers or httptrust.ErrOwnedByOther) on
+// every read and so before every write, never "no record". A missing file
+// holds no record; the folders on the way to it are still checked:
+// another user could otherwise plant one.
+func (k *KnownHosts) readFile(name string, max int64) ([]byte, bool, error) {
+	data, err := safefs.ReadFile(safefs.Dir(k.s.Dir), name, max)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: %s: %w", name, err)
+	}
+	return data, true, nil
+}
+
+// legacy reads the legacy file's records; nil when there is none.
+func (k *KnownHosts) legacy() (map[string]httptrust.TOFURecord, error) {
+	data, ok, err := k.readFile(LegacyKnownHostsFile, maxLegacyKnownHosts)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return ParseKnownHosts(LegacyKnownHostsFile, data)
+}
+
+// Lookup implements httptrust.TOFUStore. A damaged file is an error
+// (treating it as empty would trust an attacker).
 func (k *KnownHosts) Lookup(hostport string) (httptrust.TOFURecord, bool, error) {
-	recs, err := k.read()
+	name := KnownHostsFileFor(hostport)
+	data, _, err := k.readFile(name, maxKnownHostsFile)
 	if err != nil {
 		return httptrust.TOFURecord{}, false, err
 	}
-	r, ok := recs[hostport]
-	return r, ok, nil
+	rec, ok, err := findRecord(name, data, hostport)
+	if err != nil {
+		return httptrust.TOFURecord{}, false, err
+	}
+	// Until a write moves them, records may still be in the legacy file,
+	// which must be sound even when the record is found: a store with a
+	// damaged file of records is damaged. A moved record is the newer.
+	recs, err := k.legacy()
+	if err != nil {
+		return httptrust.TOFURecord{}, false, err
+	}
+	if !ok {
+		rec, ok = recs[hostport]
+	}
+	return rec, ok, nil
+}
+
+// findRecord finds the record of hostport in a file of records, parsing
+// that line only; every other line must still have the six fields of a
+// record, and hostport may have one line only.
+func findRecord(name string, data []byte, hostport string) (httptrust.TOFURecord, bool, error) {
+	var found httptrust.TOFURecord
+	ok := false
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		host := line
+		if i := bytes.IndexAny(line, " \t\v\f\r"); i >= 0 {
+			host = line[:i]
+		}
+		if string(host) != hostport {
+			if fields := countFields(line); fields != 6 {
+				return httptrust.TOFURecord{}, false, damaged(name, n, fmt.Errorf("%d fields, want 6", fields))
+			}
+			continue
+		}
+		if ok {
+			return httptrust.TOFURecord{}, false, fmt.Errorf("store: %s:%d: a second record for %s", name, n, hostport)
+		}
+		r, err := parseRecord(string(line))
+		if err != nil {
+			return httptrust.TOFURecord{}, false, damaged(name, n, err)
+		}
+		found, ok = r, true
+	}
+	return found, ok, nil
+}
+
+// countFields counts the fields of line as strings.Fields would, without
+// allocating.
+func countFields(line []byte) int {
+	n, in := 0, false
+	for _, c := range line {
+		space := c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
+		if !space && !in {
+			n++
+		}
+		in = !space
+	}
+	return n
+}
+
+func damaged(name string, line int, err error) error {
+	return fmt.Errorf("store: %s:%d: damaged first-use record: %v; fix or remove the line (httptrust trust forget HOST:PORT)", name, line, err)
 }
 
 // Record implements httptrust.TOFUStore.
 func (k *KnownHosts) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, error) {
 	var stored httptrust.TOFURecord
-	err := k.update(func(recs map[string]httptrust.TOFURecord) error {
+	err := k.update(rec.HostPort, func(recs map[string]httptrust.TOFURecord) error {
 		stored = httptrust.MergeTOFU(recs, rec)
 		return nil
 	})
@@ -84,7 +189,7 @@ func (k *KnownHosts) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, err
 // store's lock, so no first contact can slip in between a forget and a
 // record.
 func (k *KnownHosts) Replace(rec httptrust.TOFURecord) error {
-	return k.update(func(recs map[string]httptrust.TOFURecord) error {
+	return k.update(rec.HostPort, func(recs map[string]httptrust.TOFURecord) error {
 		if old, ok := recs[rec.HostPort]; ok && old.Pin != rec.Pin {
 			rec.FirstSeen = rec.LastSeen
 		}
@@ -100,9 +205,9 @@ func (k *KnownHosts) Forget(hostport string) error {
 	if err != nil {
 		return err
 	}
-	return k.update(func(recs map[string]httptrust.TOFURecord) error {
+	return k.update(hp, func(recs map[string]httptrust.TOFURecord) error {
 		if _, ok := recs[hp]; !ok {
-			return fmt.Errorf("%w %s in %s", ErrNotFound, hp, KnownHostsFile)
+			return fmt.Errorf("%w %s in %s", ErrNotFound, hp, KnownHostsFileFor(hp))
 		}
 		delete(recs, hp)
 		return nil
@@ -111,32 +216,170 @@ func (k *KnownHosts) Forget(hostport string) error {
 
 // List returns every record, sorted by host:port.
 func (k *KnownHosts) List() ([]httptrust.TOFURecord, error) {
-	recs, err := k.read()
+	all, err := k.legacy()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]httptrust.TOFURecord, 0, len(recs))
-	for _, r := range recs {
+	if all == nil {
+		all = map[string]httptrust.TOFURecord{}
+	}
+	names, err := k.files()
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		recs, err := k.readShard(name)
+		if err != nil {
+			return nil, err
+		}
+		for hp, r := range recs {
+			all[hp] = r
+		}
+	}
+	out := make([]httptrust.TOFURecord, 0, len(all))
+	for _, r := range all {
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].HostPort < out[j].HostPort })
 	return out, nil
 }
 
-func (k *KnownHosts) update(f func(map[string]httptrust.TOFURecord) error) error {
+// files lists the files of KnownHostsDir, as store paths. Anything else in
+// the folder is an error: a record there would never be found.
+func (k *KnownHosts) files() ([]string, error) {
+	entries, err := os.ReadDir(k.abs(KnownHostsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue // a writer's temporary file
+		}
+		if !isShardName(name) {
+			return nil, fmt.Errorf("store: %s/%s: not a file of first-use records (their names are three hex digits); move it out of %s", KnownHostsDir, name, KnownHostsDir)
+		}
+		names = append(names, KnownHostsDir+"/"+name)
+	}
+	return names, nil
+}
+
+func isShardName(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// readShard parses one file of records in full, checking that each record
+// is in the file its host:port belongs to.
+func (k *KnownHosts) readShard(name string) (map[string]httptrust.TOFURecord, error) {
+	data, _, err := k.readFile(name, maxKnownHostsFile)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := ParseKnownHosts(name, data)
+	if err != nil {
+		return nil, err
+	}
+	for hp := range recs {
+		if want := KnownHostsFileFor(hp); want != name {
+			return nil, fmt.Errorf("store: %s: the record of %s belongs in %s, where httptrust looks for it; move the line there", name, hp, want)
+		}
+	}
+	return recs, nil
+}
+
+// update applies f to the records of the file that holds hostport's, and
+// writes that file back, under the store's lock. The legacy file's records
+// are moved into KnownHostsDir first.
+func (k *KnownHosts) update(hostport string, f func(map[string]httptrust.TOFURecord) error) error {
 	l, err := k.s.lock(context.Background())
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	recs, err := k.read()
+	if err := k.migrate(); err != nil {
+		return err
+	}
+	name := KnownHostsFileFor(hostport)
+	recs, err := k.readShard(name)
 	if err != nil {
 		return err
 	}
 	if err := f(recs); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(k.path(), EncodeKnownHosts(recs), 0o644); err != nil {
+	return k.writeShard(name, recs)
+}
+
+func (k *KnownHosts) writeShard(name string, recs map[string]httptrust.TOFURecord) error {
+	p := k.abs(name)
+	if len(recs) == 0 {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := atomicfile.WriteFile(p, EncodeKnownHosts(recs), 0o644); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// migrate moves the legacy file's records into KnownHostsDir, under the
+// lock: each file of records is written with the legacy records it lacks
+// (a record already moved is newer), then the legacy file is removed. A
+// move cut short is finished by the next write; nothing is lost at any
+// point.
+func (k *KnownHosts) migrate() error {
+	old, err := k.legacy()
+	if err != nil || old == nil {
+		return err
+	}
+	byFile := map[string]map[string]httptrust.TOFURecord{}
+	for hp, r := range old {
+		name := KnownHostsFileFor(hp)
+		if byFile[name] == nil {
+			byFile[name] = map[string]httptrust.TOFURecord{}
+		}
+		byFile[name][hp] = r
+	}
+	names := make([]string, 0, len(byFile))
+	for name := range byFile {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		recs, err := k.readShard(name)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for hp, r := range byFile[name] {
+			if _, ok := recs[hp]; !ok {
+				recs[hp], changed = r, true
+			}
+		}
+		if changed {
+			if err := k.writeShard(name, recs); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(k.abs(LegacyKnownHostsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil

@@ -170,3 +170,174 @@ func FuzzParseKnownHosts(f *testing.F) {
 		}
 	})
 }
+
+func tofuRec(hp string, b byte) httptrust.TOFURecord {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return httptrust.TOFURecord{HostPort: hp, Pin: certs.Pin{b}, CertSHA: certs.Fingerprint{b}, FirstSeen: t0, LastSeen: t0, NotAfter: t0.AddDate(1, 0, 0)}
+}
+
+// Each record lives in the file its host:port names, one line of plain
+// text under a header; a lookup reads that file only.
+func TestKnownHostsOneFileOfRecordsPerHash(t *testing.T) {
+	s := Open(t.TempDir())
+	k := s.KnownHosts()
+	hosts := []string{"a.test:443", "b.test:8443", "[::1]:443", "10.0.0.5:5001"}
+	for i, hp := range hosts {
+		if _, err := k.Record(tofuRec(hp, byte(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, hp := range hosts {
+		name := KnownHostsFileFor(hp)
+		if !strings.HasPrefix(name, KnownHostsDir+"/") || len(name) != len(KnownHostsDir)+4 {
+			t.Fatalf("file for %s: %q", hp, name)
+		}
+		data, err := os.ReadFile(filepath.Join(s.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := string(EncodeKnownHosts(map[string]httptrust.TOFURecord{hp: tofuRec(hp, byte(i+1))}))
+		if !strings.HasPrefix(string(data), knownHostsHeader) || !strings.Contains(string(data), strings.TrimPrefix(want, knownHostsHeader)) {
+			t.Errorf("%s holds\n%s\nwant the line of\n%s", name, data, want)
+		}
+		got, ok, err := k.Lookup(hp)
+		if err != nil || !ok || got != tofuRec(hp, byte(i+1)) {
+			t.Errorf("Lookup(%s) = %+v, %v, %v", hp, got, ok, err)
+		}
+	}
+	if recs, err := k.List(); err != nil || len(recs) != len(hosts) {
+		t.Fatalf("List: %d records, %v", len(recs), err)
+	}
+	// Forgetting the last record of a file removes the file.
+	if err := k.Forget("a.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.Dir, KnownHostsFileFor("a.test:443"))); !os.IsNotExist(err) {
+		t.Errorf("the file of a.test's record is still there: %v", err)
+	}
+	if _, ok, err := k.Lookup("a.test:443"); ok || err != nil {
+		t.Errorf("forgotten record: %v, %v", ok, err)
+	}
+}
+
+// The single file of earlier versions is read as it is, and the next
+// write moves its records into the folder: nothing is lost, a record
+// already moved (newer) wins, and the old file is gone.
+func TestKnownHostsMigratesTheSingleFile(t *testing.T) {
+	s := Open(t.TempDir())
+	k := s.KnownHosts()
+	old := map[string]httptrust.TOFURecord{}
+	for i := 0; i < 300; i++ {
+		hp := fmt.Sprintf("dev%d.test:443", i)
+		old[hp] = tofuRec(hp, byte(i))
+	}
+	legacy := filepath.Join(s.Dir, filepath.FromSlash(LegacyKnownHostsFile))
+	must(t, os.MkdirAll(filepath.Dir(legacy), 0o700))
+	must(t, os.WriteFile(legacy, EncodeKnownHosts(old), 0o644))
+	if got, ok, err := k.Lookup("dev7.test:443"); err != nil || !ok || got != old["dev7.test:443"] {
+		t.Fatalf("lookup in the single file: %+v %v %v", got, ok, err)
+	}
+	// A move cut short: one record is already in the folder, renewed.
+	renewed := tofuRec("dev9.test:443", 9)
+	renewed.LastSeen = renewed.LastSeen.Add(time.Hour)
+	must(t, os.MkdirAll(filepath.Join(s.Dir, KnownHostsDir), 0o700))
+	must(t, os.WriteFile(filepath.Join(s.Dir, KnownHostsFileFor(renewed.HostPort)), EncodeKnownHosts(map[string]httptrust.TOFURecord{renewed.HostPort: renewed}), 0o644))
+	if got, _, _ := k.Lookup(renewed.HostPort); got != renewed {
+		t.Fatalf("moved record: %+v, want %+v", got, renewed)
+	}
+	if _, err := k.Record(tofuRec("new.test:443", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Fatalf("the single file is still there: %v", err)
+	}
+	recs, err := k.List()
+	if err != nil || len(recs) != len(old)+1 {
+		t.Fatalf("after the move: %d records, %v; want %d", len(recs), err, len(old)+1)
+	}
+	for _, r := range recs {
+		want := old[r.HostPort]
+		switch r.HostPort {
+		case "new.test:443":
+			want = tofuRec("new.test:443", 1)
+		case renewed.HostPort:
+			want = renewed
+		}
+		if r != want {
+			t.Errorf("%s: %+v, want %+v", r.HostPort, r, want)
+		}
+	}
+}
+
+// A damaged file of records is an error for every host whose record it
+// would hold, naming the file and line; a record in the wrong file, or a
+// stranger in the folder, is an error for whatever reads them all.
+func TestKnownHostsDamage(t *testing.T) {
+	s := Open(t.TempDir())
+	k := s.KnownHosts()
+	if _, err := k.Record(tofuRec("dev.test:443", 1)); err != nil {
+		t.Fatal(err)
+	}
+	name := KnownHostsFileFor("dev.test:443")
+	file := filepath.Join(s.Dir, name)
+	good, _ := os.ReadFile(file)
+	must(t, os.WriteFile(file, append(append([]byte{}, good...), "x.test:443 sha256/AAAA\n"...), 0o644))
+	for _, hp := range []string{"dev.test:443", sameFile(t, "dev.test:443")} {
+		if _, _, err := k.Lookup(hp); err == nil || !strings.Contains(err.Error(), name+":4: damaged first-use record") {
+			t.Errorf("Lookup(%s) in a damaged file: %v", hp, err)
+		}
+	}
+	if _, err := k.Record(tofuRec(sameFile(t, "dev.test:443"), 2)); err == nil {
+		t.Error("recorded into a damaged file")
+	}
+	// Two records for one host:port.
+	must(t, os.WriteFile(file, append(append([]byte{}, good...), good[len(knownHostsHeader):]...), 0o644))
+	if _, _, err := k.Lookup("dev.test:443"); err == nil || !strings.Contains(err.Error(), "a second record for dev.test:443") {
+		t.Errorf("two records: %v", err)
+	}
+	// A record in a file it does not belong in.
+	must(t, os.WriteFile(file, good, 0o644))
+	other := "other.test:443"
+	for KnownHostsFileFor(other) == name {
+		other = "x" + other
+	}
+	must(t, os.WriteFile(filepath.Join(s.Dir, KnownHostsFileFor(other)), EncodeKnownHosts(map[string]httptrust.TOFURecord{"dev.test:443": tofuRec("dev.test:443", 1)}), 0o644))
+	if _, err := k.List(); err == nil || !strings.Contains(err.Error(), "belongs in "+name) {
+		t.Errorf("misplaced record: %v", err)
+	}
+	must(t, os.Remove(filepath.Join(s.Dir, KnownHostsFileFor(other))))
+	// Something else in the folder.
+	must(t, os.WriteFile(filepath.Join(s.Dir, KnownHostsDir, "notes.txt"), []byte("x"), 0o644))
+	if _, err := k.List(); err == nil || !strings.Contains(err.Error(), "notes.txt: not a file of first-use records") {
+		t.Errorf("stranger: %v", err)
+	}
+}
+
+// findRecord, which reads one line of a file, agrees with
+// ParseKnownHosts, which reads them all.
+func FuzzFindRecord(f *testing.F) {
+	recs := map[string]httptrust.TOFURecord{}
+	for i := 0; i < 5; i++ {
+		hp := fmt.Sprintf("h%d.test:443", i)
+		recs[hp] = tofuRec(hp, byte(i))
+	}
+	f.Add(EncodeKnownHosts(recs), "h3.test:443")
+	f.Add([]byte("# c\n\nh.test:443 sha256/AAAA 00 2020-01-01T00:00:00Z 2020-01-01T00:00:00Z 2021-01-01T00:00:00Z\n"), "h.test:443")
+	f.Add([]byte("h.test:443 a b c d e\nh.test:443 a b c d e\n"), "h.test:443")
+	f.Add([]byte("h.test:443\tsha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= 0000000000000000000000000000000000000000000000000000000000000000 2020-01-01T00:00:00Z 2020-01-01T00:00:00Z 2021-01-01T00:00:00Z\n"), "h.test:443")
+	f.Fuzz(func(t *testing.T, data []byte, hp string) {
+		all, perr := ParseKnownHosts("k", data)
+		rec, ok, ferr := findRecord("k", data, hp)
+		if perr == nil {
+			want, wok := all[hp]
+			if ferr != nil || ok != wok || rec != want {
+				t.Fatalf("findRecord(%q) = %+v, %v, %v; ParseKnownHosts has %+v, %v", hp, rec, ok, ferr, want, wok)
+			}
+		}
+		if ok && ferr == nil {
+			if r, err := parseRecord(rec.HostPort + " " + rec.Pin.String() + " " + rec.CertSHA.String() + " " + rec.FirstSeen.UTC().Format(time.RFC3339) + " " + rec.LastSeen.UTC().Format(time.RFC3339) + " " + rec.NotAfter.UTC().Format(time.RFC3339)); err != nil || r.HostPort != hp {
+				t.Fatalf("found %+v for %q: %v", r, hp, err)
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -29,7 +30,10 @@ var knownHostsFaults = []struct {
 	want  error
 }{
 	{"known_hosts writable by others", false, func(t *testing.T, dir string) {
-		must(t, os.Chmod(filepath.Join(dir, KnownHostsFile), 0o666))
+		must(t, os.Chmod(recordFile(t, dir), 0o666))
+	}, httptrust.ErrWritableByOthers},
+	{"known_hosts.d writable by others", false, func(t *testing.T, dir string) {
+		must(t, os.Chmod(filepath.Join(dir, KnownHostsDir), 0o777))
 	}, httptrust.ErrWritableByOthers},
 	{"managed writable by others", false, func(t *testing.T, dir string) {
 		must(t, os.Chmod(filepath.Join(dir, httptrust.ManagedDir), 0o777))
@@ -43,13 +47,13 @@ var knownHostsFaults = []struct {
 	{"known_hosts a link into a folder writable by others", false, func(t *testing.T, dir string) {
 		shared := filepath.Join(t.TempDir(), "shared")
 		must(t, os.Mkdir(shared, 0o755))
-		kh := filepath.Join(dir, KnownHostsFile)
+		kh := recordFile(t, dir)
 		must(t, os.Rename(kh, filepath.Join(shared, "known_hosts")))
 		must(t, os.Symlink(filepath.Join(shared, "known_hosts"), kh))
 		must(t, os.Chmod(shared, 0o777))
 	}, httptrust.ErrWritableByOthers},
 	{"known_hosts owned by another user", true, func(t *testing.T, dir string) {
-		must(t, os.Chown(filepath.Join(dir, KnownHostsFile), otherUID, otherUID))
+		must(t, os.Chown(recordFile(t, dir), otherUID, otherUID))
 	}, httptrust.ErrOwnedByOther},
 	{"managed owned by another user", true, func(t *testing.T, dir string) {
 		must(t, os.Chown(filepath.Join(dir, httptrust.ManagedDir), otherUID, otherUID))
@@ -91,7 +95,7 @@ func TestKnownHostsGuarded(t *testing.T) {
 				t.Fatalf("control: %+v, %v, %v", got, ok, err)
 			}
 			tt.setup(t, s.Dir)
-			before, _ := os.ReadFile(filepath.Join(s.Dir, KnownHostsFile))
+			before, _ := os.ReadFile(filepath.Join(s.Dir, KnownHostsFileFor(rec.HostPort)))
 			if _, _, err := k.Lookup(rec.HostPort); !errors.Is(err, tt.want) {
 				t.Errorf("Lookup: %v, want %v", err, tt.want)
 			}
@@ -99,18 +103,42 @@ func TestKnownHostsGuarded(t *testing.T) {
 				t.Errorf("List: %v, want %v", err, tt.want)
 			}
 			other := rec
-			other.HostPort = "other.test:443"
+			other.HostPort = sameFile(t, rec.HostPort)
 			if _, err := k.Record(other); !errors.Is(err, tt.want) {
 				t.Errorf("Record: %v, want %v", err, tt.want)
 			}
 			if err := k.Forget(rec.HostPort); !errors.Is(err, tt.want) {
 				t.Errorf("Forget: %v, want %v", err, tt.want)
 			}
-			if after, _ := os.ReadFile(filepath.Join(s.Dir, KnownHostsFile)); string(after) != string(before) {
+			if after, _ := os.ReadFile(filepath.Join(s.Dir, KnownHostsFileFor(rec.HostPort))); string(after) != string(before) {
 				t.Errorf("known_hosts changed:\n%s\nwant\n%s", after, before)
 			}
 		})
 	}
+}
+
+// recordFile returns the one file of first-use records of the store in dir.
+func recordFile(t *testing.T, dir string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, KnownHostsDir, "*"))
+	if len(files) != 1 {
+		t.Fatalf("files of records %v, want one", files)
+	}
+	return files[0]
+}
+
+// sameFile returns another host:port whose record is kept in the same
+// file as hostport's.
+func sameFile(t *testing.T, hostport string) string {
+	t.Helper()
+	for i := 0; i < 1<<20; i++ {
+		hp := fmt.Sprintf("other%d.test:443", i)
+		if KnownHostsFileFor(hp) == KnownHostsFileFor(hostport) {
+			return hp
+		}
+	}
+	t.Fatal("no host:port shares a file with " + hostport)
+	return ""
 }
 
 // Without a known_hosts, a managed folder open to others is still refused:
@@ -126,7 +154,7 @@ func TestKnownHostsMissingInAWritableFolder(t *testing.T) {
 	if _, err := k.Record(httptrust.TOFURecord{HostPort: "kh.test:443"}); !errors.Is(err, httptrust.ErrWritableByOthers) {
 		t.Fatalf("Record: %v, want ErrWritableByOthers", err)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, KnownHostsFile)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(dir, KnownHostsFileFor("kh.test:443"))); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("known_hosts written: %v", err)
 	}
 	// A store that does not exist yet has no records, and the first
@@ -230,7 +258,7 @@ func TestAddRefusesRuleFilesOpenToOthers(t *testing.T) {
 // through the same guard, and report a file open to others with its fix.
 func TestCheckAndListReportFilesOpenToOthers(t *testing.T) {
 	pki := testpki.New(t)
-	s, _ := khStore(t)
+	s, rec := khStore(t)
 	shared := filepath.Join(t.TempDir(), "shared")
 	must(t, os.Mkdir(shared, 0o755))
 	write(t, filepath.Join(shared, "root.pem"), string(pki.Root.CertPEM()))
@@ -240,7 +268,7 @@ func TestCheckAndListReportFilesOpenToOthers(t *testing.T) {
 		t.Fatalf("control: %+v, %v", rep, err)
 	}
 	must(t, os.Chmod(shared, 0o777))
-	must(t, os.Chmod(filepath.Join(s.Dir, KnownHostsFile), 0o666))
+	must(t, os.Chmod(filepath.Join(s.Dir, KnownHostsFileFor(rec.HostPort)), 0o666))
 
 	rep, err := s.Check(time.Now(), time.Hour)
 	if err != nil {
@@ -250,7 +278,7 @@ func TestCheckAndListReportFilesOpenToOthers(t *testing.T) {
 	for _, f := range rep.Findings {
 		found[f.File] = f.Kind + ": " + f.Message
 	}
-	for _, file := range []string{"root.pem", KnownHostsFile} {
+	for _, file := range []string{"root.pem", KnownHostsDir} {
 		if got := found[file]; !strings.HasPrefix(got, "bad_file: ") || !strings.Contains(got, "writable by others") || !strings.Contains(got, "chmod o-w") {
 			t.Errorf("check finding for %s: %q, want bad_file, writable by others, chmod o-w", file, got)
 		}

@@ -37,7 +37,7 @@ func (a announceTOFU) Record(rec httptrust.TOFURecord) (httptrust.TOFURecord, er
 	w := a.e.stderr
 	switch {
 	case !had:
-		printf(w, "httptrust: first contact with %s: trusting its key from now on (trust on first use), recorded in %s\n", rec.HostPort, store.KnownHostsFile)
+		printf(w, "httptrust: first contact with %s: trusting its key from now on (trust on first use), recorded in %s\n", rec.HostPort, store.KnownHostsFileFor(rec.HostPort))
 		printf(w, "  sha256 %s\n  pin    %s\n", rec.CertSHA, rec.Pin)
 		a.e.hint(fmt.Sprintf("a different key for %s will be refused; compare the SHA-256 above with the one the server's owner shows you", rec.HostPort))
 	case old.CertSHA != rec.CertSHA:
@@ -101,7 +101,7 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	if err := r.recordKey(st, leaf, hostPort); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("recorded the key %s of %s for %s in %s", certs.SPKIPin(leaf), leaf.Subject, hostPort, store.KnownHostsFile)
+	msg := fmt.Sprintf("recorded the key %s of %s for %s in %s", certs.SPKIPin(leaf), leaf.Subject, hostPort, store.KnownHostsFileFor(hostPort))
 	if writeRule {
 		added, err := st.Add(ctx, rule)
 		if err != nil {

@@ -196,8 +196,8 @@ func (e *env) trustListCmd() *cobra.Command {
 				return &exitError{code: exitCAFile, err: err}
 			}
 			for _, r := range recs {
-				entries = append(entries, store.Entry{Hosts: []string{r.HostPort}, Kind: "first_use", File: store.KnownHostsFile,
-					RuleFile: store.KnownHostsFile, Managed: true, NotAfter: r.NotAfter.UTC().Format(time.RFC3339), SHA256: r.CertSHA.String()})
+				entries = append(entries, store.Entry{Hosts: []string{r.HostPort}, Kind: "first_use", File: store.KnownHostsFileFor(r.HostPort),
+					RuleFile: store.KnownHostsFileFor(r.HostPort), Managed: true, NotAfter: r.NotAfter.UTC().Format(time.RFC3339), SHA256: r.CertSHA.String()})
 			}
 			if e.json {
 				if entries == nil {
@@ -266,7 +266,7 @@ func (e *env) trustForgetCmd() *cobra.Command {
 				return err
 			}
 			if err := st.KnownHosts().Forget(args[0]); err != nil {
-				return failf([]string{"the records are in " + store.KnownHostsFile + " in the store"}, "%v", err)
+				return failf([]string{"the records are in " + store.KnownHostsDir + " in the store"}, "%v", err)
 			}
 			printf(e.stdout, "forgot the first-use record of %s\n", args[0])
 			return nil
