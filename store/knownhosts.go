@@ -21,11 +21,13 @@ import (
 )
 
 // KnownHostsDir is the store's folder of trust-on-first-use records. The
-// records are spread over up to 4096 files named by the first three hex
-// digits of the SHA-256 of their "host:port" (KnownHostsFileFor), one line
-// a record, so that a lookup or a new record reads and rewrites one small
-// file however many hosts the store knows. They are plain text, readable
-// and greppable: grep -r nas.local managed/known_hosts.d.
+// records are spread over up to 65,536 files, named by the first four hex
+// digits of the SHA-256 of their "host:port" in 256 folders of 256
+// (KnownHostsFileFor: known_hosts.d/3f/a2), one line a record, so that a
+// lookup or a new record reads and rewrites one small file however many
+// hosts the store knows: about fifteen records at a million hosts. They are
+// plain text, readable and greppable: grep -r nas.local
+// managed/known_hosts.d.
 const KnownHostsDir = httptrust.ManagedDir + "/known_hosts.d"
 
 // LegacyKnownHostsFile is where records were kept in one file before
@@ -60,7 +62,7 @@ func (s *Store) KnownHosts() *KnownHosts { return &KnownHosts{s: s} }
 // that holds the record of hostport (a normalised "host:port").
 func KnownHostsFileFor(hostport string) string {
 	sum := sha256.Sum256([]byte(hostport))
-	return fmt.Sprintf("%s/%03x", KnownHostsDir, int(sum[0])<<4|int(sum[1])>>4)
+	return fmt.Sprintf("%s/%02x/%02x", KnownHostsDir, sum[0], sum[1])
 }
 
 func (k *KnownHosts) abs(name string) string { return filepath.Join(k.s.Dir, filepath.FromSlash(name)) }
@@ -138,6 +140,9 @@ func findRecord(name string, data []byte, hostport string) (httptrust.TOFURecord
 			host = line[:i]
 		}
 		if string(host) != hostport {
+			if bytes.Count(line, space) == 5 && bytes.IndexByte(line, '\t') < 0 {
+				continue // the six fields httptrust writes, the common case
+			}
 			if fields := countFields(line); fields != 6 {
 				return httptrust.TOFURecord{}, false, damaged(name, n, fmt.Errorf("%d fields, want 6", fields))
 			}
@@ -154,6 +159,8 @@ func findRecord(name string, data []byte, hostport string) (httptrust.TOFURecord
 	}
 	return found, ok, nil
 }
+
+var space = []byte{' '}
 
 // countFields counts the fields of line as strings.Fields would, without
 // allocating.
@@ -247,29 +254,55 @@ func (k *KnownHosts) List() ([]httptrust.TOFURecord, error) {
 // files lists the files of KnownHostsDir, as store paths. Anything else in
 // the folder is an error: a record there would never be found.
 func (k *KnownHosts) files() ([]string, error) {
-	entries, err := os.ReadDir(k.abs(KnownHostsDir))
+	var names []string
+	tops, err := k.entries(KnownHostsDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, top := range tops {
+		if !top.IsDir() || !isShardName(top.Name()) {
+			return nil, stranger(KnownHostsDir + "/" + top.Name())
+		}
+		dir := KnownHostsDir + "/" + top.Name()
+		leaves, err := k.entries(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range leaves {
+			if e.IsDir() || !isShardName(e.Name()) {
+				return nil, stranger(dir + "/" + e.Name())
+			}
+			names = append(names, dir+"/"+e.Name())
+		}
+	}
+	return names, nil
+}
+
+// entries lists a folder of KnownHostsDir, without the temporary files of
+// writers (their names start with ".").
+func (k *KnownHosts) entries(dir string) ([]fs.DirEntry, error) {
+	all, err := os.ReadDir(k.abs(dir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	var names []string
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") {
-			continue // a writer's temporary file
+	out := all[:0]
+	for _, e := range all {
+		if !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e)
 		}
-		if !isShardName(name) {
-			return nil, fmt.Errorf("store: %s/%s: not a file of first-use records (their names are three hex digits); move it out of %s", KnownHostsDir, name, KnownHostsDir)
-		}
-		names = append(names, KnownHostsDir+"/"+name)
 	}
-	return names, nil
+	return out, nil
+}
+
+func stranger(name string) error {
+	return fmt.Errorf("store: %s: not a file of first-use records (they are %s/XX/YY, two hex digits each); move it out of %s", name, KnownHostsDir, KnownHostsDir)
 }
 
 func isShardName(s string) bool {
-	if len(s) != 3 {
+	if len(s) != 2 {
 		return false
 	}
 	for _, c := range s {
@@ -328,6 +361,7 @@ func (k *KnownHosts) writeShard(name string, recs map[string]httptrust.TOFURecor
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("store: %w", err)
 		}
+		os.Remove(filepath.Dir(p)) // the folder too, once empty
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {

@@ -189,7 +189,7 @@ func TestKnownHostsOneFileOfRecordsPerHash(t *testing.T) {
 	}
 	for i, hp := range hosts {
 		name := KnownHostsFileFor(hp)
-		if !strings.HasPrefix(name, KnownHostsDir+"/") || len(name) != len(KnownHostsDir)+4 {
+		if !strings.HasPrefix(name, KnownHostsDir+"/") || len(name) != len(KnownHostsDir)+6 || name[len(KnownHostsDir)+3] != '/' {
 			t.Fatalf("file for %s: %q", hp, name)
 		}
 		data, err := os.ReadFile(filepath.Join(s.Dir, name))
@@ -240,7 +240,7 @@ func TestKnownHostsMigratesTheSingleFile(t *testing.T) {
 	// A move cut short: one record is already in the folder, renewed.
 	renewed := tofuRec("dev9.test:443", 9)
 	renewed.LastSeen = renewed.LastSeen.Add(time.Hour)
-	must(t, os.MkdirAll(filepath.Join(s.Dir, KnownHostsDir), 0o700))
+	must(t, os.MkdirAll(filepath.Dir(filepath.Join(s.Dir, KnownHostsFileFor(renewed.HostPort))), 0o700))
 	must(t, os.WriteFile(filepath.Join(s.Dir, KnownHostsFileFor(renewed.HostPort)), EncodeKnownHosts(map[string]httptrust.TOFURecord{renewed.HostPort: renewed}), 0o644))
 	if got, _, _ := k.Lookup(renewed.HostPort); got != renewed {
 		t.Fatalf("moved record: %+v, want %+v", got, renewed)
@@ -301,15 +301,20 @@ func TestKnownHostsDamage(t *testing.T) {
 	for KnownHostsFileFor(other) == name {
 		other = "x" + other
 	}
+	must(t, os.MkdirAll(filepath.Dir(filepath.Join(s.Dir, KnownHostsFileFor(other))), 0o700))
 	must(t, os.WriteFile(filepath.Join(s.Dir, KnownHostsFileFor(other)), EncodeKnownHosts(map[string]httptrust.TOFURecord{"dev.test:443": tofuRec("dev.test:443", 1)}), 0o644))
 	if _, err := k.List(); err == nil || !strings.Contains(err.Error(), "belongs in "+name) {
 		t.Errorf("misplaced record: %v", err)
 	}
 	must(t, os.Remove(filepath.Join(s.Dir, KnownHostsFileFor(other))))
 	// Something else in the folder.
-	must(t, os.WriteFile(filepath.Join(s.Dir, KnownHostsDir, "notes.txt"), []byte("x"), 0o644))
-	if _, err := k.List(); err == nil || !strings.Contains(err.Error(), "notes.txt: not a file of first-use records") {
-		t.Errorf("stranger: %v", err)
+	for _, stray := range []string{"notes.txt", filepath.Base(filepath.Dir(file)) + "/notes.txt"} {
+		p := filepath.Join(s.Dir, KnownHostsDir, stray)
+		must(t, os.WriteFile(p, []byte("x"), 0o644))
+		if _, err := k.List(); err == nil || !strings.Contains(err.Error(), stray+": not a file of first-use records") {
+			t.Errorf("stranger %s: %v", stray, err)
+		}
+		must(t, os.Remove(p))
 	}
 }
 

@@ -120,7 +120,7 @@ func TestKnownHostsGuarded(t *testing.T) {
 // recordFile returns the one file of first-use records of the store in dir.
 func recordFile(t *testing.T, dir string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, KnownHostsDir, "*"))
+	files, _ := filepath.Glob(filepath.Join(dir, KnownHostsDir, "*", "*"))
 	if len(files) != 1 {
 		t.Fatalf("files of records %v, want one", files)
 	}

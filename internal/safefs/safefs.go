@@ -61,9 +61,21 @@ func ReadFile(fsys fs.FS, name string, max int64) ([]byte, error) {
 	if st.Size() > max {
 		return nil, tooLarge(name, fmt.Sprintf("%d bytes", st.Size()), max)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
+	// Read what Stat announced in one go, and one byte more to see a file
+	// that grew.
+	data := make([]byte, 0, st.Size()+1)
+	for int64(len(data)) <= max {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(int64(cap(data)), max+1)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(data)) > max {
 		return nil, tooLarge(name, "it grew", max)
