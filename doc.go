@@ -116,7 +116,10 @@
 //   - Redis with go-redis: Options.TLSConfig, or a Dialer that calls
 //     DialTLSContext (go-redis does no TLS of its own when given a Dialer);
 //     a cluster client shares one config across nodes, which verifies every
-//     node as the first host: give each node its own client.
+//     node as the first host: give each node its own client. go-redis
+//     retries every failed dial, a refusal included (DialerRetries, 5 by
+//     default): set it to 1. A Dialer wrapping DialTLSContext returns a nil
+//     net.Conn on error, never a nil *tls.Conn inside one.
 //   - Trust on first use: give the port ("host:port"); records are per
 //     host:port.
 //
