@@ -3,6 +3,7 @@ package httptrust
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -129,6 +130,26 @@ func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, m
 	// The same check on full handshakes, for a caller who replaces
 	// VerifyConnection instead of wrapping it.
 	cfg.VerifyPeerCertificate = v.verifyPeer
+	// The caller's own checks run once the rule's have passed: they can
+	// only refuse more. (They see no VerifiedChains: the rule verified.)
+	if caller != nil && caller.VerifyConnection != nil {
+		theirs := caller.VerifyConnection
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if err := v.verify(cs); err != nil {
+				return err
+			}
+			return theirs(cs)
+		}
+	}
+	if caller != nil && caller.VerifyPeerCertificate != nil {
+		theirs := caller.VerifyPeerCertificate
+		cfg.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
+			if err := v.verifyPeer(raw, chains); err != nil {
+				return err
+			}
+			return theirs(raw, chains)
+		}
+	}
 	cfg.RootCAs = nil
 	cfg.MinVersion = max(cfg.MinVersion, eff.MinTLS)
 	cfg.Time = p.opts.Clock
@@ -163,6 +184,9 @@ type handshakeNote struct {
 	sent      bool   // one was sent
 	notSent   string // why a configured one was not sent
 	err       error  // the identity could not be loaded
+	// allHosts is the chain of a connection this request made that was
+	// trusted through the all_hosts rule.
+	allHosts []*x509.Certificate
 
 	req *http.Request // the request that dials, for its proxy
 }

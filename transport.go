@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -56,6 +57,12 @@ type Transport struct {
 	// MaxHosts bounds the per-host transports kept; 0 means DefaultMaxHosts.
 	MaxHosts int
 
+	*pool
+}
+
+// pool is what the Transports of one Policy.Client share: the per-host
+// transports, their connections and TLS sessions.
+type pool struct {
 	policy func() *Policy
 	base   *http.Transport
 	// connectTimeout bounds a proxy's answer to CONNECT; 0 means a minute.
@@ -89,9 +96,15 @@ type tlsTarget struct {
 // caller's settings (proxy, dialer, timeouts, pool sizes); nil means
 // defaults with DefaultDialTimeout, DefaultTLSHandshakeTimeout and
 // DefaultResponseHeaderTimeout and the proxy from the environment. Its
-// TLSClientConfig is replaced per host, and its DialTLSContext and DialTLS
-// are not used: they would bypass verification. Proxies may be HTTP or
-// HTTPS (CONNECT) or SOCKS5.
+// TLSClientConfig is kept but for what decides trust and identity, which is
+// the host's rule's (see TLSConfigFor); its own VerifyConnection and
+// VerifyPeerCertificate run after the rule's check has passed, and can only
+// refuse. Its DialTLSContext and DialTLS are not used: they would bypass
+// verification. Nor is its TLSNextProto: an upgrade function such as the
+// one golang.org/x/net/http2.ConfigureTransport installs keeps one pool of
+// connections for every copy of the transport, across hosts and policies;
+// HTTP/2, when base would attempt it, is net/http's own, one pool per host
+// (base.HTTP2 tunes it). Proxies may be HTTP or HTTPS (CONNECT) or SOCKS5.
 func (p *Policy) Transport(base *http.Transport) *Transport {
 	return NewTransport(func() *Policy { return p }, base)
 }
@@ -108,28 +121,32 @@ func NewTransport(policy func() *Policy, base *http.Transport) *Transport {
 	// TLS is always done here with the host's config: a dialer that does
 	// its own TLS would bypass the verification.
 	b.DialTLSContext, b.DialTLS = nil, nil //lint:ignore SA1019 DialTLS is deprecated but still honoured by net/http
-	return &Transport{
+	// A caller's upgrade functions would be shared by every per-host clone
+	// (x/net's HTTP/2 keeps one pool for all): each clone sets up its own.
+	b.TLSNextProto = nil
+	return &Transport{pool: &pool{
 		policy:   policy,
 		base:     b,
 		http2:    http2,
 		sessions: tls.NewLRUClientSessionCache(0),
 		hosts:    map[hostKey]*list.Element{},
 		proxies:  map[hostKey]*tlsTarget{},
-	}
+	}}
 }
 
 // Client returns an *http.Client that verifies under p with default
 // transport settings. Redirects are followed as net/http does, each hop
 // verified for its own host; a redirect to plain http is refused. Every
-// client p returns shares one Transport, built on first use, so that
-// clients made per request still reuse connections and TLS sessions; each
-// call returns a new *http.Client, whose fields are the caller's to set.
+// client p returns shares one pool of connections and TLS sessions, built
+// on first use, so that clients made per request still reuse them; each
+// call returns a new *http.Client with a new *Transport, whose fields
+// (AllowDowngrade, MaxHosts) are, like the client's, the caller's to set.
 func (p *Policy) Client() *http.Client {
 	if p == nil || p.shared == nil {
 		return &http.Client{Transport: p.Transport(nil)} // every request answers errZeroPolicy
 	}
 	p.shared.once.Do(func() { p.shared.t = p.Transport(nil) })
-	return &http.Client{Transport: p.shared.t}
+	return &http.Client{Transport: &Transport{pool: p.shared.t.pool}}
 }
 
 // wantsHTTP2 reports whether net/http itself would attempt HTTP/2 over
@@ -166,7 +183,7 @@ func defaultBase() *http.Transport {
 
 // RoundTrip sends req through the transport of its URL's host.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.policy == nil || t.base == nil {
+	if t.pool == nil || t.policy == nil || t.base == nil {
 		closeBody(req)
 		return nil, errors.New("httptrust: a zero Transport verifies nothing: use Policy.Transport, Policy.Client or NewTransport")
 	}
@@ -208,15 +225,31 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	note := &handshakeNote{}
 	note.req = req // for the proxy choice, at dial time
 	ctx := context.WithValue(req.Context(), noteKey{}, note)
+	if ht.v.mayUseAllHosts() {
+		// Trust through the all_hosts rule is reported on every use: once
+		// per request, for the connection it went over, new or reused,
+		// whether the request then succeeds or not.
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+			if c, ok := ci.Conn.(*tls.Conn); ok {
+				if chain := c.ConnectionState().PeerCertificates; ht.v.usedAllHosts(chain) {
+					note.mu.Lock()
+					note.allHosts = chain
+					note.mu.Unlock()
+				}
+			}
+		}})
+	}
 	resp, err := ht.t.RoundTrip(req.WithContext(ctx))
+	note.mu.Lock()
+	allHosts := note.allHosts
+	note.mu.Unlock()
+	if allHosts != nil {
+		ht.v.reportAllHosts(allHosts)
+	}
 	if err != nil {
 		return nil, classify(err, p, host, port, note)
 	}
 	resp.Request = req
-	if resp.TLS != nil && ht.v.usedAllHosts(resp.TLS.PeerCertificates) {
-		// Trust through the all_hosts rule is reported on every use.
-		ht.v.reportAllHosts(resp.TLS.PeerCertificates)
-	}
 	return resp, nil
 }
 
@@ -357,6 +390,9 @@ func (t *Transport) retireAllLocked() {
 
 // CloseIdleConnections closes the idle connections of every host.
 func (t *Transport) CloseIdleConnections() {
+	if t.pool == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for el := t.lru.Front(); el != nil; el = el.Next() {

@@ -60,6 +60,10 @@ type verifier struct {
 
 	mu    sync.Mutex
 	cache map[[32]byte]validity // verified chains (by hash of the presented chain)
+	// viaAllHosts holds the chains verified through the all_hosts rule,
+	// cached or not (a report-only pin mismatch is never cached), so that
+	// every use of one is reported.
+	viaAllHosts map[[32]byte]bool
 	// warned records the warnings already sent to the observer.
 	warned map[string]bool
 	// firstUse is, in modeJudge, the record a connection would write.
@@ -162,6 +166,9 @@ func (v *verifier) check(presented []*x509.Certificate, report bool) error {
 		return err
 	}
 	win.allHosts = v.throughAllHosts(chains)
+	if win.allHosts {
+		v.markAllHosts(key)
+	}
 	if report {
 		v.noteAllHosts(win.allHosts, presented)
 	}
@@ -233,14 +240,42 @@ func chainKey(chain []*x509.Certificate) [32]byte {
 	return k
 }
 
+// mayUseAllHosts reports whether the host's anchors are the all_hosts
+// rule's.
+func (v *verifier) mayUseAllHosts() bool {
+	r := v.eff.Source("anchors")
+	return r != nil && r.AllHosts
+}
+
 // usedAllHosts reports whether the verified chain presented was trusted
 // through the all_hosts rule's anchors, as its verification recorded.
 func (v *verifier) usedAllHosts(presented []*x509.Certificate) bool {
-	if r := v.eff.Source("anchors"); r == nil || !r.AllHosts || len(presented) == 0 {
+	if !v.mayUseAllHosts() || len(presented) == 0 {
 		return false
 	}
-	w, ok := v.cached(chainKey(presented), v.p.opts.Clock())
-	return ok && w.allHosts
+	key := chainKey(presented)
+	if w, ok := v.cached(key, v.p.opts.Clock()); ok && w.allHosts {
+		return true
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.viaAllHosts[key]
+}
+
+// markAllHosts records a chain verified through the all_hosts rule.
+func (v *verifier) markAllHosts(key [32]byte) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.viaAllHosts == nil {
+		v.viaAllHosts = map[[32]byte]bool{}
+	}
+	for k := range v.viaAllHosts { // full: forget one (map order is random)
+		if len(v.viaAllHosts) < verifyCacheSize {
+			break
+		}
+		delete(v.viaAllHosts, k)
+	}
+	v.viaAllHosts[key] = true
 }
 
 func (v *verifier) cached(key [32]byte, now time.Time) (validity, bool) {
