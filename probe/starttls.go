@@ -38,7 +38,20 @@ func (p Protocol) StartsPlain() bool {
 	return false
 }
 
-// String names p for messages: "HTTPS", "TLS", "SMTP STARTTLS", ...
+// Name names the protocol: "HTTPS", "TLS", "SMTP", "IMAP", "LDAP",
+// "PostgreSQL".
+func (p Protocol) Name() string {
+	switch p {
+	case HTTPS:
+		return "HTTPS"
+	case Postgres:
+		return "PostgreSQL"
+	}
+	return strings.ToUpper(string(p))
+}
+
+// String names p with its way to TLS, for messages: "HTTPS", "TLS",
+// "SMTP STARTTLS", "LDAP StartTLS", "PostgreSQL SSLRequest".
 func (p Protocol) String() string {
 	switch p {
 	case HTTPS:
@@ -117,11 +130,11 @@ type StartTLSError struct {
 	Err      error  // one of the errors above, or the I/O error
 }
 
-// Error returns e.g. `probe: SMTP STARTTLS: EHLO: the server does not offer
-// to start TLS (it answered "250 mail.example")`.
+// Error returns e.g. `probe: SMTP: EHLO: the server does not offer to
+// start TLS (it answered "250 mail.example")`.
 func (e *StartTLSError) Error() string {
 	msg := strings.TrimPrefix(e.Err.Error(), "probe: ")
-	s := fmt.Sprintf("probe: %s: %s: %s", e.Protocol, e.Step, msg)
+	s := fmt.Sprintf("probe: %s: %s: %s", e.Protocol.Name(), e.Step, msg)
 	if e.Reply != "" {
 		s += fmt.Sprintf(" (it answered %q)", e.Reply)
 	}
@@ -552,7 +565,7 @@ func postgresStartTLS(c net.Conn) error {
 	case 'S':
 		return nil
 	case 'N':
-		return stepErr(step, "N", fmt.Errorf("%w (ssl = off in its configuration)", ErrNoStartTLS))
+		return stepErr(step, "", fmt.Errorf("%w: it answered N (ssl = off in its configuration)", ErrNoStartTLS))
 	case 'E':
 		return stepErr(step, "E", fmt.Errorf("%w: it answered with an error message", ErrStartTLSRefused))
 	}
