@@ -15,6 +15,9 @@ var (
 	// ErrNotCertificate means a block or file is something other than a
 	// certificate (a key, a CSR, a CRL, a public key...).
 	ErrNotCertificate = errors.New("certs: not a certificate")
+	// ErrNoKey means the input holds no private key, public key or
+	// certificate request where ParsePublicKeys looked for one.
+	ErrNoKey = errors.New("certs: no private key, public key or certificate request")
 	// ErrNotPrivateKey means a block or file is something other than a
 	// private key where one was expected.
 	ErrNotPrivateKey = errors.New("certs: not a private key")
@@ -75,6 +78,10 @@ func (e *FileError) Error() string {
 		b.WriteString(", expected a PRIVATE KEY")
 	case e.Err == ErrNotPrivateKey:
 		b.WriteString(", not a private key")
+	case e.Err == ErrNoKey && e.Block > 0:
+		b.WriteString(", expected a key or a certificate request")
+	case e.Err == ErrNoKey:
+		b.WriteString(", not a key or a certificate request")
 	case e.Err != nil:
 		if e.Found != "" {
 			b.WriteString(": ")

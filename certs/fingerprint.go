@@ -25,16 +25,24 @@ func (f Fingerprint) String() string {
 
 // Colon returns f as upper-case hex bytes separated by colons, as OpenSSL
 // prints it ("AB:CD:...").
-func (f Fingerprint) Colon() string {
-	var b strings.Builder
-	b.Grow(len(f)*3 - 1)
-	for i, c := range f {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		fmt.Fprintf(&b, "%02X", c)
+func (f Fingerprint) Colon() string { return ColonHex(f[:]) }
+
+// ColonHex returns b as upper-case hex bytes separated by colons
+// ("AB:CD:EF"), the form of fingerprints, serial numbers and key
+// identifiers in browsers and OpenSSL; "" for no bytes.
+func ColonHex(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	return b.String()
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 0, len(b)*3-1)
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, digits[c>>4], digits[c&0xf])
+	}
+	return string(out)
 }
 
 const fingerprintHint = "openssl x509 -noout -fingerprint -sha256 -in FILE prints it"

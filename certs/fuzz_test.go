@@ -45,7 +45,10 @@ func seedFiles(t testing.TB) [][]byte {
 		pemOf("PRIVATE KEY", mustPKCS8(t, f.leafKey)), pemOf("EC PRIVATE KEY", mustSEC1(t, f.leafKey)),
 		legacyPEM(t, "EC PRIVATE KEY", mustSEC1(t, f.leafKey), "secret"),
 		cat(leafPEM, pemOf("PRIVATE KEY", mustPKCS8(t, f.leafKey))),
-		f.csrDER, f.crlDER, pemOf("CERTIFICATE REQUEST", f.csrDER),
+		f.csrDER, f.crlDER, pemOf("CERTIFICATE REQUEST", f.csrDER), pemOf("NEW CERTIFICATE REQUEST", f.csrDER),
+		pemOf("PUBLIC KEY", mustSPKI(t, f.leafKey.Public())), mustSPKI(t, f.edKey.Public()),
+		pemOf("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&f.rsaKey.PublicKey)), x509.MarshalPKCS1PublicKey(&f.rsaKey.PublicKey),
+		cat(pemOf("PUBLIC KEY", mustSPKI(t, f.leafKey.Public())), pemOf("ENCRYPTED PRIVATE KEY", enc)),
 		f.leaf.Raw[:80], leafPEM[:200], withMacIterations(t, p12s[1], []byte{0x7f, 0xff, 0xff, 0xff}),
 	}
 	return append(seeds, p12s...)
@@ -71,6 +74,25 @@ func FuzzParsePrivateKey(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, password string) {
 		key, err := ParsePrivateKey("fuzz", data, pw(password))
 		checkResult(t, key != nil, err)
+	})
+}
+
+func FuzzParsePublicKeys(f *testing.F) {
+	for _, s := range seedFiles(f) {
+		f.Add(s, "secret")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, password string) {
+		keys, err := ParsePublicKeys("fuzz", data, pw(password))
+		checkResult(t, len(keys) > 0, err)
+		for _, k := range keys {
+			if k.Key == nil || k.Source == 0 || k.Encoding == "" || k.Pin() == (Pin{}) {
+				t.Errorf("key %+v", k)
+			}
+			if _, err := x509.ParsePKIXPublicKey(k.SPKI); err != nil && k.Source != FromRequest {
+				t.Errorf("SPKI of a %v does not parse: %v", k.Source, err)
+			}
+			_ = InspectKey(k, nil)
+		}
 	})
 }
 

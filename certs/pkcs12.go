@@ -83,19 +83,22 @@ func pkcs12Error(name string, err error) *FileError {
 	return fileErr(name, "PKCS#12", err)
 }
 
-// decodePKCS12 is ParsePKCS12 with the password taken from opts. Without a
-// password it tries the empty one, and fails with ErrPasswordRequired if
-// that is wrong.
+// decodePKCS12 is ParsePKCS12 with the password taken from opts. It tries
+// the empty password first, so that a file without one asks for none, and
+// fails with ErrPasswordRequired when it is wrong and opts has no password.
 func decodePKCS12(name string, data []byte, opts *Options) (crypto.Signer, *x509.Certificate, []*x509.Certificate, error) {
-	pw, ok, err := opts.password()
-	if err != nil {
-		return nil, nil, nil, fileErr(name, "PKCS#12", err)
+	key, leaf, chain, err := ParsePKCS12(name, data, "")
+	if !errors.Is(err, ErrWrongPassword) {
+		return key, leaf, chain, err
 	}
-	key, leaf, chain, err := ParsePKCS12(name, data, pw)
-	if !ok && errors.Is(err, ErrWrongPassword) {
+	pw, ok, perr := opts.password()
+	if perr != nil {
+		return nil, nil, nil, fileErr(name, "PKCS#12", perr)
+	}
+	if !ok {
 		return nil, nil, nil, fileErr(name, "PKCS#12", ErrPasswordRequired)
 	}
-	return key, leaf, chain, err
+	return ParsePKCS12(name, data, pw)
 }
 
 // maxIterations returns the largest iteration count found in data: the

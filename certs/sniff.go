@@ -18,6 +18,7 @@ const (
 	FormatDERPublicKey                        // a DER public key: SubjectPublicKeyInfo or PKCS#1 RSA
 	FormatDERCertificateRequest               // a DER PKCS#10 certificate request (CSR)
 	FormatDERCRL                              // a DER certificate revocation list
+	FormatPEMPKCS7                            // PEM whose certificates are in a PKCS7 block (a PEM .p7b)
 )
 
 var formatNames = [...]string{
@@ -31,6 +32,7 @@ var formatNames = [...]string{
 	FormatDERPublicKey:          "DER public key",
 	FormatDERCertificateRequest: "DER certificate request",
 	FormatDERCRL:                "DER CRL",
+	FormatPEMPKCS7:              "PKCS#7 (PEM)",
 }
 
 // String returns a short name for f, such as "PEM" or "PKCS#12".
@@ -64,9 +66,24 @@ func Sniff(data []byte) Format {
 		return FormatDERCRL
 	}
 	if nextBegin(data, 0) >= 0 {
-		return FormatPEM
+		return sniffPEM(data)
 	}
 	return FormatUnknown
+}
+
+// sniffPEM tells a PEM .p7b (its first block that holds certificates is
+// a PKCS7 one) from other PEM.
+func sniffPEM(data []byte) Format {
+	blocks, _ := scanPEM(data)
+	for _, b := range blocks {
+		switch {
+		case pemPKCS7Types[b.Type]:
+			return FormatPEMPKCS7
+		case pemCertTypes[b.Type], b.Type == "TRUSTED CERTIFICATE":
+			return FormatPEM
+		}
+	}
+	return FormatPEM
 }
 
 // kind is what one DER object is.

@@ -37,6 +37,9 @@ func TestSniff(t *testing.T) {
 		{"PEM key", pemOf("PRIVATE KEY", mustPKCS8(t, f.leafKey)), FormatPEM},
 		{"PKCS7", p7, FormatPKCS7},
 		{"PKCS7 BER", toBER(t, p7), FormatPKCS7},
+		{"PKCS7 PEM", pemOf("PKCS7", p7), FormatPEMPKCS7},
+		{"PKCS7 PEM after text", cat([]byte("subject=CN=x\n"), pemOf("PKCS7", p7)), FormatPEMPKCS7},
+		{"certificate then PKCS7 PEM", cat(pemOf("CERTIFICATE", f.leaf.Raw), pemOf("PKCS7", p7)), FormatPEM},
 		{"PKCS12", p12, FormatPKCS12},
 		{"PKCS8", mustPKCS8(t, f.rsaKey), FormatDERPrivateKey},
 		{"PKCS8 Ed25519", mustPKCS8(t, f.edKey), FormatDERPrivateKey},
@@ -62,7 +65,7 @@ func TestSniff(t *testing.T) {
 
 func TestFormatString(t *testing.T) {
 	cases := map[Format]string{
-		FormatUnknown: "unknown", FormatPEM: "PEM", FormatDER: "DER certificate", FormatPKCS7: "PKCS#7",
+		FormatUnknown: "unknown", FormatPEM: "PEM", FormatDER: "DER certificate", FormatPKCS7: "PKCS#7", FormatPEMPKCS7: "PKCS#7 (PEM)",
 		FormatPKCS12: "PKCS#12", FormatDERPrivateKey: "DER private key", FormatDEREncryptedKey: "DER encrypted private key",
 		FormatDERPublicKey: "DER public key", FormatDERCertificateRequest: "DER certificate request",
 		FormatDERCRL: "DER CRL", Format(-1): "unknown", Format(99): "unknown",

@@ -1,6 +1,9 @@
 // Package diagnose runs, in order, every check a support engineer would run
 // on an HTTPS server that httptrust refuses or that misbehaves, and says in
-// words what it found and the one command that fixes it.
+// words what it found and the one command that fixes it. It diagnoses other
+// TLS services too (tls://, smtp://, imap://, ldap://, postgres://, ...: see
+// probe.LookupScheme), speaking STARTTLS where the protocol starts in plain
+// text; they get every check but the HTTP request.
 //
 // It only looks: it sends no request over a connection that was not
 // verified, it fetches the issuer URL an unverified certificate names only
@@ -99,6 +102,9 @@ type run struct {
 	addr string
 	now  time.Time
 	raw  string // the URL as given, userinfo and all, for the request
+	// proto is what the server speaks over TLS: HTTPS, or another
+	// service (tls://, smtp://, ...), which gets no HTTP request.
+	proto probe.Protocol
 }
 
 // Run diagnoses rawURL. It always returns a report; a step that cannot run
@@ -165,9 +171,16 @@ func (r *run) diagnose(rawURL string) {
 		r.plainHTTP(u)
 		return
 	}
+	scheme, ok := probe.LookupScheme(u.Scheme)
 	if r.rep.Port == "" {
-		r.rep.Port = "443"
+		r.rep.Port = scheme.Port
 	}
+	if !ok || r.rep.Port == "" {
+		r.add("url", Fail, fmt.Sprintf("%q is not a URL of a TLS service with a port", r.rep.URL))
+		r.fix(r.check("give a URL such as https://device.local/, or HOST:PORT"))
+		return
+	}
+	r.proto = scheme.Protocol
 	if !r.resolve() || !r.connect() {
 		return
 	}
@@ -183,9 +196,13 @@ func (r *run) diagnose(rawURL string) {
 	r.verifySystem(res)
 	r.expiry(res)
 	r.pins(res, verified)
-	if verified {
+	switch {
+	case verified && r.proto == probe.HTTPS:
 		r.clientAndHTTP()
-	} else {
+	case verified:
+		r.clientCertificate()
+		r.add("http", Skip, "not HTTPS ("+u.Scheme+"://): no request is sent")
+	default:
 		r.add("client_certificate", Skip, "not checked: the chain is not trusted, so the handshake is not completed")
 		r.add("http", Skip, "not checked: no request is sent over a connection that was not verified")
 	}
@@ -237,7 +254,7 @@ func (r *run) connect() bool {
 }
 
 func (r *run) target() probe.Target {
-	return probe.Target{Host: r.rep.Host, Port: r.rep.Port, Addr: r.addr, Dial: r.o.Dial}
+	return probe.Target{Host: r.rep.Host, Port: r.rep.Port, Addr: r.addr, Dial: r.o.Dial, Protocol: r.proto}
 }
 
 func (r *run) probe(t probe.Target) (*probe.Result, error) {

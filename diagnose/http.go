@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/probe"
 )
 
 // clientAndHTTP completes a verified handshake to learn whether the server
@@ -41,6 +42,11 @@ func (r *run) clientCertificate() {
 	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
 	defer cancel()
 	raw, err := r.o.Dial(ctx, "tcp", r.addr)
+	if err == nil {
+		if err = probe.StartTLS(ctx, raw, r.proto); err != nil {
+			raw.Close()
+		}
+	}
 	if err != nil {
 		r.add("client_certificate", Skip, "cannot connect again: "+err.Error())
 		return

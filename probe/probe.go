@@ -2,7 +2,9 @@
 // it presents, without trusting it and without sending it anything beyond
 // the handshake.
 //
-// A probe dials, starts a TLS handshake, records the server's certificates
+// A probe dials, speaks the plain-text upgrade of protocols that start
+// without TLS (SMTP, IMAP, LDAP and PostgreSQL: see StartTLS), starts a TLS
+// handshake, records the server's certificates
 // and the negotiated parameters as soon as the client sees them, and then
 // aborts the handshake on purpose. The server is never sent a request (no
 // HTTP, no application data of any kind): nothing can leak over a connection
@@ -65,12 +67,18 @@ type Target struct {
 	CipherSuites []uint16
 	// Dial dials the TCP connection; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Protocol is what the server speaks over TLS; the zero value is
+	// HTTPS. A protocol that starts in plain text is upgraded with
+	// StartTLS before the handshake, and only HTTPS offers ALPN (h2,
+	// http/1.1).
+	Protocol Protocol
 }
 
 // Result is what a probe captured.
 type Result struct {
-	Host string // Target.Host
-	Addr string // the address dialled
+	Host     string   // Target.Host
+	Addr     string   // the address dialled
+	Protocol Protocol // Target.Protocol
 	// Chain is the certificate chain as the server presented it, leaf
 	// first. It is not verified.
 	Chain []*x509.Certificate
@@ -82,7 +90,8 @@ type Result struct {
 
 // Probe connects to t and captures the server's chain. It returns an error
 // when the server cannot be reached (the *net.OpError or *net.DNSError of
-// the dial), does not speak TLS (a tls.RecordHeaderError), or the handshake
+// the dial), refuses the plain-text upgrade of its protocol (a
+// *StartTLSError), does not speak TLS (a tls.RecordHeaderError), or the handshake
 // fails before the server presents a certificate (for example an alert for
 // no common protocol version). It never returns a connection: the
 // handshake is always aborted.
@@ -94,7 +103,7 @@ func Probe(ctx context.Context, t Target) (*Result, error) {
 		return nil, err
 	}
 	defer raw.Close()
-	res := &Result{Host: t.Host, Addr: addr}
+	res := &Result{Host: t.Host, Addr: addr, Protocol: t.Protocol}
 	var once sync.Once
 	cfg := captureConfig(t, func(cs tls.ConnectionState) {
 		once.Do(func() { res.State, res.Chain = cs, cs.PeerCertificates })
@@ -122,7 +131,8 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, DefaultTimeout)
 }
 
-// dial connects to t's address and returns it.
+// dial connects to t's address, speaks the plain-text upgrade of its
+// protocol, and returns the connection ready for the TLS handshake.
 func (t Target) dial(ctx context.Context) (net.Conn, string, error) {
 	port := t.Port
 	if port == "" {
@@ -137,7 +147,14 @@ func (t Target) dial(ctx context.Context) (net.Conn, string, error) {
 		dial = (&net.Dialer{}).DialContext
 	}
 	c, err := dial(ctx, "tcp", addr)
-	return c, addr, err
+	if err != nil {
+		return nil, addr, err
+	}
+	if err := StartTLS(ctx, c, t.Protocol); err != nil {
+		c.Close()
+		return nil, addr, err
+	}
+	return c, addr, nil
 }
 
 // captureConfig returns the probe's tls.Config. record receives the
@@ -153,6 +170,10 @@ func captureConfig(t Target, record func(tls.ConnectionState)) *tls.Config {
 	}
 	if record == nil {
 		record = func(tls.ConnectionState) {}
+	}
+	var alpn []string
+	if t.Protocol == HTTPS {
+		alpn = []string{"h2", "http/1.1"}
 	}
 	return &tls.Config{
 		ServerName: sni,
@@ -171,7 +192,7 @@ func captureConfig(t Target, record func(tls.ConnectionState)) *tls.Config {
 		MinVersion:   minVersion,
 		MaxVersion:   t.MaxVersion,
 		CipherSuites: t.CipherSuites,
-		NextProtos:   []string{"h2", "http/1.1"},
+		NextProtos:   alpn,
 	}
 }
 

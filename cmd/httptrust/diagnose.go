@@ -5,20 +5,29 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/diagnose"
+	"github.com/httptrust/httptrust/probe"
 )
 
-const diagnoseLong = `Run, in order, every check a support engineer would run on an HTTPS server:
+const diagnoseLong = `Run, in order, every check a support engineer would run on a TLS server:
 name resolution, TCP connect, the TLS versions and cipher suites the server
 accepts, the chain as sent (order, a missing intermediate, extra
 certificates), the rule that applies and its file, verification by the store
 and by the system roots, the expiry of every certificate, pins, whether the
 server asks for a client certificate, clock skew and redirects. It ends with
 the one command that fixes the problem, or "nothing to fix".
+
+The server is an https:// URL, or any TLS service: HOST:PORT or
+tls://HOST:PORT, smtps://, imaps://, ldaps://, and, with STARTTLS, smtp://,
+submission://, imap://, ldap:// and postgres:// (see httptrust inspect).
+Those get every check but the HTTP request. --max-time bounds the whole
+diagnosis.
 
 diagnose only looks: it records nothing in the store (not even a first use)
 and sends a request only over a connection that verified.
@@ -28,6 +37,8 @@ would cause for httptrust get (6 could not resolve, 7 could not connect, 35
 not TLS or no common protocol, 60 not verified, 90 pin mismatch, ...), or 1.`
 
 const diagnoseExamples = `  httptrust diagnose https://device.local/
+  httptrust diagnose postgres://db.internal          PostgreSQL, through SSLRequest
+  httptrust diagnose 192.168.1.20:8883               any TLS service
   httptrust diagnose --resolve device.local:443:192.168.1.20 https://device.local/
   httptrust diagnose --json https://api.corp.example/ | jq .fix`
 
@@ -40,11 +51,11 @@ type diagnoseFlags struct {
 func (e *env) diagnoseCmd() *cobra.Command {
 	f := &diagnoseFlags{}
 	cmd := &cobra.Command{
-		Use:     "diagnose [flags] URL",
+		Use:     "diagnose [flags] URL|HOST:PORT",
 		Short:   "Check a server step by step and name the one command that fixes it",
 		Long:    diagnoseLong,
 		Example: diagnoseExamples,
-		Args:    exactArgs(1, "diagnose needs one URL"),
+		Args:    exactArgs(1, "diagnose needs one URL or HOST:PORT"),
 		RunE:    func(cmd *cobra.Command, args []string) error { return e.diagnose(cmd.Context(), f, args[0]) },
 	}
 	f.probeFlags.register(cmd.Flags())
@@ -63,7 +74,7 @@ type diagnoseView struct {
 }
 
 func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error {
-	u, err := parseURL(raw)
+	u, err := parseTarget(raw)
 	if err != nil {
 		return err
 	}
@@ -101,7 +112,7 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 	e.setHintFlags(f.resolve)
 	v := diagnoseView{Report: rep, Fix: diagnose.NothingToFix, ExitCode: diagnoseExit(rep)}
 	if rep.Remedy != nil {
-		v.Remedy = e.viewRemedy(*rep.Remedy)
+		v.Remedy = e.viewRemedy(retarget(*rep.Remedy, u, host, port))
 		v.Fix = v.Remedy.line()
 	}
 	if e.json {
@@ -184,4 +195,42 @@ func (e *env) printDiagnosis(w io.Writer, v diagnoseView) {
 		}
 		printf(w, "     %s\n", h)
 	}
+}
+
+// retarget fits a remedy's commands to a server that is not HTTPS: the
+// library writes them for https://HOST:PORT/, so that URL becomes the
+// target as given, and get (HTTP only) becomes diagnose when all it
+// carries is --resolve, and is dropped otherwise (its text still says
+// what to do).
+func retarget(rem httptrust.Remedy, u *url.URL, host, port string) httptrust.Remedy {
+	if protocolOf(u) == probe.HTTPS && u.Scheme == "https" {
+		return rem
+	}
+	httpsURL := (&httptrust.VerifyError{Host: host, Port: port}).URL()
+	target := u.Redacted()
+	var cmds []httptrust.Command
+	for _, c := range rem.Commands {
+		args := make([]string, len(c.Args))
+		onlyResolve := true
+		for i, a := range c.Args {
+			if a == httpsURL || a == u.String() {
+				a = target
+			}
+			args[i] = a
+			if strings.HasPrefix(a, "-") && a != "--resolve" {
+				onlyResolve = false
+			}
+		}
+		switch {
+		case c.Name != "get":
+		case onlyResolve:
+			c.Name = "diagnose"
+		default:
+			continue
+		}
+		c.Args = args
+		cmds = append(cmds, c)
+	}
+	rem.Commands = cmds
+	return rem
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/probe"
 )
 
 // resolveMap is --resolve HOST:PORT:ADDR, keyed by normalised "host:port".
@@ -103,7 +105,13 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, usagef("%q is not a URL: %v", raw, errors.Unwrap(err))
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, usagef("%q: only https:// and http:// URLs are supported", raw)
+		err := &exitError{code: exitUsage, err: fmt.Errorf("%q: only https:// and http:// URLs are supported", redactURL(raw))}
+		if _, ok := probe.LookupScheme(u.Scheme); ok {
+			// A TLS service that is not HTTP: its certificate can be seen
+			// and trusted, not fetched from.
+			err.hints = []string{"get speaks HTTP only; inspect, pin, fetch and diagnose take this URL, to see and trust the service's certificate"}
+		}
+		return nil, err
 	}
 	if u.Hostname() == "" {
 		return nil, usagef("%q has no host", raw)
@@ -111,8 +119,9 @@ func parseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// urlHostPort returns the URL's normalised host and its port (443 or 80
-// by default).
+// urlHostPort returns the URL's normalised host and its port: the
+// scheme's default (443 for https, 80 for http, 25 for smtp, ...) when the
+// URL gives none.
 func urlHostPort(u *url.URL) (host, port string, err error) {
 	host, err = httptrust.NormalizeHost(u.Hostname())
 	if err != nil {
@@ -124,6 +133,12 @@ func urlHostPort(u *url.URL) (host, port string, err error) {
 		if u.Scheme == "http" {
 			port = "80"
 		}
+		if s, ok := probe.LookupScheme(u.Scheme); ok {
+			port = s.Port
+		}
+	}
+	if port == "" {
+		return "", "", usagef("%s needs a port: %s://HOST:PORT", u.Redacted(), u.Scheme)
 	}
 	return host, port, nil
 }

@@ -30,6 +30,12 @@ const fetchLong = `Connect without sending a request, show the chain the server 
 issuer, names, validity, SHA-256, SPKI pin) and why it is not trusted today,
 then trust it for that host only.
 
+The server may be any TLS service: https://HOST[:PORT]/, HOST:PORT or
+tls://HOST:PORT, smtps://, imaps://, ldaps://, and, with STARTTLS, smtp://,
+submission://, imap://, ldap:// and postgres:// (see httptrust inspect). The
+rule written is the same for all: a Go program reaching that host through
+Policy.TLSConfigFor (a database driver, an SMTP client) trusts it too.
+
 What is written: a self-signed certificate as an exact certificate;
 otherwise the last certificate of the path the server's certificates build,
 if it is a CA the system roots do not already trust, as an anchor for this
@@ -61,11 +67,11 @@ type fetchFlags struct {
 func (e *env) fetchCmd() *cobra.Command {
 	f := &fetchFlags{}
 	cmd := &cobra.Command{
-		Use:     "fetch [flags] URL",
+		Use:     "fetch [flags] URL|HOST:PORT",
 		Short:   "See a server's chain and trust it for that host only",
 		Long:    fetchLong,
 		Example: fetchExamples,
-		Args:    exactArgs(1, "fetch needs one URL"),
+		Args:    exactArgs(1, "fetch needs one URL or HOST:PORT"),
 		RunE:    func(cmd *cobra.Command, args []string) error { return e.fetch(cmd.Context(), f, args[0]) },
 	}
 	fl := cmd.Flags()
@@ -134,6 +140,11 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if err != nil {
 		return err
 	}
+	// --max-time bounds the network steps together, not the prompt.
+	b := newBudget(f.maxTime)
+	ctx0 := ctx
+	ctx, done := b.run(ctx0)
+	defer func() { done() }()
 	res, err := e.probeURL(ctx, r.u, &f.probeFlags)
 	if err != nil {
 		return err
@@ -169,9 +180,11 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	if !e.json {
 		r.printState(e.stdout)
 	}
+	done()
 	if err := r.consent(pl, v); err != nil {
 		return err
 	}
+	ctx, done = b.run(ctx0)
 	if err := r.prove(ctx, res.Chain[0]); err != nil {
 		return err
 	}
@@ -215,7 +228,7 @@ func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
 
 // parse checks the URL and flags before anything is dialled.
 func (r *fetchRun) parse(raw string) error {
-	u, err := parseURL(raw)
+	u, err := parseTarget(raw)
 	if err != nil {
 		return err
 	}
@@ -263,7 +276,7 @@ func (r *fetchRun) alreadyTrusted() error {
 	}
 	r.printState(e.stdout)
 	e.note(msg)
-	if r.view.Status == "trusted_by_system_roots" {
+	if r.view.Status == "trusted_by_system_roots" && protocolOf(r.u) == probe.HTTPS {
 		// The pin is of a chain the system roots verified: a first trust,
 		// not a replacement.
 		e.hint("to also pin its key (a public CA could issue another certificate for it):")
@@ -314,7 +327,11 @@ func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 		printf(e.stdout, "trusted %s %s for %s: %s\n", pl.Kind, certs.CertFingerprint(pl.Cert), a.Pattern, a.RuleFile)
 	}
 	if slices.Contains(r.patterns, r.host) {
-		e.note("now: " + e.commandLine(httptrust.Command{Name: "get", Args: []string{r.u.Redacted()}}))
+		next := "get" // inspect for a TLS service that is not HTTPS: it shows the store's trust
+		if protocolOf(r.u) != probe.HTTPS {
+			next = "inspect"
+		}
+		e.note("now: " + e.commandLine(httptrust.Command{Name: next, Args: []string{r.u.Redacted()}}))
 	}
 	return nil
 }

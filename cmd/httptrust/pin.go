@@ -7,43 +7,81 @@ import (
 
 const pinExamples = `  httptrust pin api.pem
   httptrust pin https://api.example.com/
+  httptrust pin backup.key                     the backup pin: the key of the next certificate
+  httptrust pin backup.csr                     or its certificate request (or its public key)
+  httptrust pin postgres://db.internal:5432    any TLS service: HOST:PORT, tls://, smtp://, ...
   httptrust get --pin "$(httptrust pin api.pem | head -1 | cut -d' ' -f1)" https://api.example.com/`
 
-// pinLine is one certificate's pin; --json prints a list of them.
+// pinLine is one certificate's or key's pin; --json prints a list of them.
 type pinLine struct {
-	Pin     string `json:"pin"`
-	Subject string `json:"subject"`
-	SHA256  string `json:"sha256"`
+	Pin string `json:"pin"`
+	// Kind is "certificate", "private key", "public key" or
+	// "certificate request".
+	Kind    string `json:"kind"`
+	Subject string `json:"subject,omitempty"`
+	Key     string `json:"key"`
+	SHA256  string `json:"sha256,omitempty"`
 }
 
 func (e *env) pinCmd() *cobra.Command {
 	var pf probeFlags
 	var pw passwordFlags
 	cmd := &cobra.Command{
-		Use:   "pin [flags] FILE|URL",
-		Short: "Print the SPKI pin of every certificate of a file or a server's chain",
-		Long: `Print one line per certificate: its SPKI pin (sha256/<base64>, the form
-OkHttp prints and every httptrust command accepts) and its subject. Use a pin
-with httptrust get --pin or in a rule's pins; pin a backup key too.
+		Use:   "pin [flags] FILE|URL|HOST:PORT",
+		Short: "Print the SPKI pin of every certificate and key of a file, or of a server's chain",
+		Long: `Print one line per certificate and key: its SPKI pin (sha256/<base64>, the form
+OkHttp prints and every httptrust command accepts) and what it is. Use a pin
+with httptrust get --pin or in a rule's pins.
 
-For a URL, the pins come from the chain the server presents: compare them
-with a source you trust before relying on them.`,
+Pin a backup key too, so that a key rotation does not lock clients out: the
+pin of a key that no certificate has yet is the pin its certificate will
+have. pin reads private keys (PKCS#1, PKCS#8, SEC1, Ed25519; encrypted ones
+with --password-env, --password-file or a password typed at the terminal),
+public keys (PEM or DER) and certificate requests (PEM or DER). It prints
+only pins: key material never.
+
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key
+  httptrust pin backup.key          (keep backup.key offline)
+
+For a server (https://, HOST:PORT, tls://, smtp://, imap://, ldap://,
+postgres://, ...: see httptrust inspect), the pins come from the chain it
+presents: compare them with a source you trust before relying on them.`,
 		Example: pinExamples,
-		Args:    exactArgs(1, "pin needs one FILE or URL"),
+		Args:    exactArgs(1, "pin needs one FILE, URL or HOST:PORT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			chain, _, err := e.source(cmd.Context(), args[0], &pf, &pw, false)
+			c, err := e.source(cmd.Context(), "pin", args[0], &pf, &pw, false)
 			if err != nil {
 				return err
 			}
-			lines := make([]pinLine, 0, len(chain))
-			for _, c := range chain {
-				lines = append(lines, pinLine{Pin: certs.SPKIPin(c).String(), Subject: c.Subject.String(), SHA256: certs.CertFingerprint(c).String()})
+			lines := make([]pinLine, 0, len(c.chain)+len(c.keys))
+			for _, cert := range c.chain {
+				lines = append(lines, pinLine{Pin: certs.SPKIPin(cert).String(), Kind: "certificate", Subject: cert.Subject.String(),
+					Key: certs.KeyDescription(cert.PublicKey), SHA256: certs.CertFingerprint(cert).String()})
+			}
+			for _, k := range c.keys {
+				l := pinLine{Pin: k.Pin().String(), Kind: k.Source.String(), Key: certs.KeyDescription(k.Key)}
+				if k.Request != nil {
+					l.Subject = k.Request.Subject.String()
+				}
+				lines = append(lines, l)
+			}
+			if !e.json {
+				for _, n := range c.view.Notes {
+					e.warn(n)
+				}
 			}
 			if e.json {
 				return writeJSON(e.stdout, lines)
 			}
 			for _, l := range lines {
-				printf(e.stdout, "%s %s\n", l.Pin, l.Subject)
+				switch {
+				case l.Kind == "certificate":
+					printf(e.stdout, "%s %s\n", l.Pin, l.Subject)
+				case l.Subject != "":
+					printf(e.stdout, "%s %s %s (%s)\n", l.Pin, l.Kind, l.Subject, l.Key)
+				default:
+					printf(e.stdout, "%s %s (%s)\n", l.Pin, l.Kind, l.Key)
+				}
 			}
 			return nil
 		},

@@ -109,7 +109,8 @@ func TestExitCodes(t *testing.T) {
 		{"fetch: no consent", []string{"fetch", dev.URL}, exitFail},
 		{"fetch: wrong fingerprint", []string{"fetch", "--fingerprint", strings.Repeat("0", 64), dev.URL}, exitVerify},
 		{"fetch: not TLS", []string{"fetch", "--yes", "https://" + plain.Addr + "/"}, exitHandshake},
-		{"inspect: not a certificate", []string{"inspect", keyFile}, exitCAFile},
+		{"inspect: a key is described", []string{"inspect", keyFile}, exitOK},
+		{"inspect: neither a certificate nor a key", []string{"inspect", writeFile(t, "notes.txt", []byte("notes\n"))}, exitCAFile},
 		{"version", []string{"--version"}, exitOK},
 	}
 	for _, tt := range tests {
