@@ -42,6 +42,9 @@ type Effective struct {
 	// certsForPort says the exact certificates come from a rule for one
 	// port of the host: another leaf there is a changed certificate.
 	certsForPort bool
+	// err says the host's rules could not be read (a damaged index): it
+	// trusts nothing, and every connection fails closed with it.
+	err error
 
 	material struct {
 		once sync.Once
@@ -81,6 +84,11 @@ func (ix *index) effective(host, port string, addr netip.Addr) *Effective {
 		slot = &ix.all.eff
 	}
 	slot.once.Do(func() { slot.eff = merge(ix.matches(host, port, addr)) })
+	if ix.lazy != nil {
+		if err := ix.lazy.err(); err != nil {
+			return &Effective{Sources: map[string]string{}, from: map[string]*Rule{}, err: err}
+		}
+	}
 	return slot.eff
 }
 

@@ -39,6 +39,25 @@ type index struct {
 	// over holds the overrides of one host (Policy.Override), newest
 	// first: more specific than any rule.
 	over map[string][]*entry
+	// lazy, when set, holds the names and networks instead of the maps:
+	// a store's index, read on demand (see cache.go).
+	lazy *cacheIndex
+}
+
+// node returns what the index knows of name, or nil.
+func (ix *index) node(name string) *nameNode {
+	if ix.lazy != nil {
+		return ix.lazy.node(name)
+	}
+	return ix.names[name]
+}
+
+// network returns the entry of the rule for prefix, or nil.
+func (ix *index) network(p netip.Prefix) *entry {
+	if ix.lazy != nil {
+		return ix.lazy.network(p)
+	}
+	return ix.cidr[p]
 }
 
 // nameNode is what the index knows of one name: its exact rule, its
@@ -130,7 +149,7 @@ func (ix *index) walk(host, port string, addr netip.Addr, visit func(*entry) boo
 			return
 		}
 	}
-	n := ix.names[host]
+	n := ix.node(host)
 	if n != nil && port != "" && n.ports != nil && !try(n.ports[port]) {
 		return
 	}
@@ -143,7 +162,7 @@ func (ix *index) walk(host, port string, addr netip.Addr, visit func(*entry) boo
 			bits = ix.bits4
 		}
 		for _, b := range bits {
-			if p, err := addr.Prefix(b); err == nil && !try(ix.cidr[p]) {
+			if p, err := addr.Prefix(b); err == nil && !try(ix.network(p)) {
 				return
 			}
 		}
@@ -152,11 +171,11 @@ func (ix *index) walk(host, port string, addr netip.Addr, visit func(*entry) boo
 			return
 		}
 		if p := parent(host); p != "" {
-			if pn := ix.names[p]; pn != nil && (!try(pn.one) || !try(pn.any)) {
+			if pn := ix.node(p); pn != nil && (!try(pn.one) || !try(pn.any)) {
 				return
 			}
 			for p = parent(p); p != ""; p = parent(p) {
-				if pn := ix.names[p]; pn != nil && !try(pn.any) {
+				if pn := ix.node(p); pn != nil && !try(pn.any) {
 					return
 				}
 			}

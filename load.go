@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/httptrust/httptrust/internal/safefs"
 )
@@ -17,8 +20,9 @@ import (
 // rewritten by a tool.
 const ManagedDir = "managed"
 
-// MaxRuleFileSize bounds one rule file.
-const MaxRuleFileSize = 1 << 20
+// MaxRuleFileSize bounds one rule file: room for a few hundred thousand
+// rules, a fleet's store in one generated file.
+const MaxRuleFileSize = 64 << 20
 
 // LoadDir loads the store in dir: every *.toml rule file at its top level
 // and in its managed folder (names starting with "." are skipped, as are the
@@ -41,12 +45,40 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("httptrust: store %s is not a folder", dir)
 	}
-	p, err := LoadFS(safefs.Dir(dir), opts)
+	d := safefs.Dir(dir)
+	var abs string
+	indexed := opts != nil && opts.CacheDir != "" && !opts.Validate
+	if indexed {
+		if abs, err = filepath.Abs(dir); err != nil {
+			indexed = false
+		}
+	}
+	if indexed {
+		if ci, ok := openCache(opts.CacheDir, abs, d); ok {
+			if p, ok := cachedPolicy(ci, d, opts); ok {
+				p.storeDir, p.fromFS = dir, false
+				return p, nil
+			}
+		}
+	}
+	built := time.Now()
+	p, rec, err := loadFS(d, opts, indexed)
 	if err != nil {
 		return nil, err
 	}
+	if indexed && rec != nil {
+		writeCache(opts.CacheDir, abs, d, rec.stamps, rec.sources, p, built)
+	}
 	p.storeDir, p.fromFS = dir, false
 	return p, nil
+}
+
+// loadRecord is what a full load of a store on the OS saw, for its index:
+// the stamps of its folders and rule files, taken before they were read,
+// and where each rule came from.
+type loadRecord struct {
+	stamps  []stamp
+	sources []ruleSource
 }
 
 // LoadFS loads a store from fsys, as LoadDir does; with embed.FS a store
@@ -63,30 +95,65 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 // that no rule names trusts nothing: it is reported in Warnings (and to
 // the Observer) with the rule that would trust it.
 func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
+	p, _, err := loadFS(fsys, opts, false)
+	return p, err
+}
+
+// loadFS is LoadFS; with record (and a store on the OS) it also returns
+// what its index needs.
+func loadFS(fsys fs.FS, opts *Options, record bool) (*Policy, *loadRecord, error) {
 	if opts != nil && opts.StoreDir != "" && opts.StoreDir != "." {
 		sub, err := fs.Sub(fsys, opts.StoreDir)
 		if err != nil {
-			return nil, fmt.Errorf("httptrust: store folder %q: %w", opts.StoreDir, err)
+			return nil, nil, fmt.Errorf("httptrust: store folder %q: %w", opts.StoreDir, err)
 		}
 		fsys = sub
 	}
 	onOS := safefs.OnOS(fsys)
 	fsys = newSafeFS(fsys)
+	var rec *loadRecord
+	d, _ := fsys.(*safefs.DirFS)
+	if record && d != nil {
+		rec = &loadRecord{}
+		// The folders first: a file added while this load lists them
+		// changes their times after these stamps.
+		for _, name := range []string{".", ManagedDir} {
+			s, err := stampOf(d, name)
+			if err != nil {
+				rec = nil
+				break
+			}
+			rec.stamps = append(rec.stamps, s)
+		}
+	}
 	names, skipped, err := ruleFiles(fsys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var rules []Rule
+	var spans [][]byte
 	for _, name := range names {
+		if rec != nil {
+			// Before reading: a change after this stamp is seen next time.
+			s, err := stampOf(d, name)
+			if err != nil || !s.present {
+				rec = nil
+			} else {
+				rec.stamps = append(rec.stamps, s)
+			}
+		}
 		data, err := readCapped(fsys, name, MaxRuleFileSize)
 		if err != nil {
-			return nil, &RuleError{File: name, Err: err}
+			return nil, nil, &RuleError{File: name, Err: err}
 		}
 		rs, err := ParseRuleFile(name, data)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rules = append(rules, rs...)
+		if rec != nil {
+			spans = append(spans, ruleSpans(data, rs)...)
+		}
 	}
 	o := Options{}
 	if opts != nil {
@@ -95,7 +162,7 @@ func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
 	o.FS = fsys
 	p, err := New(rules, &o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.skipped, p.fromFS = skipped, true
 	unnamed := unnamedCertFiles(fsys, p, skipped, !onOS)
@@ -105,10 +172,44 @@ func LoadFS(fsys fs.FS, opts *Options) (*Policy, error) {
 	}
 	if o.Validate || !onOS {
 		if err := p.validateCerts(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return p, nil
+	if rec != nil {
+		files := map[string]int{}
+		for _, r := range rules {
+			if _, ok := files[r.File]; !ok {
+				files[r.File] = len(files)
+			}
+		}
+		for i := range rules {
+			rec.sources = append(rec.sources, ruleSource{file: files[rules[i].File], lineBase: rules[i].Line - 1, text: spans[i]})
+		}
+	}
+	return p, rec, nil
+}
+
+// cachedPolicy builds the policy of a store from its index.
+func cachedPolicy(ci *cacheIndex, d *safefs.DirFS, opts *Options) (*Policy, bool) {
+	o := *opts
+	o.FS = d
+	p := newPolicy(&o)
+	ix := &index{lazy: ci, bits4: ci.bits4, bits6: ci.bits6, none: &effOnce{}}
+	if ci.all >= 0 {
+		c := ci.rule(ci.all)
+		if c == nil {
+			ci.release()
+			return nil, false
+		}
+		ix.all = &entry{rule: c}
+	}
+	runtime.AddCleanup(ci, func(release func()) { release() }, ci.release)
+	p.ix = ix
+	p.warnings, p.skipped, p.fromFS = ci.warnings, ci.skipped, true
+	for _, w := range p.warnings {
+		p.observe(Event{Kind: EventWarning, Message: w})
+	}
+	return p, true
 }
 
 // certExtensions are the names certificate files usually have.

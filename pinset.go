@@ -124,7 +124,8 @@ func (p *Policy) PinSets() []*PinSet {
 		return nil
 	}
 	var out []*PinSet
-	for _, c := range p.compiled {
+	_, compiled := p.ruleList()
+	for _, c := range compiled {
 		if c.pinSet != nil {
 			out = append(out, c.pinSet)
 		}

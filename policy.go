@@ -43,6 +43,18 @@ type Options struct {
 	// the OS file system (embed.FS); otherwise certificates are read on
 	// first use, and a bad one fails its hosts closed.
 	Validate bool
+	// CacheDir, for LoadDir, is a folder where an index of a large store
+	// (a thousand rules or more) is kept, so that a process that starts
+	// for one request, as the CLI does, reads only the rules of the hosts
+	// it contacts instead of every rule file. The index is used only while
+	// every rule file and folder of the store is exactly as it was when
+	// the index was written (inode, size, modification and change times,
+	// checked at every load): a changed file is always seen, and the next
+	// load reads the whole store and writes the index again. A damaged
+	// index fails the hosts it damaged closed. Empty means no index; it
+	// is not used with Validate, nor for other file systems, nor on systems
+	// other than Linux.
+	CacheDir string
 	// PinsExpiryWarning is how long before pins_expire the Observer is
 	// warned; 0 means DefaultPinsExpiryWarning, a negative value never.
 	PinsExpiryWarning time.Duration
@@ -113,19 +125,7 @@ var policyVersions atomic.Uint64
 // New builds a policy from rules given in code. Every rule is validated; the
 // first invalid rule is returned as a *RuleError.
 func New(rules []Rule, opts *Options) (*Policy, error) {
-	p := &Policy{version: policyVersions.Add(1), loaded: &loaded{}, shared: &sharedTransport{}}
-	if opts != nil {
-		p.opts = *opts
-	}
-	if p.opts.Clock == nil {
-		p.opts.Clock = time.Now
-	}
-	if p.opts.AIA == nil {
-		p.opts.AIA = &AIAFetcher{}
-	}
-	if p.opts.FS != nil {
-		p.opts.FS = newSafeFS(p.opts.FS)
-	}
+	p := newPolicy(opts)
 	var compiledRules []*compiled
 	for i := range rules {
 		r := &rules[i]
@@ -149,6 +149,24 @@ func New(rules []Rule, opts *Options) (*Policy, error) {
 		p.observe(Event{Kind: EventWarning, Message: w})
 	}
 	return p, nil
+}
+
+// newPolicy is a policy with opts and no rules yet.
+func newPolicy(opts *Options) *Policy {
+	p := &Policy{version: policyVersions.Add(1), loaded: &loaded{}, shared: &sharedTransport{}}
+	if opts != nil {
+		p.opts = *opts
+	}
+	if p.opts.Clock == nil {
+		p.opts.Clock = time.Now
+	}
+	if p.opts.AIA == nil {
+		p.opts.AIA = &AIAFetcher{}
+	}
+	if p.opts.FS != nil {
+		p.opts.FS = newSafeFS(p.opts.FS)
+	}
+	return p
 }
 
 // ruleWarnings lists what a valid rule should still say loudly.
@@ -181,7 +199,8 @@ func (p *Policy) Rules() []*Rule {
 	if p == nil {
 		return nil
 	}
-	return p.rules
+	rules, _ := p.ruleList()
+	return rules
 }
 
 // Warnings returns what the policy reports at load: an all_hosts rule,
@@ -222,7 +241,25 @@ func (p *Policy) Lookup(host string) (*Effective, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httptrust: host %q: %w", host, err)
 	}
-	return p.ix.effective(n, port, addr), nil
+	eff := p.ix.effective(n, port, addr)
+	if eff.err != nil {
+		return nil, eff.err
+	}
+	return eff, nil
+}
+
+// ruleList returns the policy's rules and their compiled forms, in order:
+// those of a store read through its index are parsed here, once.
+func (p *Policy) ruleList() ([]*Rule, []*compiled) {
+	if p.ix == nil || p.ix.lazy == nil {
+		return p.rules, p.compiled
+	}
+	base, baseC := p.ix.lazy.allRules()
+	if len(p.rules) == 0 {
+		return base, baseC
+	}
+	// Overrides (Policy.Override) follow the store's rules.
+	return append(append([]*Rule{}, base...), p.rules...), append(append([]*compiled{}, baseC...), p.compiled...)
 }
 
 func (p *Policy) observe(e Event) {
@@ -242,7 +279,13 @@ func (p *Policy) Validate() error {
 		return err
 	}
 	var errs []error
-	for _, r := range p.rules {
+	if p.ix.lazy != nil {
+		if err := p.ix.lazy.err(); err != nil {
+			return err
+		}
+	}
+	rules, _ := p.ruleList()
+	for _, r := range rules {
 		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {
 			if _, err := p.certFile(ruleFile(r, name)); err != nil {
 				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
@@ -264,7 +307,8 @@ func (p *Policy) Validate() error {
 // validateCerts reads every certificate file the rules name.
 func (p *Policy) validateCerts() error {
 	var errs []error
-	for _, r := range p.rules {
+	rules, _ := p.ruleList()
+	for _, r := range rules {
 		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {
 			if _, err := p.certFile(ruleFile(r, name)); err != nil {
 				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
@@ -322,6 +366,10 @@ func (p *Policy) material(eff *Effective) *material {
 	eff.material.once.Do(func() {
 		m := &material{}
 		eff.material.m = m
+		if eff.err != nil {
+			m.err = eff.err
+			return
+		}
 		load := func(refs []CertRef) []*x509.Certificate {
 			var out []*x509.Certificate
 			for _, ref := range refs {

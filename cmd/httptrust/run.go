@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -139,12 +140,42 @@ func (e *env) loadPolicy(opts *httptrust.Options) (*store.Store, *httptrust.Poli
 	if opts.TOFU == nil {
 		opts.TOFU = st.KnownHosts()
 	}
+	if opts.CacheDir == "" {
+		opts.CacheDir = e.cacheDir()
+	}
 	p, err := st.Load(opts)
 	if err != nil {
 		return nil, nil, &exitError{code: exitCAFile, err: err,
 			hints: []string{"fix or remove the file named above; the store is " + st.Dir + " (httptrust never loads part of a store)"}}
 	}
 	return st, p, nil
+}
+
+// envCache names the environment variable for the folder of store indexes
+// ("off" for none).
+const envCache = "HTTPTRUST_CACHE_DIR"
+
+// cacheDir is where the index of a large store is kept (see
+// httptrust.Options.CacheDir): $HTTPTRUST_CACHE_DIR, or <user cache
+// dir>/httptrust; "" (no index) when there is none or it is "off".
+func (e *env) cacheDir() string {
+	switch d := e.getenv(envCache); d {
+	case "off":
+		return ""
+	case "":
+		home := e.getenv("XDG_CACHE_HOME")
+		if home == "" {
+			if h := e.getenv("HOME"); h != "" {
+				home = filepath.Join(h, ".cache")
+			}
+		}
+		if home == "" || !filepath.IsAbs(home) {
+			return ""
+		}
+		return filepath.Join(home, "httptrust")
+	default:
+		return d
+	}
 }
 
 // exitError is an error with the exit code it causes and the hints to
