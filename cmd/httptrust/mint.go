@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,16 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/httptrust/httptrust"
-	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/mint"
 )
 
-const mintExamples = `  httptrust mint localhost 127.0.0.1 ::1      localhost+2.pem and localhost+2-key.pem, signed by your dev CA
-  httptrust mint --pkcs12 '*.dev.local'         _wildcard.dev.local.p12 (password "changeit")
-  httptrust mint --client alice                 alice-client.pem, a client certificate for mutual TLS
-  httptrust mint --caroot                       print the dev CA's folder
-  httptrust mint --key-only --key-file backup-key.pem   a backup key pair for pinning, and its pin`
+const mintExamples = `  httptrust mint localhost 127.0.0.1 ::1     localhost+2.pem, localhost+2-key.pem, signed by your dev CA
+  httptrust mint --pkcs12 '*.dev.local'      _wildcard.dev.local.p12 (password "changeit")
+  httptrust mint --client alice              alice-client.pem, a client certificate for mutual TLS
+  httptrust mint --caroot                    print the dev CA's folder
+  httptrust mint --key-only                  backup-key.pem, a backup key pair for pinning, and its pin`
 
 // envCARoot names the environment variable that chooses the dev CA's
 // folder, as $CAROOT does for mkcert.
@@ -95,7 +91,7 @@ clients that pin.`,
 	fl.BoolVar(&f.caOnly, "ca-only", false, "make (or show) the dev CA only")
 	fl.StringVar(&f.out, "out", ".", "write the certificate and key into `DIR`")
 	fl.StringVar(&f.certFile, "cert-file", "", "write the certificate to `FILE`")
-	fl.StringVar(&f.keyFile, "key-file", "", "write the key to `FILE`")
+	fl.StringVar(&f.keyFile, "key-file", "", "write the key to `FILE` (for --key-only, default backup-key.pem)")
 	fl.StringVar(&f.p12File, "p12-file", "", "write the PKCS#12 file to `FILE` (implies --pkcs12)")
 	fl.BoolVar(&f.pkcs12, "pkcs12", false, "write one .p12 file (certificate, key and CA) instead of PEM files")
 	fl.BoolVar(&f.client, "client", false, "make a client certificate (for mutual TLS)")
@@ -134,7 +130,7 @@ func (e *env) mint(cmd *cobra.Command, f *mintFlags, names []string) error {
 		return e.mintKey(f, kt)
 	}
 	now := e.now()
-	ca, caView, err := e.mintCA(cmd, f, kt, now)
+	ca, caView, err := e.mintCA(cmd, f, names, kt, now)
 	if err != nil {
 		return err
 	}
@@ -154,253 +150,68 @@ func (e *env) mint(cmd *cobra.Command, f *mintFlags, names []string) error {
 
 // check refuses flags that do not go together, before anything is made.
 func (f *mintFlags) check(cmd *cobra.Command, names []string) error {
-	changed := func(names ...string) []string {
+	changed := func(names ...string) string {
 		var out []string
 		for _, n := range names {
 			if cmd.Flags().Changed(n) {
 				out = append(out, "--"+n)
 			}
 		}
-		return out
+		return strings.Join(out, ", ")
+	}
+	if done, err := f.checkMode(names, changed); done || err != nil {
+		return err
 	}
 	switch {
-	case f.caRoot:
-		if len(names) > 0 {
-			return usagef("--caroot prints the CA's folder and takes no names")
-		}
-		if c := changed("key-only", "ca-only", "ca-cert", "ca-key", "pkcs12", "client"); len(c) > 0 {
-			return usagef("--caroot prints the CA's folder and makes nothing: drop %s", strings.Join(c, ", "))
-		}
-		return nil
-	case f.keyOnly:
-		if len(names) > 0 {
-			return usagef("--key-only makes a key and no certificate, so it takes no names (got %s)", strings.Join(names, " "))
-		}
-		if c := changed("ca-only", "ca-dir", "ca-cert", "ca-key", "cert-file", "p12-file", "pkcs12", "client", "days", "password-env", "password-file"); len(c) > 0 {
-			return usagef("--key-only writes only an unencrypted key (0600): drop %s", strings.Join(c, ", "))
-		}
-		return nil
-	case f.caOnly:
-		if len(names) > 0 {
-			return usagef("--ca-only makes no certificate, so it takes no names (got %s)", strings.Join(names, " "))
-		}
-		if c := changed("out", "cert-file", "key-file", "p12-file", "pkcs12", "client", "ca-cert", "ca-key", "password-env", "password-file"); len(c) > 0 {
-			return &exitError{code: exitUsage, err: fmt.Errorf("--ca-only makes the dev CA in its own folder: drop %s", strings.Join(c, ", ")),
-				hints: []string{"the CA's key never goes into --out or the current folder; to keep a CA elsewhere, give --ca-dir DIR"}}
-		}
-	case len(names) == 0:
-		return &exitError{code: exitUsage, err: errors.New("mint needs the DNS names and IP addresses the certificate is for"),
-			hints: []string{"for a local development server:", "  httptrust mint localhost 127.0.0.1 ::1",
-				"or: --client NAME for a client certificate, --key-only for a backup key to pin, --caroot for the CA's folder"}}
-	}
-	if (f.caCert == "") != (f.caKey == "") {
+	case (f.caCert == "") != (f.caKey == ""):
 		return usagef("--ca-cert and --ca-key go together")
-	}
-	if f.caCert != "" && f.caDir != "" {
+	case f.caCert != "" && f.caDir != "":
 		return usagef("sign with --ca-dir DIR or with --ca-cert FILE --ca-key FILE, not both")
-	}
-	if f.pkcs12 && (f.certFile != "" || f.keyFile != "") {
+	case f.pkcs12 && (f.certFile != "" || f.keyFile != ""):
 		return usagef("--pkcs12 writes the certificate and key into one file: give --p12-file FILE, not --cert-file or --key-file")
-	}
-	if (f.pw.env != "" || f.pw.file != "") && !f.pkcs12 && f.caKey == "" {
+	case (f.pw.env != "" || f.pw.file != "") && !f.pkcs12 && f.caKey == "":
 		return usagef("--password-env and --password-file set the password of the .p12 that --pkcs12 writes (or read an encrypted --ca-key); add --pkcs12")
-	}
-	if cmd.Flags().Changed("days") && (f.days < 1 || f.days > maxDays) {
+	case cmd.Flags().Changed("days") && (f.days < 1 || f.days > maxDays):
 		return usagef("--days %d: give a number of days from 1 to %d (the default is %d for a certificate)", f.days, maxDays, appleMaxDays)
 	}
 	return nil
 }
 
-// caRootDir returns the dev CA's folder: --ca-dir, $HTTPTRUST_CAROOT or
-// <user config dir>/httptrust/dev-ca, as an absolute path.
-func (e *env) caRootDir(f *mintFlags) (string, error) {
-	dir := f.caDir
-	if dir == "" {
-		dir = e.getenv(envCARoot)
-	}
-	if dir == "" {
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return "", &exitError{code: exitUsage, err: fmt.Errorf("no folder for the dev CA: %w", err),
-				hints: []string{"choose one: " + envCARoot + "=DIR, or --ca-dir DIR"}}
-		}
-		dir = filepath.Join(d, "httptrust", "dev-ca")
-	}
-	return filepath.Abs(dir)
-}
-
-func (e *env) printCARoot(f *mintFlags) error {
-	dir, err := e.caRootDir(f)
-	if err != nil {
-		return err
-	}
-	if e.json {
-		type caDir struct {
-			Dir string `json:"dir"`
-		}
-		return writeJSON(e.stdout, struct {
-			CA caDir `json:"ca"`
-		}{caDir{dir}})
-	}
-	printf(e.stdout, "%s\n", dir)
-	return nil
-}
-
-// mintCA returns the CA to sign with: --ca-cert and --ca-key, or the dev CA
-// in its folder, made now if it does not exist yet.
-func (e *env) mintCA(cmd *cobra.Command, f *mintFlags, kt mint.KeyType, now time.Time) (*mint.Cert, *mintCAView, error) {
-	if f.caCert != "" {
-		ca, err := e.loadCA(f)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := e.checkOutputs(f, "", []string{f.caCert, f.caKey}); err != nil {
-			return nil, nil, err
-		}
-		return ca, describeCA(ca, "", f.caCert, f.caKey, false), e.checkCAValidity(ca, f.caCert, now)
-	}
-	dir, err := e.caRootDir(f)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := e.checkOutputs(f, dir, nil); err != nil {
-		return nil, nil, err
-	}
-	t := mint.Template{CommonName: "httptrust development CA (" + userAtHost() + ")", Organization: "httptrust development CA",
-		IsCA: true, MaxPathLen: 0}
-	if f.caOnly {
-		t.KeyType = kt // otherwise the key type is the leaf's; the CA is P-256, which every client accepts
-		if f.days > 0 {
-			t.NotAfter = now.AddDate(0, 0, f.days)
-		}
-	}
-	ca, created, err := mint.OpenCA(dir, t)
-	if err != nil {
-		code := exitCAFile
-		if errors.Is(err, os.ErrPermission) {
-			code = exitWrite
-		}
-		return nil, nil, &exitError{code: code, err: err, hints: []string{"the dev CA's folder is " + dir + " (" + envCARoot + " or --ca-dir choose another)"}}
-	}
-	certPath, keyPath := mint.CAFiles(dir)
-	if created && f.caOnly && cmd.Flags().Changed("key-type") {
-		e.note("the CA's key is " + kt.String())
-	} else if !created && f.caOnly && (cmd.Flags().Changed("key-type") || cmd.Flags().Changed("days")) {
-		e.warn("the CA in " + dir + " exists already: --key-type and --days apply only when it is made")
-	}
-	e.checkCAKeyMode(keyPath)
-	if !f.caOnly {
-		e.warnOldLayout(f, dir)
-	}
-	return ca, describeCA(ca, dir, certPath, keyPath, created), e.checkCAValidity(ca, certPath, now)
-}
-
-// checkOutputs refuses a CA folder that is the current folder or a folder
-// mint writes into, and output files that are the CA's own.
-func (e *env) checkOutputs(f *mintFlags, caDir string, caFiles []string) error {
-	if caDir != "" {
-		cwd, err := os.Getwd()
-		if err == nil && sameDir(caDir, cwd) {
-			return &exitError{code: exitUsage, err: fmt.Errorf("the dev CA's folder %s is the current folder: its key would sit in your project", caDir),
-				hints: []string{"run mint from another folder, or keep the CA elsewhere: " + envCARoot + "=DIR or --ca-dir DIR"}}
-		}
-	}
-	for _, out := range f.outputs() {
-		if caDir != "" && sameDir(filepath.Dir(out), caDir) {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%s is in the dev CA's folder %s: mint writes certificates next to your project, never beside the CA's key", out, caDir),
-				hints: []string{"give --out DIR (or --cert-file, --key-file, --p12-file) outside " + caDir}}
-		}
-		for _, c := range caFiles {
-			if sameFile(out, c) {
-				return usagef("%s is the CA's own file (--ca-cert or --ca-key): give another --cert-file, --key-file or --p12-file", out)
-			}
-		}
-	}
-	return nil
-}
-
-// sameDir reports whether a and b name the same folder.
-func sameDir(a, b string) bool {
-	if absA, err := filepath.Abs(a); err == nil {
-		if absB, err := filepath.Abs(b); err == nil && absA == absB {
-			return true
-		}
-	}
-	return sameFile(a, b)
-}
-
-// sameFile reports whether a and b exist and are the same file.
-func sameFile(a, b string) bool {
-	sa, errA := os.Stat(a)
-	sb, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(sa, sb)
-}
-
-// checkCAKeyMode warns when the CA's key can be read by other users.
-func (e *env) checkCAKeyMode(keyPath string) {
-	fi, err := os.Stat(keyPath)
-	if err != nil || fi.Mode().Perm()&0o077 == 0 || runtime.GOOS == "windows" {
-		return
-	}
-	e.warn(fmt.Sprintf("the CA's key %s has mode %04o: other users can read it, and sign certificates you trust", keyPath, fi.Mode().Perm()))
-	e.hint("chmod 600 " + httptrust.ShellQuote(keyPath))
-}
-
-// warnOldLayout warns about a CA an older mint left in the current folder
-// or in --out: this run signs with the dev CA instead.
-func (e *env) warnOldLayout(f *mintFlags, caDir string) {
-	seen := map[string]bool{}
-	for _, d := range []string{".", f.out} {
-		abs, err := filepath.Abs(d)
-		if err != nil || seen[abs] || sameDir(abs, caDir) {
-			continue
-		}
-		seen[abs] = true
-		key := filepath.Join(d, mint.CAKeyFile)
-		if _, err := os.Stat(key); err != nil {
-			continue
-		}
-		e.warn(key + " is a CA key left by an older httptrust mint; the CA now lives in " + caDir + ", and this certificate is signed by that one")
-		e.hint("a CA key does not belong in a project folder: delete " + httptrust.ShellQuote(key) + " and " +
-			httptrust.ShellQuote(filepath.Join(d, mint.CACertFile)) + ", or keep signing with that CA from a folder of its own (--ca-dir DIR)")
-	}
-}
-
-// checkCAValidity refuses a CA that is expired or not yet valid.
-func (e *env) checkCAValidity(ca *mint.Cert, file string, now time.Time) error {
-	c := ca.Cert
+// checkMode checks the names and flags of --caroot, --key-only and
+// --ca-only, and that a certificate has names; done means nothing else
+// needs checking.
+func (f *mintFlags) checkMode(names []string, changed func(...string) string) (done bool, err error) {
 	switch {
-	case now.After(c.NotAfter):
-		return &exitError{code: exitCAFile, err: fmt.Errorf("the CA %s expired on %s", file, c.NotAfter.UTC().Format(time.DateOnly)),
-			hints: []string{"move its folder away and run mint again to make a new CA, then trust the new one (certificates it signed stop verifying)"}}
-	case now.Before(c.NotBefore):
-		return &exitError{code: exitCAFile, err: fmt.Errorf("the CA %s is valid only from %s (check the clock)", file, c.NotBefore.UTC().Format(time.RFC3339))}
+	case f.caRoot:
+		if len(names) > 0 {
+			return true, usagef("--caroot prints the CA's folder and takes no names")
+		}
+		if c := changed("key-only", "ca-only", "ca-cert", "ca-key", "pkcs12", "client"); c != "" {
+			return true, usagef("--caroot prints the CA's folder and makes nothing: drop %s", c)
+		}
+		return true, nil
+	case f.keyOnly:
+		if len(names) > 0 {
+			return true, usagef("--key-only makes a key and no certificate, so it takes no names (got %s)", strings.Join(names, " "))
+		}
+		if c := changed("ca-only", "ca-dir", "ca-cert", "ca-key", "cert-file", "p12-file", "pkcs12", "client", "days", "password-env", "password-file"); c != "" {
+			return true, usagef("--key-only writes only an unencrypted key (0600): drop %s", c)
+		}
+		return true, nil
+	case f.caOnly:
+		if len(names) > 0 {
+			return true, usagef("--ca-only makes no certificate, so it takes no names (got %s)", strings.Join(names, " "))
+		}
+		if c := changed("out", "cert-file", "key-file", "p12-file", "pkcs12", "client", "ca-cert", "ca-key", "password-env", "password-file"); c != "" {
+			return true, &exitError{code: exitUsage, err: fmt.Errorf("--ca-only makes the dev CA in its own folder: drop %s", c),
+				hints: []string{"the CA's key never goes into --out or the current folder; to keep a CA elsewhere, give --ca-dir DIR"}}
+		}
+	case len(names) == 0:
+		return true, &exitError{code: exitUsage, err: errors.New("mint needs the DNS names and IP addresses the certificate is for"),
+			hints: []string{"for a local development server:", "  httptrust mint localhost 127.0.0.1 ::1",
+				"or: --client NAME for a client certificate, --key-only for a backup key to pin, --caroot for the CA's folder"}}
 	}
-	return nil
-}
-
-// loadCA reads --ca-cert and --ca-key.
-func (e *env) loadCA(f *mintFlags) (*mint.Cert, error) {
-	opts, err := f.pw.options(e)
-	if err != nil {
-		return nil, err
-	}
-	cs, _, err := readCertFile(f.caCert, opts)
-	if err != nil {
-		return nil, err
-	}
-	data, err := os.ReadFile(f.caKey)
-	if err != nil {
-		return nil, &exitError{code: exitCAFile, err: err}
-	}
-	key, err := certs.ParsePrivateKey(f.caKey, data, opts)
-	if err != nil {
-		return nil, &exitError{code: exitCAFile, err: err, hints: hintsFor(err)}
-	}
-	if !cs[0].IsCA {
-		return nil, &exitError{code: exitCAFile, err: fmt.Errorf("%s: %s is not a CA certificate", f.caCert, cs[0].Subject)}
-	}
-	return &mint.Cert{Cert: cs[0], Key: key, DER: cs[0].Raw}, nil
+	return false, nil
 }
 
 // baseName is mkcert's file name for a certificate of names: the first
@@ -427,13 +238,16 @@ func (f *mintFlags) paths(names []string) (certPath, keyPath, p12Path string) {
 	return cmp(f.certFile, base+".pem"), cmp(f.keyFile, base+"-key.pem"), ""
 }
 
-// outputs returns the files given by flags, and the folder --out stands
-// for (as a file in it), for checkOutputs.
-func (f *mintFlags) outputs() []string {
+// outputs returns the files mint writes for names (none for --ca-only),
+// and a file in --out, which stands for that folder.
+func (f *mintFlags) outputs(names []string) []string {
 	out := []string{filepath.Join(f.out, "x")}
-	for _, p := range []string{f.certFile, f.keyFile, f.p12File} {
-		if p != "" {
-			out = append(out, p)
+	if len(names) > 0 {
+		c, k, p := f.paths(names)
+		for _, p := range []string{c, k, p} {
+			if p != "" {
+				out = append(out, p)
+			}
 		}
 	}
 	return out
@@ -523,15 +337,4 @@ func (e *env) leafWarnings(f *mintFlags, leaf, ca *mint.Cert, names []string) {
 			e.note(n + " covers one label below " + rest + " (a." + rest + "), not " + rest + " itself, nor a.b." + rest)
 		}
 	}
-}
-
-// userAtHost returns "user@host" for the CA's name, as mkcert does, so
-// that a browser's list of authorities says whose dev CA it is.
-func userAtHost() string {
-	host, _ := os.Hostname()
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	return name + "@" + host
 }
