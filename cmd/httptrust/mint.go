@@ -130,13 +130,17 @@ func (e *env) mint(cmd *cobra.Command, f *mintFlags, names []string) error {
 		return e.mintKey(f, kt)
 	}
 	now := e.now()
+	leafT := f.leafTemplate(names, kt, now)
+	if err := leafT.Validate(); err != nil && !f.caOnly {
+		return badNames(err)
+	}
 	ca, caView, err := e.mintCA(cmd, f, names, kt, now)
 	if err != nil {
 		return err
 	}
 	view := mintView{CA: caView}
 	if !f.caOnly {
-		if view.Certificate, err = e.mintLeaf(f, names, kt, ca, now); err != nil {
+		if view.Certificate, err = e.mintLeaf(f, leafT, ca, now); err != nil {
 			return err
 		}
 	}
@@ -261,17 +265,28 @@ func cmp(a, b string) string {
 	return b
 }
 
-// mintLeaf makes the certificate for names and writes its files.
-func (e *env) mintLeaf(f *mintFlags, names []string, kt mint.KeyType, ca *mint.Cert, now time.Time) (*mintLeafView, error) {
+// leafTemplate is the certificate mint makes for names.
+func (f *mintFlags) leafTemplate(names []string, kt mint.KeyType, now time.Time) mint.Template {
 	t := mint.Template{Names: names, KeyType: kt, Client: f.client}
 	if f.days > 0 {
 		t.NotAfter = now.AddDate(0, 0, f.days)
 	}
+	return t
+}
+
+// badNames is the usage error for names mint refuses.
+func badNames(err error) error {
+	return &exitError{code: exitUsage, err: err,
+		hints: []string{"give DNS names (punycode for international ones, *.domain for a wildcard) and IP addresses, without a scheme or port: httptrust mint localhost 127.0.0.1 ::1"}}
+}
+
+// mintLeaf makes the certificate of t and writes its files.
+func (e *env) mintLeaf(f *mintFlags, t mint.Template, ca *mint.Cert, now time.Time) (*mintLeafView, error) {
+	names := t.Names
 	leaf, err := mint.New(t, ca)
 	if err != nil {
 		if errors.Is(err, mint.ErrInvalidTemplate) {
-			return nil, &exitError{code: exitUsage, err: err,
-				hints: []string{"give DNS names (punycode for international ones, *.domain for a wildcard) and IP addresses, without a scheme or port: httptrust mint localhost 127.0.0.1 ::1"}}
+			return nil, badNames(err)
 		}
 		return nil, err
 	}
