@@ -93,7 +93,7 @@ func (e *env) mintCA(cmd *cobra.Command, f *mintFlags, names []string, kt mint.K
 	} else if !created && f.caOnly && (cmd.Flags().Changed("key-type") || cmd.Flags().Changed("days")) {
 		e.warn("the CA in " + dir + " exists already: --key-type and --days apply only when it is made")
 	}
-	e.checkCAKeyMode(keyPath)
+	e.checkCAModes(dir, keyPath)
 	if !f.caOnly {
 		e.warnOldLayout(f, dir)
 	}
@@ -141,14 +141,20 @@ func sameFile(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
-// checkCAKeyMode warns when the CA's key can be read by other users.
-func (e *env) checkCAKeyMode(keyPath string) {
-	fi, err := os.Stat(keyPath)
-	if err != nil || fi.Mode().Perm()&0o077 == 0 || runtime.GOOS == "windows" {
+// checkCAModes warns when other users can read the CA's key, or replace
+// the CA in its folder (and so learn the key of a CA you trust).
+func (e *env) checkCAModes(dir, keyPath string) {
+	if runtime.GOOS == "windows" {
 		return
 	}
-	e.warn(fmt.Sprintf("the CA's key %s has mode %04o: other users can read it, and sign certificates you trust", keyPath, fi.Mode().Perm()))
-	e.hint("chmod 600 " + httptrust.ShellQuote(keyPath))
+	if fi, err := os.Stat(keyPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		e.warn(fmt.Sprintf("the CA's key %s has mode %04o: other users can read it, and sign certificates you trust", keyPath, fi.Mode().Perm()))
+		e.hint("chmod 600 " + httptrust.ShellQuote(keyPath))
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o022 != 0 {
+		e.warn(fmt.Sprintf("the CA's folder %s has mode %04o: other users can replace the CA with one whose key they know", dir, fi.Mode().Perm()))
+		e.hint("chmod 700 " + httptrust.ShellQuote(dir) + ", or keep the CA in a folder of your own (" + envCARoot + " or --ca-dir)")
+	}
 }
 
 // warnOldLayout warns about a CA an older mint left in the current folder

@@ -56,6 +56,9 @@ func (e *env) mintKey(f *mintFlags, kt mint.KeyType) error {
 	}
 	printf(e.stdout, "%s %s\n", v.Pin, v.File)
 	e.note(fmt.Sprintf("wrote the private key %s (%s, mode 0600); its pin is above", path, kt))
+	if kt == mint.Ed25519 {
+		e.warn("public CAs issue no certificates for Ed25519 keys, and most browsers accept none: a backup for a public server wants ecdsa or rsa")
+	}
 	e.hintCtx = hintContext{store: e.storeDir}
 	e.hint("publish the pin as a backup beside the current key's, then keep " + path + " offline, not on the server:")
 	e.hint("  " + e.commandLine(httptrust.Command{Name: "trust add", Args: []string{"<server certificate>", "--host", "<host>", "--pin", "--pin=" + v.Pin}}))

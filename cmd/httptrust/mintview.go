@@ -134,7 +134,7 @@ func (e *env) mintHints(f *mintFlags, v mintView) {
 	case l == nil:
 		e.hint("trust the CA for your development hosts only:")
 		e.hint("  " + e.commandLine(httptrust.Command{Name: "trust add", Args: []string{ca, "--host", "<host>"}}))
-		e.caElsewhere(ca, "localhost")
+		e.caElsewhere(ca, "<host>")
 	case l.Client:
 		e.clientHints(ca, l)
 	default:
