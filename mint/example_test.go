@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/httptrust/httptrust/mint"
 )
@@ -36,4 +37,28 @@ func Example() {
 	// localhost
 	// Dev Intermediate
 	// Dev Root
+}
+
+// A development CA kept in one folder: made by the first call, reused by
+// every later one.
+func ExampleOpenCA() {
+	dir, err := os.MkdirTemp("", "dev-ca")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	t := mint.Template{CommonName: "My Dev CA", IsCA: true}
+	ca, created, err := mint.OpenCA(dir, t)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ca.Cert.Subject.CommonName, created)
+	again, created, err := mint.OpenCA(dir, t)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(again.Cert.Equal(ca.Cert), created)
+	// Output:
+	// My Dev CA true
+	// true false
 }

@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -46,6 +49,48 @@ func FuzzNames(f *testing.F) {
 			if !slices.Equal(c.Cert.DNSNames, []string{name}) || len(c.Cert.IPAddresses) != 0 {
 				t.Errorf("name %q: SAN = %v %q", name, c.Cert.IPAddresses, c.Cert.DNSNames)
 			}
+		}
+	})
+}
+
+// FuzzLoadCA checks that LoadCA never panics on what a CA folder holds, and
+// that a CA it returns is a CA with its own key.
+func FuzzLoadCA(f *testing.F) {
+	ca, err := New(Template{CommonName: "Fuzz CA", IsCA: true}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keyPEM, err := ca.KeyPEM()
+	if err != nil {
+		f.Fatal(err)
+	}
+	leaf, err := New(Template{Names: []string{"a.test"}}, ca)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ca.CertPEM(), keyPEM)
+	f.Add(leaf.CertPEM(), keyPEM)
+	f.Add(ca.CertPEM(), []byte("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n"), []byte{})
+	f.Add([]byte{}, []byte{})
+	f.Add([]byte("\x00\xff garbage"), keyPEM[:len(keyPEM)/2])
+	f.Fuzz(func(t *testing.T, certData, keyData []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, CACertFile), certData, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, CAKeyFile), keyData, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadCA(dir)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "mint: ") {
+				t.Errorf("error %q lacks the mint: prefix", err)
+			}
+			return
+		}
+		if !got.Cert.IsCA || !samePublicKey(got.Key.Public(), got.Cert.PublicKey) {
+			t.Error("LoadCA returned a CA that is not one, or with another key")
 		}
 	})
 }

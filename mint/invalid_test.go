@@ -73,6 +73,9 @@ func TestInvalidTemplates(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "mint: invalid template: ") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
+			if verr := tt.tmpl.Validate(); verr == nil || verr.Error() != err.Error() {
+				t.Errorf("Validate = %v, want New's error %v", verr, err)
+			}
 		})
 	}
 }
@@ -82,6 +85,9 @@ func TestValidNames(t *testing.T) {
 		"A.TEST", strings.Repeat("a", 63) + ".test", "192.168.1.20", "fd00::1", "::ffff:10.0.0.1"} {
 		if _, err := New(Template{Names: []string{n}}, nil); err != nil {
 			t.Errorf("name %q: %v", n, err)
+		}
+		if err := (Template{Names: []string{n}}).Validate(); err != nil {
+			t.Errorf("Validate, name %q: %v", n, err)
 		}
 	}
 }

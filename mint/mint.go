@@ -11,6 +11,20 @@
 //	leaf, err := mint.New(mint.Template{Names: []string{"localhost", "127.0.0.1"}}, root)
 //	certPath, keyPath, err := leaf.WriteFiles(dir, "localhost")
 //
+// # Files
+//
+// [Cert.WritePEM] and [Cert.WriteFiles] write a certificate (mode 0644) and
+// its key (0600) and [Cert.WritePKCS12] a .p12 (0600), replacing what is
+// there; [WriteKey] writes a lone key of [NewKey] (a backup key to pin) to a
+// new file, never over an existing one. Every write is atomic, through
+// internal/atomicfile, and refuses to follow a symbolic link.
+//
+// # A CA folder
+//
+// [OpenCA] keeps one CA in a folder, as mkcert keeps its CA in $CAROOT:
+// made on first use (the folder 0700, the key 0600), then reused. [LoadCA]
+// reads such a folder, or one of mkcert's.
+//
 // Nothing in this package prints or formats a private key: errors name files
 // and fields, and a Cert formats as its subject.
 package mint

@@ -18,6 +18,12 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("mint: %w: "+format, append([]any{ErrInvalidTemplate}, args...)...)
 }
 
+// Validate reports the first problem New would refuse t for, judged now:
+// an error wrapping ErrInvalidTemplate, or nil. It makes no key, so a
+// caller can check a template (the names a user typed, say) before doing
+// anything else.
+func (t Template) Validate() error { return t.check(time.Now()) }
+
 // check reports the first problem with t, judged at time now.
 func (t *Template) check(now time.Time) error {
 	if err := t.checkKey(); err != nil {

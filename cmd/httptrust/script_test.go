@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 //	serve NAME [-ca|-public|-intermediate|-hostile] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
 //	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
 //	                    (its requests count as the server NAME-issuer)
+//	serve NAME -certfile C.pem -keyfile K.pem   serve that certificate and key
+//	serve NAME -mtls -clientca CA.pem   check client certificates against CA.pem
 //	serve NAME -hostile a self-signed certificate whose subject and names hold
 //	                    terminal escapes (see hostileLeaf)
 //	swap NAME [-public] serve a new certificate (self-signed, or from the public root)
@@ -41,7 +43,8 @@ func TestMain(m *testing.M) {
 //	closedport          sets CLOSED_PORT to a port nothing listens on
 //
 // httptrust-aialoopback is the CLI with AIA fetches allowed to loopback.
-// Every script gets a fresh store ($HTTPTRUST_STORE), a private CA
+// Every script gets a fresh store ($HTTPTRUST_STORE), a folder for mint's
+// dev CA ($HTTPTRUST_CAROOT, $WORK/caroot), a private CA
 // ($WORK/ca.pem) and stand-in system roots ($WORK/public-ca.pem through
 // SSL_CERT_FILE), so nothing depends on the machine.
 func TestScripts(t *testing.T) {
@@ -64,6 +67,7 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	env.Setenv("HTTPTRUST_STORE", filepath.Join(env.WorkDir, "store"))
+	env.Setenv(envCARoot, filepath.Join(env.WorkDir, "caroot"))
 	env.Setenv("SSL_CERT_FILE", filepath.Join(env.WorkDir, "public-ca.pem"))
 	env.Setenv("SSL_CERT_DIR", empty)
 	env.Setenv("NO_COLOR", "1")

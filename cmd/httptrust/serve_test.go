@@ -3,6 +3,7 @@ package main
 import (
 	"crypto"
 	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -101,6 +102,9 @@ type serveOpts struct {
 	ca, public, intermediate, expired, mtls, plain, tls12, aia bool
 	hostile                                                    bool
 	names                                                      string
+	// certFile and keyFile, if set, are served instead (-certfile,
+	// -keyfile); clientCA is the CA file -mtls checks clients against.
+	certFile, keyFile, clientCA string
 	// issuerURL is the leaf's AIA caIssuers URL (set by -aia).
 	issuerURL string
 }
@@ -121,11 +125,19 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs.BoolVar(&o.aia, "aia", false, "with -ca: the leaf names its issuer's URL, served by a plain-HTTP server (NAME_ISSUER_URL)")
 	fs.BoolVar(&o.hostile, "hostile", false, "a self-signed certificate whose subject and names hold terminal escapes")
 	fs.StringVar(&o.names, "names", "", "comma-separated names (default NAME.test,127.0.0.1)")
+	fs.StringVar(&o.certFile, "certfile", "", "serve the certificate in this PEM file (with -keyfile)")
+	fs.StringVar(&o.keyFile, "keyfile", "", "the key of -certfile")
+	fs.StringVar(&o.clientCA, "clientca", "", "with -mtls: check clients against the CA in this PEM file")
 	if len(args) < 1 {
 		ts.Fatalf("usage: serve NAME [flags]")
 	}
 	name := args[0]
 	ts.Check(fs.Parse(args[1:]))
+	for _, f := range []*string{&o.certFile, &o.keyFile, &o.clientCA} {
+		if *f != "" {
+			*f = ts.MkAbs(*f)
+		}
+	}
 	s, err := pkiOf(ts).start(ts, name, o)
 	ts.Check(err)
 	ts.Defer(func() { s.srv.Close() })
@@ -140,6 +152,12 @@ func (p *scriptPKI) leaf(names []string, o serveOpts) (*mint.Cert, []*mint.Cert,
 		t.NotBefore, t.NotAfter = time.Now().Add(-72*time.Hour), time.Now().Add(-24*time.Hour)
 	}
 	switch {
+	case o.certFile != "":
+		tc, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &mint.Cert{Cert: tc.Leaf, Key: tc.PrivateKey.(crypto.Signer), DER: tc.Certificate[0]}, nil, nil
 	case o.hostile:
 		c, err := hostileLeaf(names)
 		return c, nil, err
@@ -200,6 +218,14 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 			}
 			cfg.ClientAuth = tls.RequireAndVerifyClientCert
 			cfg.ClientCAs = p.clientIssuer.Pool()
+			if o.clientCA != "" {
+				data, err := os.ReadFile(o.clientCA)
+				if err != nil {
+					return nil, err
+				}
+				cfg.ClientCAs = x509.NewCertPool()
+				cfg.ClientCAs.AppendCertsFromPEM(data)
+			}
 		}
 		go s.srv.Serve(tls.NewListener(ln, cfg))
 	}
