@@ -72,6 +72,24 @@ type scriptServer struct {
 	names    []string
 	// lastHeaders are the headers of the last request it received.
 	lastHeaders atomic.Pointer[http.Header]
+	askCert     bool // answer 400 to a request without a client certificate
+}
+
+// hang accepts connections on ln and holds them, silent, until ln closes.
+func hang(ln net.Listener) {
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+	}
 }
 
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -101,6 +119,11 @@ type serveOpts struct {
 	ca, public, intermediate, expired, mtls, plain, tls12, aia bool
 	hostile                                                    bool
 	names                                                      string
+	// askCert asks for a client certificate and, given none, answers 400
+	// (as nginx with ssl_verify_client on); slowTLS delays the handshake;
+	// hang accepts connections and never answers.
+	askCert, hang, tls11 bool
+	slowTLS              time.Duration
 	// issuerURL is the leaf's AIA caIssuers URL (set by -aia).
 	issuerURL string
 }
@@ -121,6 +144,10 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs.BoolVar(&o.aia, "aia", false, "with -ca: the leaf names its issuer's URL, served by a plain-HTTP server (NAME_ISSUER_URL)")
 	fs.BoolVar(&o.hostile, "hostile", false, "a self-signed certificate whose subject and names hold terminal escapes")
 	fs.StringVar(&o.names, "names", "", "comma-separated names (default NAME.test,127.0.0.1)")
+	fs.BoolVar(&o.askCert, "askcert", false, "ask for a client certificate from client-ca.pem; without one, answer 400")
+	fs.DurationVar(&o.slowTLS, "slowtls", 0, "delay the TLS handshake by this long")
+	fs.BoolVar(&o.hang, "hang", false, "accept connections and never answer")
+	fs.BoolVar(&o.tls11, "tls11", false, "TLS 1.0 and 1.1 only (a legacy device)")
 	if len(args) < 1 {
 		ts.Fatalf("usage: serve NAME [flags]")
 	}
@@ -162,7 +189,7 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 	if o.names != "" {
 		names = strings.Split(o.names, ",")
 	}
-	s := &scriptServer{name: name, names: names}
+	s := &scriptServer{name: name, names: names, askCert: o.askCert}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -171,7 +198,10 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 	up := strings.ToUpper(name)
 	s.srv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	scheme := "https"
-	if o.plain {
+	if o.hang {
+		go hang(ln)
+		ts.Defer(func() { ln.Close() })
+	} else if o.plain {
 		scheme = "http"
 		go s.srv.Serve(ln)
 	} else {
@@ -188,17 +218,31 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 		tc := leaf.TLSCertificate(chain...)
 		s.cert.Store(&tc)
 		cfg := &tls.Config{
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil },
-			NextProtos:     []string{"h2", "http/1.1"},
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				time.Sleep(o.slowTLS)
+				return s.cert.Load(), nil
+			},
+			NextProtos: []string{"h2", "http/1.1"},
 		}
 		if o.tls12 {
 			cfg.MaxVersion = tls.VersionTLS12
+		}
+		if o.tls11 {
+			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+			cfg.NextProtos = []string{"http/1.1"} // HTTP/2 needs TLS 1.2
 		}
 		if o.mtls {
 			if err := p.clientFiles(); err != nil {
 				return nil, err
 			}
 			cfg.ClientAuth = tls.RequireAndVerifyClientCert
+			cfg.ClientCAs = p.clientIssuer.Pool()
+		}
+		if o.askCert {
+			if err := p.clientFiles(); err != nil {
+				return nil, err
+			}
+			cfg.ClientAuth = tls.VerifyClientCertIfGiven
 			cfg.ClientCAs = p.clientIssuer.Pool()
 		}
 		go s.srv.Serve(tls.NewListener(ln, cfg))
@@ -324,6 +368,11 @@ func (s *scriptServer) handler() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.recordHeaders(r)
+		if s.askCert && r.TLS != nil && len(r.TLS.PeerCertificates) == 0 {
+			s.requests.Add(1)
+			http.Error(w, "400 No required SSL certificate was sent", http.StatusBadRequest)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
