@@ -225,12 +225,18 @@ func (e *VerifyError) MayBeAttack() bool {
 	return MayBeAttack(e.Reason, e.Rule)
 }
 
-// URL returns the https URL of the refused server, for remedy commands.
+// URL returns the https URL of the refused server, for remedy commands;
+// for a refused redirect to plain HTTP (ReasonDowngrade), the http URL it
+// led to.
 func (e *VerifyError) URL() string {
-	if e.Port == "" || e.Port == "443" {
-		return "https://" + hostForURL(e.Host) + "/"
+	scheme, port := "https", "443"
+	if e.Reason == ReasonDowngrade {
+		scheme, port = "http", "80"
 	}
-	return "https://" + net.JoinHostPort(e.Host, e.Port) + "/"
+	if e.Port == "" || e.Port == port {
+		return scheme + "://" + hostForURL(e.Host) + "/"
+	}
+	return scheme + "://" + net.JoinHostPort(e.Host, e.Port) + "/"
 }
 
 func hostForURL(h string) string {

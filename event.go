@@ -28,11 +28,18 @@ const (
 	// with the chain and the remedy: behind a client that flattens errors
 	// to text (gRPC), this is where a program finds them.
 	EventRefused
+	// EventClientCertRequested: a server asked for a client certificate
+	// in a handshake. Issuers lists the issuers it accepts, Sent whether a
+	// certificate was sent: a server that asks, gets none and then answers
+	// 400 or 403 is the most common mutual-TLS failure, and nothing else
+	// says it.
+	EventClientCertRequested
 )
 
 var eventKinds = map[EventKind]string{
 	EventWarning: "warning", EventPinsExpired: "pins_expired", EventPinsExpiringSoon: "pins_expiring_soon",
 	EventPinMismatchReported: "pin_mismatch_reported", EventAllHostsTrusted: "all_hosts_trusted", EventRefused: "refused",
+	EventClientCertRequested: "client_cert_requested",
 }
 
 // String returns the kind's stable snake_case code.
@@ -46,4 +53,10 @@ type Event struct {
 	Rule    *Rule // the rule concerned, nil when none
 	Message string
 	Err     error
+	// Issuers are, for EventClientCertRequested, the distinguished names
+	// of the issuers the server accepts (empty when it names none).
+	Issuers []string
+	// Sent reports, for EventClientCertRequested, whether a client
+	// certificate was sent.
+	Sent bool
 }

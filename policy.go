@@ -23,7 +23,8 @@ type Options struct {
 	Clock func() time.Time
 	// Observer receives warnings and reports (pins expired or without a
 	// backup, report-only pin mismatches, trust through an all_hosts rule,
-	// refusals). Nil drops them. It is called synchronously from
+	// a server's request for a client certificate, once per full
+	// handshake, refusals). Nil drops them. It is called synchronously from
 	// handshakes and requests, several at once: it must be safe for
 	// concurrent use, and quick.
 	Observer func(Event)

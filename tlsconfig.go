@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"net"
 	"net/http"
@@ -154,7 +156,7 @@ func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, m
 	cfg.MinVersion = max(cfg.MinVersion, eff.MinTLS)
 	cfg.Time = p.opts.Clock
 	// The client identity is the rule's, offered to the rule's hosts only.
-	cfg.Certificates, cfg.GetClientCertificate = nil, (&clientCert{p: p, ref: eff.Client}).get
+	cfg.Certificates, cfg.GetClientCertificate = nil, (&clientCert{p: p, ref: eff.Client, host: n}).get
 	cfg.ClientSessionCache = nil
 	if sessions != nil && !cfg.SessionTicketsDisabled {
 		cfg.ClientSessionCache = scopedSessions{inner: sessions, prefix: fmt.Sprintf("%d|%s|%s|", p.version, n, port)}
@@ -204,11 +206,13 @@ func noteFrom(ctx context.Context) *handshakeNote {
 // clientCert offers the identity of the host's rule, and nothing to any
 // other host.
 type clientCert struct {
-	p   *Policy
-	ref *ClientRef
+	p    *Policy
+	ref  *ClientRef
+	host string // the host the handshake is with
 }
 
-func (c *clientCert) get(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+func (c *clientCert) get(cri *tls.CertificateRequestInfo) (cert *tls.Certificate, err error) {
+	defer func() { c.p.observe(c.requested(cri, cert, err)) }()
 	note := noteFrom(cri.Context())
 	record := func(f func(n *handshakeNote)) {
 		if note != nil {
@@ -234,6 +238,40 @@ func (c *clientCert) get(cri *tls.CertificateRequestInfo) (*tls.Certificate, err
 	}
 	record(func(n *handshakeNote) { n.sent = true })
 	return id, nil
+}
+
+// requested is the EventClientCertRequested of a request answered with
+// cert or err.
+func (c *clientCert) requested(cri *tls.CertificateRequestInfo, cert *tls.Certificate, err error) Event {
+	ev := Event{Kind: EventClientCertRequested, Host: c.host, Sent: err == nil && cert != nil && len(cert.Certificate) > 0}
+	if c.ref != nil {
+		ev.Rule = c.ref.Rule
+	}
+	for _, raw := range cri.AcceptableCAs {
+		var seq pkix.RDNSequence
+		if rest, err := asn1.Unmarshal(raw, &seq); err == nil && len(rest) == 0 {
+			var n pkix.Name
+			n.FillFromRDNSequence(&seq)
+			ev.Issuers = append(ev.Issuers, n.String())
+		}
+	}
+	what := "none was sent"
+	switch {
+	case ev.Sent && ev.Rule != nil:
+		what = "the client certificate of the rule at " + ev.Rule.Where() + " was sent"
+	case ev.Sent:
+		what = "the configured client certificate was sent"
+	case err != nil:
+		what = "the configured one cannot be used: " + err.Error()
+	case c.ref != nil:
+		what = "the configured one was not sent: the server accepts other issuers or algorithms"
+	}
+	issuers := "any issuer"
+	if len(ev.Issuers) > 0 {
+		issuers = strings.Join(ev.Issuers, "; ")
+	}
+	ev.Message = fmt.Sprintf("%s asked for a client certificate (acceptable issuers: %s); %s", c.host, issuers, what)
+	return ev
 }
 
 // ClientIdentity returns the client identity the rule for host offers, or

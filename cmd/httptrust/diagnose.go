@@ -44,7 +44,6 @@ const diagnoseExamples = `  httptrust diagnose https://device.local/
 
 type diagnoseFlags struct {
 	probeFlags
-	connectTimeout     float64
 	fetchIntermediates bool
 }
 
@@ -59,7 +58,8 @@ func (e *env) diagnoseCmd() *cobra.Command {
 		RunE:    func(cmd *cobra.Command, args []string) error { return e.diagnose(cmd.Context(), f, args[0]) },
 	}
 	f.probeFlags.register(cmd.Flags())
-	cmd.Flags().Float64Var(&f.connectTimeout, "connect-timeout", 0, "give up each network step after `SECONDS` (default 10)")
+	cmd.Flags().Lookup("max-time").Usage = "give up after `SECONDS` in all (default: no limit; each step has the connect timeout)"
+	cmd.Flags().Lookup("connect-timeout").Usage = "give up each network step (connecting, a handshake, the GET) after `SECONDS` (default 10, or --max-time when given)"
 	cmd.Flags().BoolVar(&f.fetchIntermediates, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the unverified certificate names (AIA), to name it for sure")
 	return cmd
 }
@@ -101,7 +101,7 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 		ctx, cancel = context.WithTimeout(ctx, seconds(f.maxTime))
 		defer cancel()
 	}
-	opts := diagnose.Options{Policy: p, AIA: e.aia, FetchIntermediates: f.fetchIntermediates, Clock: e.now, Timeout: seconds(f.connectTimeout)}
+	opts := diagnose.Options{Policy: p, AIA: e.aia, FetchIntermediates: f.fetchIntermediates, Clock: e.now, Timeout: f.connectLimit()}
 	if opts.AIA == nil {
 		opts.AIA = &httptrust.AIAFetcher{}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -76,19 +77,19 @@ func (m resolveMap) dialFunc(d *net.Dialer) func(ctx context.Context, network, a
 	}
 }
 
-// baseTransport is the *http.Transport every request starts from: the
-// proxy from the environment, --resolve, and curl-like timeouts (none but
-// the connect timeout unless --max-time is given).
-func baseTransport(m resolveMap, connectTimeout time.Duration) *http.Transport {
-	if connectTimeout <= 0 {
-		connectTimeout = httptrust.DefaultDialTimeout
-	}
-	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+// baseTransport is the *http.Transport every request of get starts from:
+// the proxy (-x, or the environment), --resolve, the TLS versions of the
+// command line (the library keeps them, but for trust), and curl's
+// timeouts: connecting (name lookup, TCP, the TLS handshake, a proxy's
+// CONNECT) is bounded by one deadline (see timeouts), and nothing else
+// unless --max-time is given.
+func baseTransport(m resolveMap, connect time.Duration, proxy func(*http.Request) (*url.URL, error), tlsCfg *tls.Config) *http.Transport {
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           m.dialFunc(d),
+		Proxy:                 proxy,
+		DialContext:           connectDialer(m, connect),
 		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   httptrust.DefaultTLSHandshakeTimeout,
+		TLSClientConfig:       tlsCfg,
+		TLSHandshakeTimeout:   connect, // never reached first: the connect deadline covers the handshake too
 		ExpectContinueTimeout: time.Second,
 		MaxIdleConns:          10,
 		IdleConnTimeout:       30 * time.Second,
@@ -147,13 +148,43 @@ func urlHostPort(u *url.URL) (host, port string, err error) {
 func (e *env) netErrorHints(code int, u *url.URL) []string {
 	switch code {
 	case exitResolve:
-		return []string{"check the host name, or give its address: --resolve " + u.Hostname() + ":PORT:ADDR"}
+		host, port := u.Hostname(), u.Port()
+		if port == "" {
+			_, port, _ = urlHostPort(u)
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		return []string{"check the host name, or give its address: --resolve " + host + ":" + port + ":ADDR"}
 	case exitConnect:
 		return []string{"nothing accepted the connection: check the host and port, and that the server is running"}
 	case exitTimeout:
-		return []string{"the server did not answer in time; allow longer with --max-time SECONDS"}
+		return []string{"the server did not answer in time; allow longer with --connect-timeout SECONDS (connecting, default 10) or --max-time SECONDS (in all)"}
 	case exitHandshake:
 		return []string{"the TLS handshake failed; what the server presents:", "  " + e.commandLine(httptrust.Command{Name: "inspect", Args: []string{u.Redacted()}})}
 	}
 	return nil
+}
+
+// resolveMisses warns about --resolve entries for the URL's host that name
+// another port: as curl's, an entry is for one HOST:PORT, and it would be
+// ignored without a word.
+func (e *env) resolveMisses(entries []string, u *url.URL) {
+	host, port, err := urlHostPort(u)
+	if err != nil {
+		return
+	}
+	for _, s := range entries {
+		h, rest, ok := cutHost(s)
+		p, _, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 {
+			continue
+		}
+		if n, err := httptrust.NormalizeHost(h); err == nil && n == host && p != port {
+			if strings.Contains(h, ":") {
+				h = "[" + h + "]"
+			}
+			e.warn(fmt.Sprintf("--resolve %s does not apply: it is for port %s, and the URL's port is %s (give --resolve %s:%s:ADDR)", s, p, port, h, port))
+		}
+	}
 }

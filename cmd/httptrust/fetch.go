@@ -219,6 +219,8 @@ func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
 	if r.policy != nil {
 		id, _ = r.policy.ClientIdentity(r.host)
 	}
+	ctx, cancel := r.f.probeContext(ctx)
+	defer cancel()
 	if err := probe.Confirm(ctx, t, leaf, id); err != nil {
 		return &exitError{code: exitVerify, err: fmt.Errorf("%s: %w; nothing written", r.host, err),
 			hints: []string{"the server presented this certificate but did not complete a handshake with it: it may not hold its key (someone may be intercepting the connection)"}}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,15 +15,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/httptrust/httptrust"
-	"github.com/httptrust/httptrust/certs"
 )
 
 const getExamples = `  httptrust get https://192.168.1.20/status
   httptrust get -v https://device.local/            the chain, TLS details and the rule that trusted it
   httptrust get -H 'Accept: application/json' -d @body.json https://api.corp.example/v1/items
   httptrust get --cacert corp-root.pem https://intranet.corp.example/
-  httptrust get --pin sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg= https://api.example.com/
-  httptrust get --cert me.p12 --password-env P12_PASSWORD https://mtls.corp.example/
+  httptrust get --pinnedpubkey 'sha256//YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg=' https://api.example.com/
+  httptrust get -E me.p12 https://mtls.corp.example/   asks for the password on a terminal
+  httptrust get -u alice https://nas.local/api        asks for alice's password
+  httptrust get -s -o /dev/null -w '%{http_code} %{time_total}\n' https://device.local/
+  httptrust get -x socks5h://127.0.0.1:1080 https://intranet.corp.example/
   httptrust get --resolve device.local:443:192.168.1.20 https://device.local/
   httptrust get -o firmware.bin -L https://device.local/firmware`
 
@@ -32,13 +33,30 @@ const getLong = `Make an HTTPS request with curl's habits and print the body on 
 
 Every connection is verified under the trust store (see httptrust fetch and
 httptrust trust) and the command line: certificates trusted for one host
-vouch for no other, on every redirect hop too. There is no -k.
+vouch for no other, on every redirect hop too. There is no -k: --pin and
+--pinnedpubkey are checked on top of verification, never instead of it
+(--cacert FILE with a server's own certificate trusts exactly it, once).
+
+Credentials (-u, -H Authorization, -H Cookie) never follow a redirect to
+another scheme, host or port. Passwords are asked for on a terminal, never
+echoed; one given on the command line is warned about.
+
+Timeouts, the same for every command: connecting (name lookup, TCP and the
+TLS handshake) is bounded by --connect-timeout (default 10 s, or --max-time
+when given); after that, as with curl, nothing is bounded unless --max-time
+is given.
+
+Output as curl's: binary data is not written to a terminal (use -o FILE, or
+--output - to force it); a progress meter on stderr for a large or slow
+body that goes to a file or a pipe (not with -s); -s also silences errors
+(-sS shows them).
 
 Exit codes follow curl: 0 ok, 6 could not resolve, 7 could not connect,
-22 HTTP status >= 400 with --fail, 28 timeout, 35 TLS handshake failed (not
-a TLS server, client certificate required), 58 client certificate or key
-unusable, 60 server certificate not verified, 77 CA file unusable, 90 pinned
-key mismatch; 1 refused (a redirect to plain HTTP), 2 usage.`
+22 HTTP status >= 400 with --fail, 23 output not written (binary data for a
+terminal), 28 timeout, 35 TLS handshake failed (not a TLS server, client
+certificate required), 58 client certificate or key unusable, 60 server
+certificate not verified, 77 CA file unusable, 90 pinned key mismatch;
+1 refused (a redirect to plain HTTP), 2 usage.`
 
 // getFlags are the flags of httptrust get.
 type getFlags struct {
@@ -46,6 +64,7 @@ type getFlags struct {
 	headers        []string
 	data           []string
 	output         string
+	createDirs     bool
 	include        bool
 	head           bool
 	location       bool
@@ -53,13 +72,20 @@ type getFlags struct {
 	silent         bool
 	showError      bool
 	insecure       bool
-	maxTime        float64
-	connectTimeout float64
+	timeouts       timeouts
 	resolve        []string
 	serverName     string
-	cacert         string
+	cacert, capath string
 	pins           []string
+	pinnedPubKeys  []string
 	cert, key      string
+	certType       string
+	keyType        string
+	pass           string
+	user           string
+	writeOut       string
+	proxy          proxyFlags
+	minTLS, tlsMax string
 	allowDowngrade bool
 	fetchInter     bool
 	tofu           bool
@@ -75,29 +101,45 @@ func (e *env) getCmd() *cobra.Command {
 		Long:    getLong,
 		Example: getExamples,
 		Args:    exactArgs(1, "get needs one URL"),
-		RunE:    func(cmd *cobra.Command, args []string) error { return e.get(cmd.Context(), g, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("noproxy") {
+				np := cmd.Flags().Lookup("noproxy").Value.String()
+				g.proxy.noproxy = &np
+			}
+			return e.get(cmd.Context(), g, args[0])
+		},
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
 	f.StringVarP(&g.method, "request", "X", "", "request `METHOD` (default GET, or POST with -d)")
 	f.StringArrayVarP(&g.headers, "header", "H", nil, "add a request header `'Name: value'` (repeatable)")
 	f.StringArrayVarP(&g.data, "data", "d", nil, "send `DATA` as the body (POST); @FILE reads a file, @- stdin (repeatable, joined by &)")
-	f.StringVarP(&g.output, "output", "o", "", "write the body to `FILE` instead of stdout")
+	f.StringVarP(&g.user, "user", "u", "", "Basic credentials `USER[:PASSWORD]`; without :PASSWORD it is asked for on a terminal")
+	f.StringVarP(&g.output, "output", "o", "", "write the body to `FILE` instead of stdout (- for stdout, even binary data to a terminal)")
+	f.BoolVar(&g.createDirs, "create-dirs", false, "create the folders of -o FILE")
 	f.BoolVarP(&g.include, "include", "i", false, "include the response status and headers in the output")
 	f.BoolVarP(&g.head, "head", "I", false, "send HEAD and print the status and headers only")
 	f.BoolVarP(&g.location, "location", "L", false, "follow redirects; every hop is verified for its own host")
 	f.BoolVarP(&g.fail, "fail", "f", false, "exit 22 without output on an HTTP status >= 400")
-	f.BoolVarP(&g.silent, "silent", "s", false, "no progress bar")
-	f.BoolVarP(&g.showError, "show-error", "S", false, "accepted for curl compatibility: errors are always shown")
-	f.Float64Var(&g.maxTime, "max-time", 0, "give up after `SECONDS` in all (exit 28)")
-	f.Float64Var(&g.connectTimeout, "connect-timeout", 0, "give up connecting after `SECONDS` (exit 28)")
+	f.StringVarP(&g.writeOut, "write-out", "w", "", "print `FORMAT` after the transfer: %{http_code}, %{time_total}, %{json}... (curl's variables; @FILE reads it)")
+	f.BoolVarP(&g.silent, "silent", "s", false, "no progress meter, no error lines (the exit code says it)")
+	f.BoolVarP(&g.showError, "show-error", "S", false, "with -s, still print errors")
+	g.timeouts.register(f, "give up after `SECONDS` in all (default: no limit once connected; exit 28)")
 	f.StringArrayVar(&g.resolve, "resolve", nil, "connect to `HOST:PORT:ADDR` for HOST:PORT; every decision is still about HOST")
+	f.StringVarP(&g.proxy.proxy, "proxy", "x", "", "use the proxy `URL` (http://, https://, socks5://, socks5h://); an https:// proxy's own certificate is judged under its host's rule")
+	f.String("noproxy", "", "no proxy for the hosts in `LIST` (comma-separated names, which cover the names below them, IPs, CIDRs; * for all)")
 	f.StringVar(&g.serverName, "server-name", "", "verify the certificate as `NAME` (a device reached by IP)")
 	f.StringVar(&g.cacert, "cacert", "", "trust the URL's host through exactly the CA certificates in `FILE` (no system roots, its store rule set aside; nothing saved)")
+	f.StringVar(&g.capath, "capath", "", "as --cacert, with every certificate file (.pem, .crt, .cer, hashed names) of `DIR`")
 	f.StringArrayVar(&g.pins, "pin", nil, "require `PIN` (sha256/..., sha256//..., pin-sha256=\"...\") in the verified chain (repeatable: at least one must match)")
-	f.StringVar(&g.cert, "cert", "", "client certificate `FILE` for mutual TLS (PEM, or PKCS#12 with its key)")
+	f.StringArrayVar(&g.pinnedPubKeys, "pinnedpubkey", nil, "as --pin: `PINS` (sha256//A;sha256//B) or a FILE with a public key or certificate; checked on top of verification")
+	f.StringVarP(&g.cert, "cert", "E", "", "client certificate `FILE[:PASSWORD]` for mutual TLS (PEM, or PKCS#12 with its key); as curl, '\\:' is a ':' in the name")
+	f.StringVar(&g.certType, "cert-type", "", "`TYPE` of --cert: PEM, DER or P12 (the format is read from the file)")
 	f.StringVar(&g.key, "key", "", "private key `FILE` for --cert")
+	f.StringVar(&g.keyType, "key-type", "", "`TYPE` of --key: PEM or DER (the format is read from the file)")
+	f.StringVar(&g.pass, "pass", "", "the `PASSWORD` of --cert or --key (visible to other users: prefer --password-env, or the prompt)")
 	g.pw.register(f)
+	g.registerTLS(f)
 	f.BoolVar(&g.allowDowngrade, "allow-downgrade", false, "let -L follow a redirect from https to plain http")
 	f.BoolVar(&g.fetchInter, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the certificate names (AIA); it must still chain to a trusted anchor")
 	f.BoolVar(&g.tofu, "tofu", false, "trust the URL's host on first use: record its key now, refuse a different key later (as ssh's known_hosts)")
@@ -119,14 +161,44 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 }
 
 func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
+	run := &getRun{e: e, g: g}
+	err := run.do(ctx, rawURL)
+	if g.writeOut != "" {
+		if werr := run.writeOut(err); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil && g.silent && !g.showError && !e.json && exitCode(err, false) != exitUsage {
+		return &quietExit{code: exitCode(err, false)}
+	}
+	return err
+}
+
+// getRun is one httptrust get.
+type getRun struct {
+	e      *env
+	g      *getFlags
+	u      *url.URL
+	tracer *tracer
+	resp   *http.Response
+	body   *counter // what was read of the body
+}
+
+func (r *getRun) do(ctx context.Context, rawURL string) error {
+	e, g := r.e, r.g
 	if g.insecure {
 		return &exitError{code: exitUsage, err: errors.New("-k/--insecure is not supported: httptrust never turns verification off"),
-			hints: []string{"see why the server is not trusted and trust it for this host only:", "  " + e.commandLine(httptrust.Command{Name: "fetch", Args: []string{redactURL(rawURL)}})}}
+			hints: []string{"see why the server is not trusted and trust it for this host only:", "  " + e.commandLine(httptrust.Command{Name: "fetch", Args: []string{redactURL(rawURL)}}),
+				"or, for one request, trust exactly the CA (or the server's own certificate) in a file: --cacert FILE"}}
+	}
+	if err := g.timeouts.check(); err != nil {
+		return err
 	}
 	u, err := parseURL(rawURL)
 	if err != nil {
 		return err
 	}
+	r.u = u
 	req, err := g.request(ctx, e, u)
 	if err != nil {
 		return err
@@ -135,28 +207,44 @@ func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
 	if err != nil {
 		return err
 	}
+	r.tracer = tr
 	defer client.CloseIdleConnections()
-	if g.maxTime > 0 {
+	if g.timeouts.maxTime > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, seconds(g.maxTime))
+		ctx, cancel = context.WithTimeout(ctx, seconds(g.timeouts.maxTime))
 		defer cancel()
 		req = req.WithContext(ctx)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return e.requestError(err, tr.handshakeFailed(), u)
+		return r.requestError(ctx, err)
 	}
 	defer resp.Body.Close()
+	r.resp = resp
 	if g.fail && resp.StatusCode >= 400 {
-		return &exitError{code: exitHTTP, err: fmt.Errorf("%s: the server answered %s", resp.Request.URL.Redacted(), resp.Status)}
+		return &exitError{code: exitHTTP, err: fmt.Errorf("%s: the server answered %s", resp.Request.URL.Redacted(), resp.Status),
+			hints: r.clientCertHints(resp)}
 	}
-	if err := e.writeResponse(g, resp); err != nil {
+	r.body = &counter{r: resp.Body}
+	if err := e.writeResponse(g, resp, r.body); err != nil {
 		if isTimeout(err) {
-			return &exitError{code: exitTimeout, err: err, hints: e.netErrorHints(exitTimeout, u)}
+			return r.timeout(ctx, resp.Request.URL.Redacted())
 		}
 		return err
 	}
 	return nil
+}
+
+// counter counts the bytes read through it.
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // redactURL hides a password in raw, as url.URL.Redacted does.
@@ -169,25 +257,6 @@ func redactURL(raw string) string {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// requestError turns a failed request into its exit code and hints.
-func (e *env) requestError(err error, handshake bool, u *url.URL) error {
-	var ve *httptrust.VerifyError
-	if errors.As(err, &ve) {
-		return ve
-	}
-	code := exitCode(err, handshake)
-	var ue *url.Error
-	msg := err.Error()
-	if errors.As(err, &ue) {
-		where := u.Redacted()
-		if hop, perr := url.Parse(ue.URL); perr == nil {
-			where = hop.Redacted()
-		}
-		msg = fmt.Sprintf("%s: %v", where, ue.Err)
-	}
-	return &exitError{code: code, err: errors.New(msg), hints: e.netErrorHints(code, u)}
-}
-
 // client builds the verifying client for this run.
 func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	host, _, err := urlHostPort(u)
@@ -198,17 +267,27 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	e.resolveMisses(g.resolve, u)
+	proxy, err := g.proxy.proxyFunc(e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
 	rule, isolate, err := g.override(e)
 	if err != nil {
 		return nil, nil, err
 	}
 	if g.tofu && isolate {
-		return nil, nil, usagef("--tofu and --cacert cannot be used together: trust the host either on first use or through a CA")
+		return nil, nil, usagef("--tofu and --cacert (or --capath) cannot be used together: trust the host either on first use or through a CA")
 	}
 	e.setHintFlags(g.resolve)
-	opts := httptrust.Options{Observer: e.observer(), FetchIntermediates: g.fetchInter, AIA: e.aia}
+	t := &tracer{}
+	if e.verbose {
+		t.verbose = e.stderr
+	}
+	opts := httptrust.Options{Observer: e.observer(t), FetchIntermediates: g.fetchInter, AIA: e.aia}
 	if st, err := e.store(); err == nil {
 		opts.TOFU = announceTOFU{TOFUStore: st.KnownHosts(), e: e}
+		t.sayStore(st.Dir)
 	}
 	_, p, err := e.loadPolicy(&opts)
 	if err != nil {
@@ -217,12 +296,13 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	if p, err = overridden(p, host, rule, isolate); err != nil {
 		return nil, nil, err
 	}
-	tr := p.Transport(baseTransport(rm, seconds(g.connectTimeout)))
-	tr.AllowDowngrade = g.allowDowngrade
-	t := &tracer{next: tr, policy: p}
-	if e.verbose {
-		t.verbose = e.stderr
+	tlsCfg, err := g.baseTLS(p, host)
+	if err != nil {
+		return nil, nil, err
 	}
+	tr := p.Transport(baseTransport(rm, g.timeouts.connectLimit(), proxy, tlsCfg))
+	tr.AllowDowngrade = g.allowDowngrade
+	t.next, t.policy = tr, p
 	c := &http.Client{Transport: t, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if !g.location {
 			return http.ErrUseLastResponse
@@ -265,81 +345,19 @@ func (e *env) setHintFlags(resolve []string) {
 // observer prints what the policy reports: always expired pins,
 // report-only mismatches and trust through an all_hosts rule (once per
 // request); load-time warnings with -v. A refusal is said by the report
-// of the error.
-func (e *env) observer() func(httptrust.Event) {
+// of the error; a request for a client certificate goes to the tracer
+// (said with -v, and after a 4xx with -f).
+func (e *env) observer(t *tracer) func(httptrust.Event) {
 	return func(ev httptrust.Event) {
 		switch {
 		case ev.Kind == httptrust.EventRefused:
+		case ev.Kind == httptrust.EventClientCertRequested:
+			t.clientCertRequested(ev)
 		case ev.Kind == httptrust.EventWarning && !e.verbose:
 		default:
 			e.warn(ev.Message)
 		}
 	}
-}
-
-// commandLineRule is the File of the rule built from the command line.
-const commandLineRule = "the command line"
-
-// override reads --cacert, --pin, --server-name, --cert/--key and --tofu
-// into the rule the command line adds for the URL's host; nil when none is
-// given. isolate says --cacert sets the store's rules for the host aside.
-func (g *getFlags) override(e *env) (rule *httptrust.Rule, isolate bool, err error) {
-	r := httptrust.Rule{File: commandLineRule}
-	set := false
-	pwOpts, err := g.pw.options(e)
-	if err != nil {
-		return nil, false, err
-	}
-	if g.cacert != "" {
-		if r.AnchorCerts, err = readCAFile(g.cacert, pwOpts); err != nil {
-			return nil, false, err
-		}
-		set, isolate = true, true
-	}
-	for _, p := range g.pins {
-		if _, err := certs.ParsePins(p); err != nil {
-			return nil, false, &exitError{code: exitUsage, err: fmt.Errorf("--pin: %w", err),
-				hints: []string{"httptrust pin FILE|URL prints the pins of a certificate"}}
-		}
-		// A pin set of the command line's own: enforced, whatever
-		// pins_expire or enforce a store rule says.
-		r.Pins, set = append(r.Pins, p), true
-	}
-	if g.serverName != "" {
-		if _, err := httptrust.NormalizeHost(g.serverName); err != nil {
-			return nil, false, usagef("--server-name: %v", err)
-		}
-		r.ServerName, set = g.serverName, true
-	}
-	if g.key != "" && g.cert == "" {
-		return nil, false, usagef("--key needs --cert")
-	}
-	if g.cert != "" {
-		id, err := certs.LoadIdentity(localFS{}, g.cert, g.key, pwOpts)
-		if err != nil {
-			return nil, false, &exitError{code: exitClientCert, err: fmt.Errorf("--cert: %w", err),
-				hints: hintsFor(err, "httptrust inspect "+g.cert+" says what the file holds")}
-		}
-		r.ClientIdentity, set = &id, true
-	}
-	if g.tofu {
-		yes := true
-		r.TOFU, set = &yes, true
-	}
-	if !set {
-		return nil, false, nil
-	}
-	return &r, isolate, nil
-}
-
-// readCAFile reads --cacert: every certificate in it (exit 77 otherwise).
-func readCAFile(name string, opts *certs.Options) ([]*x509.Certificate, error) {
-	cs, err := certs.ReadCertificates(localFS{}, name, opts)
-	if err != nil {
-		return nil, &exitError{code: exitCAFile, err: fmt.Errorf("--cacert: %w", err),
-			hints: []string{"httptrust inspect " + name + " says what the file holds"}}
-	}
-	return cs, nil
 }
 
 // localFS opens local paths as typed on the command line (relative to the
@@ -390,6 +408,9 @@ func (g *getFlags) request(ctx context.Context, e *env, u *url.URL) (*http.Reque
 			continue
 		}
 		req.Header.Set(name, value)
+	}
+	if err := g.basicAuth(e, req); err != nil {
+		return nil, err
 	}
 	return req, nil
 }

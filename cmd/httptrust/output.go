@@ -1,23 +1,28 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
-	"time"
 )
 
-// writeResponse writes the body (and with -i the status and headers) to
-// stdout or -o FILE, with a progress bar on a terminal for a file.
-func (e *env) writeResponse(g *getFlags, resp *http.Response) error {
+// writeResponse writes the body read from body (and with -i the status
+// and headers) to stdout or -o FILE, as curl does: binary data is not
+// written to a terminal, and a large or slow body that goes to a file or a
+// pipe gets a progress meter on stderr when stderr is a terminal.
+func (e *env) writeResponse(g *getFlags, resp *http.Response, body io.Reader) error {
 	out := e.stdout
 	var file *os.File
 	if g.output != "" && g.output != "-" {
-		f, err := os.Create(g.output)
+		f, err := e.createOutput(g)
 		if err != nil {
-			return &exitError{code: exitWrite, err: fmt.Errorf("-o: %w", err)}
+			return err
 		}
 		defer f.Close()
 		out, file = f, f
@@ -29,12 +34,23 @@ func (e *env) writeResponse(g *getFlags, resp *http.Response) error {
 		return nil
 	}
 	var dst io.Writer = out
-	if file != nil && !g.silent && e.terminal(e.stderr) {
-		bar := &progress{w: e.stderr, total: resp.ContentLength, now: e.now}
-		defer bar.finish()
-		dst = io.MultiWriter(out, bar)
+	if file == nil && g.output == "" && e.terminal(e.stdout) {
+		dst = &binaryGuard{w: out}
 	}
-	if _, err := io.Copy(dst, resp.Body); err != nil {
+	toTerminal := file == nil && e.terminal(e.stdout)
+	if !toTerminal && !g.silent && e.terminal(e.stderr) {
+		bar := newProgress(e.stderr, resp.ContentLength, e.now, e.getenv("TERM") != "dumb")
+		defer bar.finish()
+		dst = io.MultiWriter(dst, bar)
+	}
+	if _, err := io.Copy(dst, body); err != nil {
+		if errors.Is(err, errBinaryOutput) {
+			return &exitError{code: exitWrite, err: fmt.Errorf("%s: binary output can mess up your terminal; nothing more was written", resp.Request.URL.Redacted()),
+				hints: []string{"use --output - to tell httptrust to output it to your terminal anyway, or consider --output FILE to save it to a file"}}
+		}
+		if isTimeout(err) {
+			return err
+		}
 		return &exitError{code: exitRecv, err: fmt.Errorf("%s: reading the body: %w", resp.Request.URL.Redacted(), err)}
 	}
 	if file != nil {
@@ -43,6 +59,39 @@ func (e *env) writeResponse(g *getFlags, resp *http.Response) error {
 		}
 	}
 	return nil
+}
+
+// createOutput creates -o FILE (with --create-dirs, its folders first).
+func (e *env) createOutput(g *getFlags) (*os.File, error) {
+	dir := filepath.Dir(g.output)
+	if g.createDirs {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, &exitError{code: exitWrite, err: fmt.Errorf("--create-dirs: %w", err)}
+		}
+	}
+	f, err := os.Create(g.output)
+	if err == nil {
+		return f, nil
+	}
+	var hints []string
+	if _, serr := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && errors.Is(serr, fs.ErrNotExist) {
+		hints = []string{fmt.Sprintf("the folder %s does not exist: create it first (mkdir -p %s), or add --create-dirs", dir, dir)}
+	}
+	return nil, &exitError{code: exitWrite, err: fmt.Errorf("-o: %w", err), hints: hints}
+}
+
+// errBinaryOutput stops a binary body bound for a terminal.
+var errBinaryOutput = errors.New("binary output")
+
+// binaryGuard writes to a terminal until a chunk holds a NUL byte, as curl
+// does: binary data would garble the terminal, or drive it.
+type binaryGuard struct{ w io.Writer }
+
+func (b *binaryGuard) Write(p []byte) (int, error) {
+	if bytes.IndexByte(p, 0) >= 0 {
+		return 0, errBinaryOutput
+	}
+	return b.w.Write(p)
 }
 
 // writeHead writes the status line and headers as curl -i does.
@@ -59,60 +108,4 @@ func writeHead(w io.Writer, resp *http.Response) {
 		}
 	}
 	fmt.Fprint(w, "\r\n")
-}
-
-// progress is a one-line progress bar, redrawn at most ten times a second.
-type progress struct {
-	w     io.Writer
-	total int64 // -1 when unknown
-	done  int64
-	last  time.Time
-	now   func() time.Time
-}
-
-func (p *progress) Write(b []byte) (int, error) {
-	p.done += int64(len(b))
-	if t := p.now(); t.Sub(p.last) >= 100*time.Millisecond {
-		p.last = t
-		p.draw()
-	}
-	return len(b), nil
-}
-
-func (p *progress) draw() {
-	if p.total <= 0 {
-		fmt.Fprintf(p.w, "\r%s", size(p.done))
-		return
-	}
-	const width = 30
-	n := int(p.done * width / p.total)
-	if n > width {
-		n = width
-	}
-	bar := make([]byte, width)
-	for i := range bar {
-		bar[i] = ' '
-		if i < n {
-			bar[i] = '#'
-		}
-	}
-	fmt.Fprintf(p.w, "\r[%s] %3d%% %s / %s", bar, p.done*100/p.total, size(p.done), size(p.total))
-}
-
-func (p *progress) finish() {
-	p.draw()
-	fmt.Fprintln(p.w)
-}
-
-// size formats a byte count.
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

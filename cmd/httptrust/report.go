@@ -81,7 +81,7 @@ func (e *env) reportVerify(ve *httptrust.VerifyError) int {
 		e.printKeyChange(v)
 	} else {
 		where := ve.Host
-		if ve.Port != "" {
+		if ve.Port != "" || ve.Reason == httptrust.ReasonDowngrade {
 			where = ve.URL()
 		}
 		msg := fmt.Sprintf("%s: %s", where, ve.Reason)

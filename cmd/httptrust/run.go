@@ -212,7 +212,14 @@ func (e *env) report(err error) int {
 	}
 	var ve *httptrust.VerifyError
 	if errors.As(err, &ve) {
-		return e.reportVerify(ve)
+		code := e.reportVerify(ve)
+		var more *moreHints
+		if errors.As(err, &more) {
+			for _, h := range more.hints {
+				e.hint(h)
+			}
+		}
+		return code
 	}
 	code := exitCode(err, false)
 	var ee *exitError

@@ -183,8 +183,8 @@ func TestColorHonoursNoColor(t *testing.T) {
 	}
 }
 
-// TestProgressBar: with -o FILE and stderr on a terminal, a progress bar;
-// with -s, none.
+// TestProgressBar: with -o FILE and stderr on a terminal, a progress bar
+// for a large body; with -s, none.
 func TestProgressBar(t *testing.T) {
 	noLeaks(t)
 	pki := testpki.New(t)
@@ -207,7 +207,7 @@ func TestProgressBar(t *testing.T) {
 		if got, _ := os.ReadFile(out); len(got) != len(body) || stdout.Len() != 0 {
 			t.Fatalf("wrote %d bytes to the file, %d to stdout", len(got), stdout.Len())
 		}
-		bar := strings.Contains(errb.String(), "100% 3.0 MiB / 3.0 MiB")
+		bar := strings.Contains(errb.String(), "100% [##############################] 3.0 MiB / 3.0 MiB")
 		if bar == silent {
 			t.Errorf("silent %v: progress bar shown %v: %q", silent, bar, errb)
 		}

@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 // this folder's tests):
 //
 //	serve NAME [-ca|-public|-intermediate|-hostile] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
+//	serve NAME -askcert ask for a client certificate; without one, answer 400 (nginx)
+//	serve NAME -slowtls D | -hang | -tls11   a slow handshake; a port that never
+//	                    answers; a TLS 1.0/1.1-only device
 //	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
 //	                    (its requests count as the server NAME-issuer)
 //	serve NAME -certfile C.pem -keyfile K.pem   serve that certificate and key

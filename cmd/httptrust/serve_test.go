@@ -73,6 +73,24 @@ type scriptServer struct {
 	names    []string
 	// lastHeaders are the headers of the last request it received.
 	lastHeaders atomic.Pointer[http.Header]
+	askCert     bool // answer 400 to a request without a client certificate
+}
+
+// hang accepts connections on ln and holds them, silent, until ln closes.
+func hang(ln net.Listener) {
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		conns = append(conns, c)
+	}
 }
 
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -105,6 +123,11 @@ type serveOpts struct {
 	// certFile and keyFile, if set, are served instead (-certfile,
 	// -keyfile); clientCA is the CA file -mtls checks clients against.
 	certFile, keyFile, clientCA string
+	// askCert asks for a client certificate and, given none, answers 400
+	// (as nginx with ssl_verify_client on); slowTLS delays the handshake;
+	// hang accepts connections and never answers.
+	askCert, hang, tls11 bool
+	slowTLS              time.Duration
 	// issuerURL is the leaf's AIA caIssuers URL (set by -aia).
 	issuerURL string
 }
@@ -128,6 +151,10 @@ func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
 	fs.StringVar(&o.certFile, "certfile", "", "serve the certificate in this PEM file (with -keyfile)")
 	fs.StringVar(&o.keyFile, "keyfile", "", "the key of -certfile")
 	fs.StringVar(&o.clientCA, "clientca", "", "with -mtls: check clients against the CA in this PEM file")
+	fs.BoolVar(&o.askCert, "askcert", false, "ask for a client certificate from client-ca.pem; without one, answer 400")
+	fs.DurationVar(&o.slowTLS, "slowtls", 0, "delay the TLS handshake by this long")
+	fs.BoolVar(&o.hang, "hang", false, "accept connections and never answer")
+	fs.BoolVar(&o.tls11, "tls11", false, "TLS 1.0 and 1.1 only (a legacy device)")
 	if len(args) < 1 {
 		ts.Fatalf("usage: serve NAME [flags]")
 	}
@@ -180,7 +207,7 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 	if o.names != "" {
 		names = strings.Split(o.names, ",")
 	}
-	s := &scriptServer{name: name, names: names}
+	s := &scriptServer{name: name, names: names, askCert: o.askCert}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -189,7 +216,10 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 	up := strings.ToUpper(name)
 	s.srv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	scheme := "https"
-	if o.plain {
+	if o.hang {
+		go hang(ln)
+		ts.Defer(func() { ln.Close() })
+	} else if o.plain {
 		scheme = "http"
 		go s.srv.Serve(ln)
 	} else {
@@ -206,11 +236,18 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 		tc := leaf.TLSCertificate(chain...)
 		s.cert.Store(&tc)
 		cfg := &tls.Config{
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cert.Load(), nil },
-			NextProtos:     []string{"h2", "http/1.1"},
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				time.Sleep(o.slowTLS)
+				return s.cert.Load(), nil
+			},
+			NextProtos: []string{"h2", "http/1.1"},
 		}
 		if o.tls12 {
 			cfg.MaxVersion = tls.VersionTLS12
+		}
+		if o.tls11 {
+			cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+			cfg.NextProtos = []string{"http/1.1"} // HTTP/2 needs TLS 1.2
 		}
 		if o.mtls {
 			if err := p.clientFiles(); err != nil {
@@ -226,6 +263,13 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 				cfg.ClientCAs = x509.NewCertPool()
 				cfg.ClientCAs.AppendCertsFromPEM(data)
 			}
+		}
+		if o.askCert {
+			if err := p.clientFiles(); err != nil {
+				return nil, err
+			}
+			cfg.ClientAuth = tls.VerifyClientCertIfGiven
+			cfg.ClientCAs = p.clientIssuer.Pool()
 		}
 		go s.srv.Serve(tls.NewListener(ln, cfg))
 	}
@@ -350,6 +394,11 @@ func (s *scriptServer) handler() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.recordHeaders(r)
+		if s.askCert && r.TLS != nil && len(r.TLS.PeerCertificates) == 0 {
+			s.requests.Add(1)
+			http.Error(w, "400 No required SSL certificate was sent", http.StatusBadRequest)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -26,14 +26,14 @@ import (
 // probeFlags are the connection flags of the commands that probe a server
 // without sending it a request (fetch, inspect, pin).
 type probeFlags struct {
-	resolve    []string
-	maxTime    float64
+	resolve []string
+	timeouts
 	serverName string
 }
 
 func (p *probeFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&p.resolve, "resolve", nil, "connect to `HOST:PORT:ADDR` for HOST:PORT; every decision is still about HOST")
-	fs.Float64Var(&p.maxTime, "max-time", 0, "give up after `SECONDS` in all, the TLS handshake (and STARTTLS) included (exit 28)")
+	p.timeouts.register(fs, "give up after `SECONDS` in all, the TLS handshake (and STARTTLS) included (default: the connect timeout, 10; exit 28)")
 }
 
 // isURL reports whether arg names a server by URL.
@@ -157,6 +157,12 @@ func (e *env) probeURL(ctx context.Context, u *url.URL, pf *probeFlags) (*probe.
 	if err != nil {
 		return nil, err
 	}
+	if err := pf.check(); err != nil {
+		return nil, err
+	}
+	e.resolveMisses(pf.resolve, u)
+	ctx, cancel := pf.probeContext(ctx)
+	defer cancel()
 	res, err := probe.Probe(ctx, t)
 	if err != nil {
 		return nil, e.probeError(err, u)

@@ -2,10 +2,14 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,9 +19,11 @@ import (
 )
 
 // tracer wraps the verifying transport: it records whether a request failed
-// in its TLS handshake (exit 35 for errors the library does not classify)
-// and, with -v, says on stderr what happened on each hop: the connection,
-// TLS version and cipher, the chain, and the rule that trusted it.
+// in its TLS handshake (exit 35 for errors the library does not classify),
+// how far each hop got and when (for -w, and for a timeout's message), and,
+// with -v, says on stderr what happened on each hop: the connection, TLS
+// version and cipher, the chain, the rule that trusted it, and a server's
+// request for a client certificate.
 type tracer struct {
 	next http.RoundTripper
 	// policy judges every host of the run.
@@ -26,7 +32,47 @@ type tracer struct {
 
 	mu            sync.Mutex
 	handshakeFail bool
-	outMu         sync.Mutex // the trace hooks run on the transport's goroutines
+	run           transfer
+	certReqs      map[string]certRequest // by host, the last request of each
+	outMu         sync.Mutex             // the trace hooks run on the transport's goroutines
+}
+
+// phase is how far a request got.
+type phase int
+
+const (
+	phaseNone      phase = iota // no connection yet
+	phaseConnected              // TCP connected, TLS not finished
+	phaseSent                   // a connection is ready: the request is sent, the answer awaited
+	phaseBody                   // the answer's headers arrived: the body is read
+)
+
+// transfer is what the tracer records of a run: the start of the first
+// request, and when the last hop reached each step (zero when it did not,
+// or reused a connection that had).
+type transfer struct {
+	start, hopStart                   time.Time
+	dns, connect, tls, got, firstByte time.Time
+	phase                             phase
+	hops                              int
+	remote, local                     net.Addr
+	proto                             string // the last hop's HTTP version: "HTTP/2", "HTTP/1.1"
+	tlsDone                           bool   // the last hop's TLS verified
+}
+
+// tcpAddr is addr ("ip:port") as a net.Addr; nil when it is not one.
+func tcpAddr(addr string) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
+// certRequest is a server's request for a client certificate.
+type certRequest struct {
+	issuers []string
+	sent    bool
 }
 
 func (t *tracer) handshakeFailed() bool {
@@ -35,50 +81,127 @@ func (t *tracer) handshakeFailed() bool {
 	return t.handshakeFail
 }
 
-func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
-	var started, done bool
-	var mu sync.Mutex
-	host := req.URL.Hostname()
-	trace := &httptrace.ClientTrace{
-		ConnectDone: func(network, addr string, err error) {
-			if err == nil {
-				t.say("* Connected to %s (%s)", req.URL.Host, addr)
-			}
-		},
-		GotConn: func(info httptrace.GotConnInfo) {
-			if info.Reused {
-				t.say("* Re-using the connection to %s", req.URL.Host)
-			}
-		},
-		WroteHeaders: func() { t.sayRequest(req) },
-		TLSHandshakeStart: func() {
-			mu.Lock()
-			started = true
-			mu.Unlock()
-		},
-		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
-			mu.Lock()
-			done = err == nil
-			mu.Unlock()
-			if err == nil {
-				t.sayTLS(host, cs)
-			}
-		},
+// transfer returns what was recorded so far.
+func (t *tracer) transfer() transfer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.run
+}
+
+// certRequest returns the last request for a client certificate by host.
+func (t *tracer) certRequest(host string) (certRequest, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.certReqs[host]
+	return r, ok
+}
+
+// clientCertRequested records an EventClientCertRequested, and says it
+// with -v.
+func (t *tracer) clientCertRequested(ev httptrust.Event) {
+	t.mu.Lock()
+	if t.certReqs == nil {
+		t.certReqs = map[string]certRequest{}
 	}
-	r := req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	t.certReqs[ev.Host] = certRequest{issuers: ev.Issuers, sent: ev.Sent}
+	t.mu.Unlock()
+	sent := "none was sent"
+	if ev.Sent {
+		sent = "the configured one was sent"
+	}
+	t.say("* %s asked for a client certificate (acceptable issuers: %s); %s", ev.Host, issuerList(ev.Issuers), sent)
+}
+
+// issuerList prints acceptable issuers.
+func issuerList(issuers []string) string {
+	if len(issuers) == 0 {
+		return "any"
+	}
+	return strings.Join(issuers, "; ")
+}
+
+// mark records, under the lock, what a trace hook saw.
+func (t *tracer) mark(f func(r *transfer)) {
+	t.mu.Lock()
+	f(&t.run)
+	t.mu.Unlock()
+}
+
+func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
+	now := time.Now()
+	t.mark(func(r *transfer) {
+		if r.start.IsZero() {
+			r.start = now
+		}
+		*r = transfer{start: r.start, hopStart: now, hops: r.hops + 1, proto: "HTTP/1.1"}
+	})
+	h := &hop{}
+	r := req.WithContext(httptrace.WithClientTrace(req.Context(), t.hooks(req, h)))
 	resp, err := t.next.RoundTrip(r)
-	mu.Lock()
-	failed := err != nil && started && !done
-	mu.Unlock()
+	h.mu.Lock()
+	failed := err != nil && h.started && !h.done
+	h.mu.Unlock()
 	if failed {
 		t.mu.Lock()
 		t.handshakeFail = true
 		t.mu.Unlock()
 	}
 	if err == nil {
+		t.mark(func(r *transfer) { r.phase = phaseBody })
 		t.sayResponse(resp)
 	}
 	return resp, err
+}
+
+// hop is whether a request's TLS handshake started and finished.
+type hop struct {
+	mu            sync.Mutex
+	started, done bool
+}
+
+// hooks records the steps of req (and says them with -v).
+func (t *tracer) hooks(req *http.Request, h *hop) *httptrace.ClientTrace {
+	host := req.URL.Hostname()
+	return &httptrace.ClientTrace{
+		DNSDone: func(httptrace.DNSDoneInfo) { t.mark(func(r *transfer) { r.dns = time.Now() }) },
+		ConnectDone: func(network, addr string, err error) {
+			if err == nil {
+				t.mark(func(r *transfer) { r.connect, r.phase, r.remote = time.Now(), phaseConnected, tcpAddr(addr) })
+				t.say("* Connected to %s (%s)", req.URL.Host, addr)
+			}
+		},
+		GotConn: func(info httptrace.GotConnInfo) {
+			proto := "HTTP/1.1"
+			if tc, ok := info.Conn.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
+				proto = "HTTP/2"
+			}
+			t.mark(func(r *transfer) {
+				r.got, r.phase, r.proto = time.Now(), phaseSent, proto
+				r.remote, r.local = info.Conn.RemoteAddr(), info.Conn.LocalAddr()
+			})
+			if info.Reused {
+				t.say("* Re-using the connection to %s", req.URL.Host)
+				return
+			}
+			clearConnectDeadline(info.Conn)
+		},
+		GotFirstResponseByte: func() { t.mark(func(r *transfer) { r.firstByte = time.Now() }) },
+		WroteHeaders:         func() { t.sayRequest(req) },
+		TLSHandshakeStart: func() {
+			h.mu.Lock()
+			h.started = true
+			h.mu.Unlock()
+		},
+		TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+			h.mu.Lock()
+			h.done = err == nil
+			h.mu.Unlock()
+			if err == nil {
+				t.mark(func(r *transfer) { r.tls, r.tlsDone = time.Now(), true })
+				t.sayTLS(host, cs)
+			}
+		},
+	}
 }
 
 // CloseIdleConnections closes the idle connections of every transport.
@@ -96,6 +219,18 @@ func (t *tracer) say(format string, args ...any) {
 		printf(t.verbose, format+"\n", args...)
 		t.outMu.Unlock()
 	}
+}
+
+// sayStore says, with -v, which store the run uses.
+func (t *tracer) sayStore(dir string) {
+	if t.verbose == nil {
+		return
+	}
+	what := ""
+	if _, err := os.Stat(dir); err != nil {
+		what = " (it does not exist yet: no rules)"
+	}
+	t.say("* Trust store: %s%s", dir, what)
 }
 
 // sayTLS reports a verified handshake and the rule that trusted it.
@@ -147,7 +282,7 @@ func (t *tracer) sayRequest(r *http.Request) {
 	if host == "" {
 		host = r.URL.Host
 	}
-	t.say("> %s %s", r.Method, r.URL.RequestURI())
+	t.say("> %s %s %s", r.Method, r.URL.RequestURI(), ours(t.transfer().proto))
 	t.say("> Host: %s", host)
 	t.outMu.Lock()
 	defer t.outMu.Unlock()
@@ -172,7 +307,25 @@ func sayHeaders(w io.Writer, prefix string, h http.Header) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			printf(w, "%s%s: %s\n", ours(prefix), k, v)
+			printf(w, "%s%s: %s\n", ours(prefix), k, shownHeader(k, v))
 		}
 	}
+}
+
+// shownHeader returns a header's value as -v prints it: the password of
+// Basic credentials (-u, a URL's user:password@, a proxy's) is never shown.
+func shownHeader(name, v string) string {
+	if !strings.EqualFold(name, "Authorization") && !strings.EqualFold(name, "Proxy-Authorization") {
+		return v
+	}
+	scheme, cred, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return v
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	user, _, found := strings.Cut(string(raw), ":")
+	if err != nil || !found {
+		return "Basic (credentials not shown)"
+	}
+	return "Basic (user " + strconv.Quote(user) + ", password not shown)"
 }
