@@ -297,14 +297,14 @@ func (r *run) timedOut(step string, err error, doing string) bool {
 		limit := "the time allowed"
 		var cmds []httptrust.Command
 		if r.o.MaxTime > 0 {
-			limit = "its time limit (" + elapsed(r.o.MaxTime) + ")"
+			limit = "its time limit (" + bound(r.o.MaxTime) + ")"
 			cmds = append(cmds, httptrust.Command{Name: "diagnose", Args: []string{"--max-time", secondsArg(2 * r.o.MaxTime), r.rep.URL}})
 		}
 		r.add(step, Fail, fmt.Sprintf("stopped: the diagnosis reached %s while waiting for %s; the later steps were not run", limit, doing))
 		r.fix(r.check("the server did not answer in the time allowed for the whole diagnosis; allow more", cmds...))
 		return true
 	}
-	r.add(step, Fail, fmt.Sprintf("no answer within %s while waiting for %s", elapsed(r.o.Timeout), doing))
+	r.add(step, Fail, fmt.Sprintf("no answer within %s while waiting for %s", bound(r.o.Timeout), doing))
 	r.fix(r.check(fmt.Sprintf("check that the service on port %s answers (a hung process or a device still starting accepts connections and says nothing); if it is only slow, allow each step longer", r.rep.Port),
 		httptrust.Command{Name: "diagnose", Args: []string{"--connect-timeout", secondsArg(3 * r.o.Timeout), r.rep.URL}}))
 	return true
@@ -319,6 +319,11 @@ func elapsed(d time.Duration) string {
 	case d < time.Second:
 		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
 	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+// bound says a time limit in seconds, as the flags give it.
+func bound(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
 

@@ -21,7 +21,7 @@ func TestSilentPortIsATimeout(t *testing.T) {
 		t.Errorf("a silent port took %v, want about one step's bound (300 ms)", took)
 	}
 	st := step(t, r, "tls_versions")
-	if st.Status != Fail || !strings.Contains(st.Summary, "no answer within 300 ms") {
+	if st.Status != Fail || !strings.Contains(st.Summary, "no answer within 0.3 s") {
 		t.Errorf("tls_versions %+v", st)
 	}
 	if !r.TimedOut || r.Remedy == nil || !strings.Contains(r.Fix, "httptrust diagnose --connect-timeout 1 https://a.test:") {
@@ -44,7 +44,7 @@ func TestMaxTimeBoundsTheWhole(t *testing.T) {
 		t.Errorf("took %v with MaxTime 400 ms", took)
 	}
 	st := step(t, r, "tls_versions")
-	if st.Status != Fail || !strings.Contains(st.Summary, "time limit (400 ms)") {
+	if st.Status != Fail || !strings.Contains(st.Summary, "time limit (0.4 s)") {
 		t.Errorf("tls_versions %+v", st)
 	}
 	if !r.TimedOut || !strings.Contains(r.Fix, "--max-time 1 ") {
@@ -92,6 +92,8 @@ func TestWords(t *testing.T) {
 		{elapsed(42 * time.Millisecond), "42 ms"},
 		{elapsed(1500 * time.Millisecond), "1.5 s"},
 		{elapsed(10 * time.Second), "10 s"},
+		{bound(300 * time.Millisecond), "0.3 s"},
+		{bound(10 * time.Second), "10 s"},
 		{secondsArg(300 * time.Millisecond), "1"},
 		{secondsArg(1500 * time.Millisecond), "2"},
 		{secondsArg(30 * time.Second), "30"},

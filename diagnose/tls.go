@@ -44,7 +44,7 @@ func (r *run) tlsVersions() (*probe.Result, bool) {
 			for _, w := range versions[i+1:] {
 				rest = append(rest, w.name)
 			}
-			refused = append(refused, fmt.Sprintf("%s (no answer within %s; not tried: %s)", v.name, elapsed(r.o.Timeout), orNone(rest)))
+			refused = append(refused, fmt.Sprintf("%s (no answer within %s; not tried: %s)", v.name, bound(r.o.Timeout), orNone(rest)))
 			break
 		}
 		if err != nil {
@@ -113,7 +113,7 @@ func (r *run) cipherSuites(best *probe.Result) {
 				r.timedOut("cipher_suites", err, "an answer to a hello offering "+cs.Name)
 				return
 			}
-			stopped = fmt.Sprintf("the server stopped answering (no answer within %s to a hello offering %s): the suites after it were not tried", elapsed(r.o.Timeout), cs.Name)
+			stopped = fmt.Sprintf("the server stopped answering (no answer within %s to a hello offering %s): the suites after it were not tried", bound(r.o.Timeout), cs.Name)
 			break
 		}
 		if err != nil {
