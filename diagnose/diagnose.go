@@ -9,6 +9,12 @@
 // verified, it fetches the issuer URL an unverified certificate names only
 // when asked (Options.FetchIntermediates), and it records nothing (give it
 // a policy whose first-use store is read-only).
+//
+// Every network step is bounded (Options.Timeout), and so is the whole
+// diagnosis (Options.MaxTime): a server that accepts a connection and never
+// answers is reported as a timeout after one step's bound, not after every
+// step's. Options.Start and Options.Step report the steps as they run, so
+// that a caller can print them as they finish.
 package diagnose
 
 import (
@@ -16,8 +22,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/httptrust/httptrust"
@@ -48,11 +56,23 @@ type Report struct {
 	Port   string           `json:"port"`
 	Steps  []Step           `json:"steps"`
 	Chain  []certs.Info     `json:"chain,omitempty"`
-	Reason httptrust.Reason `json:"reason,omitempty"` // the verification reason, when refused
+	Reason httptrust.Reason `json:"reason,omitempty"` // the store's verdict on the chain, when it refuses it
 	// Remedy is the one remedy of the first problem found, nil when there
 	// is nothing to fix; Fix is it on one line, or NothingToFix.
 	Remedy *httptrust.Remedy `json:"remedy,omitempty"`
 	Fix    string            `json:"fix"`
+	// Cause is the refusal httptrust would meet for the problem Remedy
+	// resolves: the store's verdict (Reason), or client_certificate_required
+	// for a server that asks for a client certificate and refuses the
+	// request without one, or protocol_or_cipher_mismatch for a server that
+	// speaks nothing httptrust allows. It is ReasonUnknown when that
+	// problem is no refusal (a name that does not resolve, a closed port, a
+	// timeout).
+	Cause httptrust.Reason `json:"cause,omitempty"`
+	// TimedOut says the diagnosis stopped because the server did not answer
+	// in time: within one step's bound (Options.Timeout) or the whole
+	// diagnosis's (Options.MaxTime).
+	TimedOut bool `json:"timed_out,omitempty"`
 	// IssuerURL is the issuer URL (AIA) named by the certificate whose
 	// issuer the server did not send. It is fetched only with
 	// Options.FetchIntermediates.
@@ -63,6 +83,10 @@ type Report struct {
 
 // NothingToFix is the Fix of a healthy server.
 const NothingToFix = "nothing to fix"
+
+// DefaultTimeout bounds each network step when Options.Timeout is 0: the
+// library's TLS handshake bound.
+const DefaultTimeout = httptrust.DefaultTLSHandshakeTimeout
 
 // Options say what to diagnose with.
 type Options struct {
@@ -90,8 +114,22 @@ type Options struct {
 	AIA *httptrust.AIAFetcher
 	// Clock is the local clock; nil means time.Now.
 	Clock func() time.Time
-	// Timeout bounds each network step; 0 means 10 seconds.
+	// Timeout bounds each network step (a lookup, a connection, one TLS
+	// handshake, the request); 0 means DefaultTimeout. A server that does
+	// not answer a TLS hello within it is reported as a timeout and the
+	// diagnosis stops there.
 	Timeout time.Duration
+	// MaxTime, when set, bounds the whole diagnosis, handshakes included:
+	// the step running when it runs out fails as a timeout, and the later
+	// ones are not run. A deadline of Run's context bounds it too.
+	MaxTime time.Duration
+	// Start, when set, is called with a step's name as the step begins
+	// (for a progress line).
+	Start func(name string)
+	// Step, when set, is called with each step as it ends, in order, from
+	// Run's goroutine (to print the steps as they finish). The report's
+	// Steps hold the same.
+	Step func(Step)
 }
 
 // run carries one diagnosis.
@@ -105,6 +143,17 @@ type run struct {
 	// proto is what the server speaks over TLS: HTTPS, or another
 	// service (tls://, smtp://, ...), which gets no HTTP request.
 	proto probe.Protocol
+	// stopped says a step ran out of time: the later steps are not run.
+	stopped bool
+	// certAsked and certSent say whether the server asked for a client
+	// certificate on a verified handshake, and whether one was sent.
+	certAsked, certSent bool
+	// certRefused says the server refused the handshake for its client
+	// certificate (or the lack of one).
+	certRefused bool
+	// gap is set when the chain stops below the roots that could vouch
+	// for it.
+	gap *gap
 }
 
 // Run diagnoses rawURL. It always returns a report; a step that cannot run
@@ -113,14 +162,19 @@ func Run(ctx context.Context, rawURL string, o Options) *Report {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	if o.Timeout == 0 {
-		o.Timeout = 10 * time.Second
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
 	}
 	if o.Dial == nil {
 		o.Dial = (&net.Dialer{}).DialContext
 	}
 	if o.Lookup == nil {
 		o.Lookup = net.DefaultResolver.LookupHost
+	}
+	if o.MaxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.MaxTime)
+		defer cancel()
 	}
 	shown := rawURL
 	if u, err := url.Parse(rawURL); err == nil {
@@ -131,26 +185,56 @@ func Run(ctx context.Context, rawURL string, o Options) *Report {
 	return r.rep
 }
 
+// begin says that the step name starts.
+func (r *run) begin(name string) {
+	if r.o.Start != nil {
+		r.o.Start(name)
+	}
+}
+
+// add records a finished step; it is final once added.
 func (r *run) add(name, status, summary string, details ...string) {
-	r.rep.Steps = append(r.rep.Steps, Step{Name: name, Status: status, Summary: summary, Details: details})
+	s := Step{Name: name, Status: status, Summary: summary, Details: details}
+	r.rep.Steps = append(r.rep.Steps, s)
+	if r.o.Step != nil {
+		r.o.Step(s)
+	}
 }
 
 // fix sets the report's remedy once: the first problem found decides.
-func (r *run) fix(rem httptrust.Remedy) {
+func (r *run) fix(rem httptrust.Remedy) { r.fixCause(httptrust.ReasonUnknown, rem) }
+
+// fixCause is fix for a problem httptrust would refuse for cause.
+func (r *run) fixCause(cause httptrust.Reason, rem httptrust.Remedy) {
 	if r.rep.Remedy == nil {
 		r.rep.Remedy = &rem
 		r.rep.Fix = rem.String()
+		r.rep.Cause = cause
 	}
+}
+
+// refusal sets the policy's remedy for a finding of reason, the refusal
+// httptrust would meet.
+func (r *run) refusal(reason httptrust.Reason, cipher bool) {
+	r.fixCause(reason, r.remedy(reason, cipher))
 }
 
 // remedy is the policy's remedy for a finding of reason about this host:
 // the advice comes from the one place the library writes it.
 func (r *run) remedy(reason httptrust.Reason, cipher bool) httptrust.Remedy {
 	e := &httptrust.VerifyError{Host: r.rep.Host, Port: r.rep.Port, Reason: reason, Now: r.now, CipherMismatch: cipher}
-	if eff, err := r.o.Policy.Lookup(netJoin(r.rep.Host, r.rep.Port)); err == nil {
-		e.Rule = eff
-	}
+	e.Rule = r.effective()
 	return r.o.Policy.Remedy(e)
+}
+
+// effective is the rule that applies to the host and port; nil when it
+// cannot be looked up.
+func (r *run) effective() *httptrust.Effective {
+	eff, err := r.o.Policy.Lookup(netJoin(r.rep.Host, r.rep.Port))
+	if err != nil {
+		return nil
+	}
+	return eff
 }
 
 // check is a remedy that is not about trust: the server cannot be reached
@@ -188,12 +272,16 @@ func (r *run) diagnose(rawURL string) {
 	if !ok {
 		return
 	}
-	r.cipherSuites(res)
+	if r.cipherSuites(res); r.stopped {
+		return
+	}
 	verdict := r.storeVerdict(res)
-	r.chain(res, verdict == nil || r.systemTrusts(res))
+	if r.chain(res, verdict); r.stopped {
+		return
+	}
 	r.rule()
 	verified := r.verifyStore(verdict)
-	r.verifySystem(res)
+	r.verifySystem(res, verified)
 	r.expiry(res)
 	r.pins(res, verified)
 	switch {
@@ -208,6 +296,73 @@ func (r *run) diagnose(rawURL string) {
 	}
 }
 
+// isTimeout reports whether err is a timeout or a deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// timedOut reports whether err is a timeout. If it is, step fails for it,
+// the diagnosis stops, and the fix says how to allow longer. doing says
+// what the step was waiting for ("an answer to a TLS 1.3 hello").
+func (r *run) timedOut(step string, err error, doing string) bool {
+	if !isTimeout(err) {
+		return false
+	}
+	r.stopped, r.rep.TimedOut = true, true
+	if r.ctx.Err() != nil {
+		limit := "the time allowed"
+		var cmds []httptrust.Command
+		if r.o.MaxTime > 0 {
+			limit = "its time limit (" + bound(r.o.MaxTime) + ")"
+			cmds = append(cmds, httptrust.Command{Name: "diagnose", Args: []string{"--max-time", secondsArg(2 * r.o.MaxTime), r.rep.URL}})
+		}
+		r.add(step, Fail, fmt.Sprintf("stopped: the diagnosis reached %s while waiting for %s; the later steps were not run", limit, doing))
+		r.fix(r.check("the server did not answer in the time allowed for the whole diagnosis; allow more", cmds...))
+		return true
+	}
+	r.add(step, Fail, fmt.Sprintf("no answer within %s while waiting for %s", bound(r.o.Timeout), doing))
+	r.fix(r.check(fmt.Sprintf("check that the service on port %s answers (a hung process or a device still starting accepts connections and says nothing); if it is only slow, allow each step longer", r.rep.Port),
+		httptrust.Command{Name: "diagnose", Args: []string{"--connect-timeout", secondsArg(3 * r.o.Timeout), r.rep.URL}}))
+	return true
+}
+
+// elapsed says a duration the way a person reads it: milliseconds below a
+// second, seconds above.
+func elapsed(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+// bound says a time limit in seconds, as the flags give it.
+func bound(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+// secondsArg is d as a command-line argument in whole seconds, rounded
+// up, at least 1.
+func secondsArg(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
+}
+
+// plural is "1 certificate" or "2 certificates".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// stepCtx bounds one network step.
+func (r *run) stepCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.ctx, r.o.Timeout)
+}
+
 func (r *run) resolve() bool {
 	host := r.rep.Host
 	switch {
@@ -218,9 +373,13 @@ func (r *run) resolve() bool {
 	case net.ParseIP(host) != nil:
 		r.add("resolve", OK, host+" is an IP address (no SNI is sent; the certificate must name the IP, or a rule sets server_name)")
 	default:
-		ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+		r.begin("resolve")
+		ctx, cancel := r.stepCtx()
 		defer cancel()
 		addrs, err := r.o.Lookup(ctx, host)
+		if r.timedOut("resolve", err, "the name server to resolve "+host) {
+			return false
+		}
 		if err != nil {
 			r.add("resolve", Fail, fmt.Sprintf("%s does not resolve: %v", host, err))
 			r.fix(r.check("check the host name and your DNS; to try an address",
@@ -234,22 +393,21 @@ func (r *run) resolve() bool {
 }
 
 func (r *run) connect() bool {
-	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	r.begin("connect")
+	ctx, cancel := r.stepCtx()
 	defer cancel()
 	start := time.Now()
 	c, err := r.o.Dial(ctx, "tcp", r.addr)
+	if r.timedOut("connect", err, "a TCP connection to "+r.addr+" (a firewall dropping packets?)") {
+		return false
+	}
 	if err != nil {
-		status := fmt.Sprintf("cannot connect to %s: %v", r.addr, err)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			status = fmt.Sprintf("connecting to %s timed out (a firewall dropping packets?)", r.addr)
-		}
-		r.add("connect", Fail, status)
+		r.add("connect", Fail, fmt.Sprintf("cannot connect to %s: %v", r.addr, err))
 		r.fix(r.check("check that the server runs and listens on port " + r.rep.Port + ", and that no firewall is in the way"))
 		return false
 	}
 	c.Close()
-	r.add("connect", OK, fmt.Sprintf("TCP connection to %s in %v", r.addr, time.Since(start).Round(time.Millisecond)))
+	r.add("connect", OK, fmt.Sprintf("TCP connection to %s in %s", r.addr, elapsed(time.Since(start))))
 	return true
 }
 
@@ -258,7 +416,7 @@ func (r *run) target() probe.Target {
 }
 
 func (r *run) probe(t probe.Target) (*probe.Result, error) {
-	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	ctx, cancel := r.stepCtx()
 	defer cancel()
 	return probe.Probe(ctx, t)
 }

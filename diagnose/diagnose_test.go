@@ -23,6 +23,8 @@ type bed struct {
 	pki   *testpki.PKI
 	res   map[string]string
 	fetch bool // Options.FetchIntermediates
+	// mod, when set, changes the options of the run.
+	mod func(*Options)
 }
 
 func newBed(t *testing.T) *bed { return &bed{pki: testpki.New(t), res: map[string]string{}} }
@@ -36,9 +38,13 @@ func (b *bed) run(t *testing.T, rawURL string, rules ...httptrust.Rule) *Report 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run(context.Background(), rawURL, Options{Policy: p, SystemRoots: x509.NewCertPool(), Dial: testpki.Dialer(b.res),
+	o := Options{Policy: p, SystemRoots: x509.NewCertPool(), Dial: testpki.Dialer(b.res),
 		Lookup: func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil },
-		AIA:    &httptrust.AIAFetcher{AllowLoopback: true}, FetchIntermediates: b.fetch})
+		AIA:    &httptrust.AIAFetcher{AllowLoopback: true}, FetchIntermediates: b.fetch}
+	if b.mod != nil {
+		b.mod(&o)
+	}
+	return Run(context.Background(), rawURL, o)
 }
 
 func step(t *testing.T, r *Report, name string) Step {
@@ -188,16 +194,55 @@ func TestLegacyAndCiphers(t *testing.T) {
 	}
 }
 
+// A server that asks for a client certificate: refusing the handshake
+// without one (TLS 1.3 alert, TLS 1.2 failure), or completing it and
+// answering 400 to the request (nginx's ssl_verify_client on), is the
+// failure, with the library's client-certificate remedy; a server that
+// asks and answers anyway is a warning.
 func TestClientCertificateAsked(t *testing.T) {
-	b := newBed(t)
-	s := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "m.test")), nil, func(c *tls.Config) {
-		c.ClientAuth = tls.RequireAndVerifyClientCert
-		c.ClientCAs = b.pki.Pool()
-	})
-	r := b.run(t, "https://m.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"m.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
-	st := step(t, r, "client_certificate")
-	if st.Status != Warn || !strings.Contains(strings.Join(st.Details, " "), b.pki.Root.Cert.Subject.String()) || !strings.Contains(r.Fix, "--cert") {
-		t.Errorf("client certificate step %+v fix %q", st, r.Fix)
+	for _, tt := range []struct {
+		name       string
+		auth       tls.ClientAuthType
+		maxVersion uint16
+		status     int
+		certStep   string
+		httpStep   string
+		fails      bool
+	}{
+		{"TLS 1.3 required", tls.RequireAndVerifyClientCert, 0, 200, Fail, Skip, true},
+		{"TLS 1.2 required", tls.RequireAndVerifyClientCert, tls.VersionTLS12, 200, Fail, Skip, true},
+		{"TLS 1.2 asked, 400 without one", tls.RequestClientCert, tls.VersionTLS12, 400, Warn, Fail, true},
+		{"TLS 1.3 asked, 403 without one", tls.RequestClientCert, 0, 403, Warn, Fail, true},
+		{"asked, answered", tls.RequestClientCert, tls.VersionTLS12, 200, Warn, OK, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBed(t)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if len(r.TLS.PeerCertificates) == 0 {
+					w.WriteHeader(tt.status)
+				}
+			})
+			s := testpki.StartTLS(t, "127.0.0.1", b.pki.FullChain(b.pki.Leaf(t, "m.test")), h, func(c *tls.Config) {
+				c.ClientAuth, c.ClientCAs, c.MaxVersion = tt.auth, b.pki.Pool(), tt.maxVersion
+			})
+			r := b.run(t, "https://m.test:"+s.Port+"/", httptrust.Rule{Hosts: []string{"m.test"}, AnchorCerts: anchors(b.pki.Root.Cert)})
+			st := step(t, r, "client_certificate")
+			if st.Status != tt.certStep || !strings.Contains(strings.Join(st.Details, " "), b.pki.Root.Cert.Subject.String()) {
+				t.Errorf("client certificate step %+v, want %s with the acceptable issuers", st, tt.certStep)
+			}
+			if st := step(t, r, "http"); st.Status != tt.httpStep {
+				t.Errorf("http step %+v, want %s", st, tt.httpStep)
+			}
+			if !tt.fails {
+				if r.Remedy != nil {
+					t.Errorf("fix %q, want nothing to fix", r.Fix)
+				}
+				return
+			}
+			if r.Cause != httptrust.ReasonClientCertRequired || r.Remedy == nil || r.Remedy.Action != httptrust.ActionClientCertificate || !strings.Contains(r.Fix, "httptrust get --cert") {
+				t.Errorf("cause %v, fix %q: want the client-certificate remedy", r.Cause, r.Fix)
+			}
+		})
 	}
 }
 

@@ -20,11 +20,24 @@ import (
 // asks for a client certificate, then sends one GET (no redirect followed)
 // to check the clock and redirects.
 func (r *run) clientAndHTTP() {
-	r.clientCertificate()
+	if r.clientCertificate(); r.stopped {
+		return
+	}
+	if r.certRefused {
+		r.add("http", Skip, "not checked: the server refused the handshake without the client certificate it asks for")
+		return
+	}
 	r.httpGet()
 }
 
+// certReadWait is how long a verified TLS 1.3 connection waits for the
+// server's verdict on the client certificate (or its absence), which
+// comes after the handshake: an alert, or nothing from a server that waits
+// for a request.
+const certReadWait = time.Second
+
 func (r *run) clientCertificate() {
+	r.begin("client_certificate")
 	cfg, err := r.o.Policy.TLSConfigFor(netJoin(r.rep.Host, r.rep.Port))
 	if err != nil {
 		r.add("client_certificate", Skip, err.Error())
@@ -39,9 +52,12 @@ func (r *run) clientCertificate() {
 		sent = err == nil && c != nil && len(c.Certificate) > 0
 		return c, err
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.o.Timeout)
+	ctx, cancel := r.stepCtx()
 	defer cancel()
 	raw, err := r.o.Dial(ctx, "tcp", r.addr)
+	if r.timedOut("client_certificate", err, "a TCP connection to "+r.addr) {
+		return
+	}
 	if err == nil {
 		if err = probe.StartTLS(ctx, raw, r.proto); err != nil {
 			raw.Close()
@@ -53,23 +69,35 @@ func (r *run) clientCertificate() {
 	}
 	conn := tls.Client(raw, cfg)
 	herr := conn.HandshakeContext(ctx)
-	if herr == nil {
+	if herr == nil && cri != nil && conn.ConnectionState().Version == tls.VersionTLS13 {
 		// TLS 1.3 servers judge a client certificate after the handshake.
-		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		wait := time.Now().Add(certReadWait)
+		if d, ok := ctx.Deadline(); ok && d.Before(wait) {
+			wait = d
+		}
+		conn.SetReadDeadline(wait)
 		_, herr = conn.Read(make([]byte, 1))
 		if ne, ok := herr.(net.Error); ok && ne.Timeout() {
 			herr = nil
 		}
 	}
 	conn.Close()
+	if herr != nil && cri == nil && r.timedOut("client_certificate", herr, "the TLS handshake to complete") {
+		return
+	}
 	r.reportClientCert(cri, sent, herr)
 }
 
 func (r *run) reportClientCert(cri *tls.CertificateRequestInfo, sent bool, herr error) {
 	if cri == nil {
+		if herr != nil {
+			r.add("client_certificate", Warn, "the server asks for no client certificate, but the verified handshake failed: "+herr.Error())
+			return
+		}
 		r.add("client_certificate", OK, "the server does not ask for a client certificate")
 		return
 	}
+	r.certAsked, r.certSent = true, sent
 	var cas []string
 	for _, raw := range cri.AcceptableCAs {
 		var name pkix.RDNSequence
@@ -84,28 +112,32 @@ func (r *run) reportClientCert(cri *tls.CertificateRequestInfo, sent bool, herr 
 	switch {
 	case idErr != nil:
 		r.add("client_certificate", Fail, "the server asks for a client certificate; the configured one cannot be used: "+idErr.Error(), details...)
-		r.fix(r.remedy(httptrust.ReasonClientCertUnusable, false))
+		r.refusal(httptrust.ReasonClientCertUnusable, false)
+	case id == nil && herr != nil:
+		r.certRefused = true
+		r.add("client_certificate", Fail, "the server requires a client certificate, none is configured for "+r.rep.Host+", and it refused the handshake without one: "+herr.Error(), details...)
+		r.refusal(httptrust.ReasonClientCertRequired, false)
 	case id == nil:
-		r.add("client_certificate", Warn, "the server asks for a client certificate and none is configured for "+r.rep.Host, details...)
-		if herr != nil {
-			r.fix(r.remedy(httptrust.ReasonClientCertRequired, false))
-		}
+		r.add("client_certificate", Warn, "the server asks for a client certificate and none is configured for "+r.rep.Host+"; it completed the handshake without one (it may still refuse the request: see http)", details...)
 	case !sent:
 		why := "not sent"
 		if err := cri.SupportsCertificate(id); err != nil {
 			why = "not sent: " + err.Error()
 		}
+		r.certRefused = herr != nil
 		r.add("client_certificate", Fail, "the configured client certificate was "+why, details...)
-		r.fix(r.check("use a client certificate issued by one of the server's acceptable issuers"))
+		r.fixCause(httptrust.ReasonClientCertRequired, r.check("use a client certificate issued by one of the server's acceptable issuers"))
 	case herr != nil:
+		r.certRefused = true
 		r.add("client_certificate", Fail, "the server refused the client certificate that was sent: "+herr.Error(), details...)
-		r.fix(r.check("ask the server's operator which issuer it accepts, and use a certificate from it"))
+		r.fixCause(httptrust.ReasonClientCertRequired, r.check("ask the server's operator which issuer it accepts, and use a certificate from it"))
 	default:
 		r.add("client_certificate", OK, "the server asks for a client certificate and accepts the one configured", details...)
 	}
 }
 
 func (r *run) httpGet() {
+	r.begin("http")
 	base := &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return r.o.Dial(ctx, network, r.addr)
@@ -114,18 +146,32 @@ func (r *run) httpGet() {
 	}
 	tr := r.o.Policy.Transport(base)
 	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: r.o.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+	c := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	resp, err := c.Get(r.raw)
+	ctx, cancel := r.stepCtx()
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.raw, nil)
+	if err != nil {
+		r.add("http", Fail, "cannot build the request: "+err.Error())
+		return
+	}
+	resp, err := c.Do(req)
+	if r.timedOut("http", err, "the answer to GET "+r.rep.URL) {
+		return
+	}
 	if err != nil {
 		r.add("http", Warn, "GET failed after a verified handshake: "+err.Error())
 		return
 	}
 	resp.Body.Close()
-	r.clock(resp)
 	loc, _ := resp.Location()
 	switch {
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && r.certAsked && !r.certSent:
+		// nginx with ssl_verify_client on completes a TLS 1.2 handshake
+		// without a certificate and answers 400 to every request.
+		r.add("http", Fail, fmt.Sprintf("GET answers %s over %s: the server asked for a client certificate, none was sent, and it refuses the request", resp.Status, resp.Proto))
+		r.refusal(httptrust.ReasonClientCertRequired, false)
 	case loc == nil:
 		r.add("http", OK, fmt.Sprintf("GET answers %s over %s", resp.Status, resp.Proto))
 	case loc.Scheme == "http":
@@ -137,6 +183,7 @@ func (r *run) httpGet() {
 	default:
 		r.add("http", OK, fmt.Sprintf("GET redirects to %s", loc))
 	}
+	r.clock(resp)
 }
 
 // clock compares the local clock with the server's Date header.
@@ -162,21 +209,35 @@ func (r *run) plainHTTP(u *url.URL) {
 	if r.rep.Port == "" {
 		r.rep.Port = "80"
 	}
-	c := &http.Client{Timeout: r.o.Timeout,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if r.o.Addr != "" {
-				addr = r.o.Addr
-			}
-			return r.o.Dial(ctx, network, addr)
-		}},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(u.String())
-	if err != nil {
-		r.add("http", Fail, "plain HTTP request failed: "+err.Error())
-		r.fix(r.check("check the URL and that the server runs"))
+	r.begin("http")
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if r.o.Addr != "" {
+			addr = r.o.Addr
+		}
+		return r.o.Dial(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ctx, cancel := r.stepCtx()
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = c.Do(req); err == nil {
+			resp.Body.Close()
+			r.plainAnswer(u, resp)
+			return
+		}
+	}
+	if r.timedOut("http", err, "the answer to a plain HTTP GET") {
 		return
 	}
-	resp.Body.Close()
+	r.add("http", Fail, "plain HTTP request failed: "+err.Error())
+	r.fix(r.check("check the URL and that the server runs"))
+}
+
+// plainAnswer reports a plain HTTP answer: no TLS, maybe a redirect.
+func (r *run) plainAnswer(u *url.URL, resp *http.Response) {
 	if loc, _ := resp.Location(); loc != nil && loc.Scheme == "https" {
 		// The Location comes over plain HTTP, unauthenticated: it is said in
 		// words, and the command is the https form of the URL given.

@@ -29,6 +29,7 @@ func TestPromText(t *testing.T) {
 		Certificates: []store.CertStatus{
 			{Hosts: []string{"a.test", "b.test"}, Kind: "anchor", File: "ca.pem", SHA256: "ab", Subject: `CN=x "y"`, NotAfter: now.Add(time.Hour)},
 			{Hosts: []string{"a.test"}, Kind: "anchor", File: "ca.pem", SHA256: "ab", Subject: `CN=x "y"`, NotAfter: now.Add(time.Hour)},
+			{Hosts: []string{"a.test:8443"}, Kind: "presented", URL: "https://a.test:8443/", SHA256: "cd", Subject: "CN=a.test", NotAfter: now.Add(2 * time.Hour)},
 		}}
 	got := string(promText(rep))
 	for _, want := range []string{
@@ -37,6 +38,8 @@ func TestPromText(t *testing.T) {
 		"httptrust_check_findings{kind=\"expiring\"} 2\n",
 		"httptrust_check_findings{kind=\"new_kind\"} 1\n",
 		"httptrust_check_findings{kind=\"bad_store\"} 0\n",
+		"httptrust_check_findings{kind=\"unreachable\"} 0\n",
+		"httptrust_certificate_not_after_seconds{host=\"a.test:8443\",kind=\"presented\",url=\"https://a.test:8443/\",sha256=\"cd\",subject=\"CN=a.test\"} 1800007200\n",
 		"httptrust_check_timestamp_seconds 1800000000\n",
 	} {
 		if !strings.Contains(got, want) {

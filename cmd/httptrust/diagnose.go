@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +22,10 @@ name resolution, TCP connect, the TLS versions and cipher suites the server
 accepts, the chain as sent (order, a missing intermediate, extra
 certificates), the rule that applies and its file, verification by the store
 and by the system roots, the expiry of every certificate, pins, whether the
-server asks for a client certificate, clock skew and redirects. It ends with
-the one command that fixes the problem, or "nothing to fix".
+server asks for a client certificate (and refuses the request without one),
+clock skew and redirects. Each step is printed as it finishes (on a
+terminal, the step being run is shown meanwhile). It ends with the one
+command that fixes the problem, or "nothing to fix".
 
 The server is an https:// URL, or any TLS service: HOST:PORT or
 tls://HOST:PORT, smtps://, imaps://, ldaps://, and, with STARTTLS, smtp://,
@@ -32,14 +36,22 @@ diagnosis.
 diagnose only looks: it records nothing in the store (not even a first use)
 and sends a request only over a connection that verified.
 
+Every network step gives up after --connect-timeout SECONDS (10 by default);
+a server that accepts the connection and never answers is reported as a
+timeout after that one step. --max-time SECONDS bounds the whole diagnosis,
+handshakes included.
+
 Exit 0 when there is nothing to fix; otherwise the exit code the failure
-would cause for httptrust get (6 could not resolve, 7 could not connect, 35
-not TLS or no common protocol, 60 not verified, 90 pin mismatch, ...), or 1.`
+would cause for httptrust get: 6 could not resolve, 7 could not connect, 28
+timeout, 35 not TLS, no common protocol or a client certificate required,
+58 the client certificate cannot be used, 60 not verified, 90 pin mismatch;
+1 for anything else.`
 
 const diagnoseExamples = `  httptrust diagnose https://device.local/
   httptrust diagnose postgres://db.internal          PostgreSQL, through SSLRequest
   httptrust diagnose 192.168.1.20:8883               any TLS service
   httptrust diagnose --resolve device.local:443:192.168.1.20 https://device.local/
+  httptrust diagnose --max-time 20 --connect-timeout 5 https://slow-device.local/
   httptrust diagnose --json https://api.corp.example/ | jq .fix`
 
 type diagnoseFlags struct {
@@ -58,8 +70,8 @@ func (e *env) diagnoseCmd() *cobra.Command {
 		RunE:    func(cmd *cobra.Command, args []string) error { return e.diagnose(cmd.Context(), f, args[0]) },
 	}
 	f.probeFlags.register(cmd.Flags())
-	cmd.Flags().Lookup("max-time").Usage = "give up after `SECONDS` in all (default: no limit; each step has the connect timeout)"
-	cmd.Flags().Lookup("connect-timeout").Usage = "give up each network step (connecting, a handshake, the GET) after `SECONDS` (default 10, or --max-time when given)"
+	cmd.Flags().Lookup("max-time").Usage = "give up after `SECONDS` in all, every step included (default: no limit; each step has the connect timeout)"
+	cmd.Flags().Lookup("connect-timeout").Usage = "give up each network step (a connection, a handshake, the request) after `SECONDS` (default 10, or --max-time when given)"
 	cmd.Flags().BoolVar(&f.fetchIntermediates, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the unverified certificate names (AIA), to name it for sure")
 	return cmd
 }
@@ -74,6 +86,9 @@ type diagnoseView struct {
 }
 
 func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error {
+	if f.maxTime < 0 || f.connectTimeout < 0 {
+		return usagef("--max-time and --connect-timeout take a number of seconds, 0 or more")
+	}
 	u, err := parseTarget(raw)
 	if err != nil {
 		return err
@@ -96,17 +111,19 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 	if err != nil {
 		return err
 	}
-	if f.maxTime > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, seconds(f.maxTime))
-		defer cancel()
-	}
-	opts := diagnose.Options{Policy: p, AIA: e.aia, FetchIntermediates: f.fetchIntermediates, Clock: e.now, Timeout: f.connectLimit()}
+	opts := diagnose.Options{Policy: p, AIA: e.aia, FetchIntermediates: f.fetchIntermediates, Clock: e.now,
+		Timeout: f.connectLimit(), MaxTime: seconds(f.maxTime)}
 	if opts.AIA == nil {
 		opts.AIA = &httptrust.AIAFetcher{}
 	}
 	if hp := net.JoinHostPort(host, port); rm.lookup(hp) != hp {
 		opts.Addr = rm.lookup(hp)
+	}
+	var sp *stepPrinter
+	if !e.json {
+		sp = e.newStepPrinter(e.stdout)
+		printf(e.stdout, "diagnose %s\n", u.Redacted())
+		opts.Start, opts.Step = sp.start, sp.step
 	}
 	rep := diagnose.Run(ctx, u.String(), opts)
 	e.setHintFlags(f.resolve)
@@ -120,7 +137,8 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 			return err
 		}
 	} else {
-		e.printDiagnosis(e.stdout, v)
+		sp.close()
+		printDiagnosisEnd(e.stdout, v)
 	}
 	if v.ExitCode != exitOK {
 		return &quietExit{code: v.ExitCode}
@@ -129,21 +147,29 @@ func (e *env) diagnose(ctx context.Context, f *diagnoseFlags, raw string) error 
 }
 
 // diagnoseExit is the exit code of a diagnosis: 0 with nothing to fix,
-// else the code the first failure would cause for httptrust get.
+// else the code the first problem would cause for httptrust get: a
+// timeout 28, a refusal its reason's code, else the first failed step's.
 func diagnoseExit(rep *diagnose.Report) int {
-	if rep.Remedy == nil {
+	switch {
+	case rep.Remedy == nil:
 		return exitOK
-	}
-	if rep.Err != nil {
+	case rep.TimedOut:
+		return exitTimeout
+	case rep.Cause != httptrust.ReasonUnknown && rep.Err != nil && rep.Err.Reason == rep.Cause:
 		return reasonExit(rep.Err)
+	case rep.Cause != httptrust.ReasonUnknown:
+		return reasonExit(&httptrust.VerifyError{Reason: rep.Cause})
 	}
 	for _, s := range rep.Steps {
 		if s.Status == diagnose.Fail {
 			if code, ok := failedStepExit[s.Name]; ok {
 				return code
 			}
-			return exitFail
+			break
 		}
+	}
+	if rep.Err != nil {
+		return reasonExit(rep.Err)
 	}
 	return exitFail
 }
@@ -161,25 +187,36 @@ var statusMarks = map[string]string{diagnose.OK: "ok  ", diagnose.Warn: "warn", 
 // statusColors are the marks' ANSI colours.
 var statusColors = map[string]string{diagnose.OK: "32", diagnose.Warn: "33", diagnose.Fail: "1;31", diagnose.Skip: "2"}
 
-// printDiagnosis prints each step with its mark and details, the chain,
-// and the remedy.
+// printDiagnosis prints the whole report at once: the steps with their
+// marks and details, the chain, and the remedy.
 func (e *env) printDiagnosis(w io.Writer, v diagnoseView) {
-	rep := v.Report
+	printf(w, "diagnose %s\n", v.Report.URL)
 	color := e.colorOn(e.stdout)
-	printf(w, "diagnose %s\n", rep.URL)
-	for _, s := range rep.Steps {
-		mark := statusMarks[s.Status]
-		if mark == "" {
-			mark = termSafe(s.Status)
-		}
-		if color {
-			mark = "\x1b[" + statusColors[s.Status] + "m" + mark + "\x1b[0m"
-		}
-		fmt.Fprintf(w, "  [%s] %-18s %s\n", mark, termSafe(s.Name), termSafe(s.Summary))
-		for _, d := range s.Details {
-			printf(w, "         %s\n", d)
-		}
+	for _, s := range v.Report.Steps {
+		printStep(w, s, color)
 	}
+	printDiagnosisEnd(w, v)
+}
+
+// printStep prints one step: its mark, name and summary, then its details.
+func printStep(w io.Writer, s diagnose.Step, color bool) {
+	mark := statusMarks[s.Status]
+	if mark == "" {
+		mark = termSafe(s.Status)
+	}
+	if color {
+		mark = "\x1b[" + statusColors[s.Status] + "m" + mark + "\x1b[0m"
+	}
+	fmt.Fprintf(w, "  [%s] %-18s %s\n", mark, termSafe(s.Name), termSafe(s.Summary))
+	for _, d := range s.Details {
+		printf(w, "         %s\n", d)
+	}
+}
+
+// printDiagnosisEnd prints what follows the steps: the chain and the
+// remedy, or "nothing to fix".
+func printDiagnosisEnd(w io.Writer, v diagnoseView) {
+	rep := v.Report
 	if len(rep.Chain) > 0 {
 		printf(w, "chain presented by the server:\n")
 		printChain(w, "  ", rep.Chain)
@@ -233,4 +270,101 @@ func retarget(rem httptrust.Remedy, u *url.URL, host, port string) httptrust.Rem
 	}
 	rem.Commands = cmds
 	return rem
+}
+
+// stepPrinter prints the steps of a diagnosis as they finish. On a
+// terminal it shows the step being run on a line of its own, "  [....]
+// tls_versions 3 s", redrawn every second and replaced by the step's
+// result.
+type stepPrinter struct {
+	w     io.Writer
+	live  bool // a terminal: draw the running step
+	color bool
+	tick  time.Duration
+
+	mu      sync.Mutex
+	running string    // the step being run, "" for none
+	since   time.Time // when it began
+	drawn   bool      // the progress line is on the screen
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func (e *env) newStepPrinter(w io.Writer) *stepPrinter {
+	return &stepPrinter{w: w, live: e.terminal(w) && e.getenv("TERM") != "dumb", color: e.colorOn(w), tick: time.Second}
+}
+
+// start shows that the step name runs.
+func (p *stepPrinter) start(name string) {
+	if !p.live {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running, p.since = name, time.Now()
+	p.draw()
+	if p.stop == nil {
+		p.stop, p.done = make(chan struct{}), make(chan struct{})
+		go p.redraw(p.stop, p.done)
+	}
+}
+
+// redraw updates the progress line every tick until close.
+func (p *stepPrinter) redraw(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(p.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			if p.running != "" {
+				p.draw()
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// draw writes the progress line over the current one (p.mu held).
+func (p *stepPrinter) draw() {
+	line := fmt.Sprintf("\r\x1b[K  [....] %-18s", termSafe(p.running))
+	if s := int(time.Since(p.since).Seconds()); s > 0 {
+		line += fmt.Sprintf(" %d s", s)
+	}
+	io.WriteString(p.w, line)
+	p.drawn = true
+}
+
+// clear removes the progress line (p.mu held).
+func (p *stepPrinter) clear() {
+	if p.drawn {
+		io.WriteString(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}
+
+// step prints a finished step in place of the progress line.
+func (p *stepPrinter) step(s diagnose.Step) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	p.running = ""
+	printStep(p.w, s, p.color)
+}
+
+// close stops the redrawing and removes the progress line.
+func (p *stepPrinter) close() {
+	p.mu.Lock()
+	stop, done := p.stop, p.done
+	p.stop = nil
+	p.running = ""
+	p.clear()
+	p.mu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
 }

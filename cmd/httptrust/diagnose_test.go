@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/diagnose"
@@ -74,6 +75,61 @@ func TestDiagnosisColor(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), "connect") || !strings.Contains(out.String(), "\n         d\n") || !strings.HasSuffix(out.String(), "nothing to fix\n") {
 			t.Errorf("diagnosis printed as %q", out)
+		}
+	}
+}
+
+// On a terminal the step being run is shown, redrawn, and replaced by its
+// result; elsewhere only the results are printed, as they finish.
+func TestStepPrinter(t *testing.T) {
+	noLeaks(t)
+	for _, term := range []bool{true, false} {
+		e, out, _ := testEnv(t, "", term)
+		p := e.newStepPrinter(out)
+		p.tick = 5 * time.Millisecond
+		p.start("tls_versions")
+		time.Sleep(30 * time.Millisecond)
+		p.step(diagnose.Step{Name: "tls_versions", Status: diagnose.OK, Summary: "accepts TLS 1.3"})
+		p.start("cipher_suites")
+		p.close()
+		got := out.String()
+		progress := strings.Contains(got, "\r\x1b[K  [....] tls_versions")
+		if progress != term {
+			t.Errorf("terminal %v: progress shown %v: %q", term, progress, got)
+		}
+		if !strings.Contains(got, "ok  \x1b[0m] tls_versions       accepts TLS 1.3\n") && !strings.Contains(got, "  [ok  ] tls_versions       accepts TLS 1.3\n") {
+			t.Errorf("terminal %v: step not printed: %q", term, got)
+		}
+		if term {
+			if n := strings.Count(got, "[....] tls_versions"); n < 2 {
+				t.Errorf("the progress line was drawn %d times, want it redrawn: %q", n, got)
+			}
+			if !strings.HasSuffix(got, "[....] cipher_suites     \r\x1b[K") {
+				t.Errorf("the last progress line is not cleared: %q", got)
+			}
+		} else if got != "  [ok  ] tls_versions       accepts TLS 1.3\n" {
+			t.Errorf("not a terminal: %q", got)
+		}
+	}
+}
+
+// The exit code is get's for the same failure: a timeout 28, a client
+// certificate required 35 (whichever step found it), an unusable one 58.
+func TestDiagnoseExitCauses(t *testing.T) {
+	fix := &httptrust.Remedy{Action: httptrust.ActionCheckServer}
+	for _, tt := range []struct {
+		name string
+		rep  diagnose.Report
+		want int
+	}{
+		{"timeout", diagnose.Report{Remedy: fix, TimedOut: true, Steps: []diagnose.Step{{Name: "tls_versions", Status: diagnose.Fail}}}, exitTimeout},
+		{"client certificate required", diagnose.Report{Remedy: fix, Cause: httptrust.ReasonClientCertRequired, Steps: []diagnose.Step{{Name: "http", Status: diagnose.Fail}}}, exitHandshake},
+		{"client certificate unusable", diagnose.Report{Remedy: fix, Cause: httptrust.ReasonClientCertUnusable}, exitClientCert},
+		{"legacy TLS first", diagnose.Report{Remedy: fix, Cause: httptrust.ReasonProtocolMismatch, Err: &httptrust.VerifyError{Reason: httptrust.ReasonSelfSigned}}, exitHandshake},
+		{"verification", diagnose.Report{Remedy: fix, Cause: httptrust.ReasonPinMismatch, Err: &httptrust.VerifyError{Reason: httptrust.ReasonPinMismatch}}, exitPin},
+	} {
+		if got := diagnoseExit(&tt.rep); got != tt.want {
+			t.Errorf("%s: diagnoseExit = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }
