@@ -65,7 +65,7 @@ func (s *Store) faultsChildRun(f []string) error {
 	case "churn":
 		for i := 0; ; i++ {
 			tr := selfSignedTrust("dev.test")
-			tr.Pins = churnPins(i)
+			tr.Pins, tr.Replace = churnPins(i), true
 			if _, err := s.Add(context.Background(), tr); err != nil {
 				return err
 			}
@@ -175,7 +175,9 @@ func TestKilledWriterLeavesTheStoreWhole(t *testing.T) {
 	left := tempFiles(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.Add(ctx, selfSignedTrust("dev.test")); err != nil {
+	next := selfSignedTrust("dev.test")
+	next.Replace = true
+	if _, err := s.Add(ctx, next); err != nil {
 		t.Fatalf("the next write (is the lock still held?): %v", err)
 	}
 	checkWhole(t, s, -1)
@@ -321,7 +323,7 @@ func failedWrites(t *testing.T, s *Store, want error, withRemove bool, do func(f
 		writes = append(writes, struct {
 			name  string
 			write func() error
-		}{"remove a host", func() error { return s.Remove(ctx, "a.test") }})
+		}{"remove a host", func() error { _, err := s.Remove(ctx, "a.test"); return err }})
 	}
 	before := snapshot(t, s.Dir)
 	for _, w := range writes {

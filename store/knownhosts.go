@@ -102,7 +102,7 @@ func (k *KnownHosts) Forget(hostport string) error {
 	}
 	return k.update(func(recs map[string]httptrust.TOFURecord) error {
 		if _, ok := recs[hp]; !ok {
-			return fmt.Errorf("%w %s in %s", ErrNotFound, hp, KnownHostsFile)
+			return notFound("store: no first-use record for %s in %s", hp, KnownHostsFile)
 		}
 		delete(recs, hp)
 		return nil
