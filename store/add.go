@@ -53,6 +53,10 @@ type Trust struct {
 	// copied into the store (mode 0600); it replaces the rule's.
 	Client *ClientIdentity
 
+	// LiftPins writes pins = [] (with no pins_expire or enforce): the rule
+	// lifts the pins of wider rules, and drops its own.
+	LiftPins bool
+
 	// Replace writes the rule afresh instead of adding to it.
 	Replace bool
 	// ReplaceCerts makes Certs replace the rule's list of their Kind
@@ -76,7 +80,7 @@ type ClientIdentity struct {
 func (t *Trust) empty() bool {
 	return len(t.Certs) == 0 && len(t.Intermediates) == 0 && len(t.Pins) == 0 && t.PinsExpire.IsZero() &&
 		t.Enforce == nil && t.SystemRoots == nil && t.TOFU == nil && t.FetchIntermediates == nil &&
-		!t.AllowNameMismatch && !t.AllowExpired && t.ServerName == "" && t.MinTLS == "" && t.Client == nil
+		!t.AllowNameMismatch && !t.AllowExpired && t.ServerName == "" && t.MinTLS == "" && t.Client == nil && !t.LiftPins
 }
 
 // Added says what Add did to one pattern's managed rule.

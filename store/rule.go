@@ -68,6 +68,9 @@ func (i Item) String() string {
 		return kind + " " + i.Value
 	}
 	if i.Field == "pins" {
+		if i.Value == "[]" {
+			return "pins = [] (lifts the pins of wider rules)"
+		}
 		return "pin " + i.Value
 	}
 	return i.Field + " = " + i.Value
@@ -94,7 +97,7 @@ func (b *ruleBody) items(describe describer) []Item {
 			}
 		case f.name == "pins":
 			if len(b.pins) == 0 {
-				out = append(out, Item{Field: "pins", Value: "[] (lifts the pins of wider rules)"})
+				out = append(out, Item{Field: "pins", Value: "[]"})
 			}
 			for _, p := range b.pins {
 				out = append(out, Item{Field: "pins", Value: p})
@@ -237,6 +240,9 @@ func (b *ruleBody) apply(t Trust, pl placement) ([]newFile, error) {
 	}
 	if len(t.Intermediates) > 0 {
 		b.intermediates = union(b.intermediates, names(t.Intermediates))
+	}
+	if t.LiftPins {
+		b.pins, b.pinsExpire, b.enforce = []string{}, time.Time{}, nil
 	}
 	if err := b.addPins(t.Pins); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sort"
@@ -38,7 +39,12 @@ func (t *tracer) handshakeFailed() bool {
 func (t *tracer) RoundTrip(req *http.Request) (*http.Response, error) {
 	var started, done bool
 	var mu sync.Mutex
-	host := req.URL.Hostname()
+	// The rule is looked up for the host and port: a rule for one port
+	// comes before the host's own.
+	host := req.URL.Host
+	if h, p, err := urlHostPort(req.URL); err == nil {
+		host = net.JoinHostPort(h, p)
+	}
 	trace := &httptrace.ClientTrace{
 		ConnectDone: func(network, addr string, err error) {
 			if err == nil {
