@@ -194,7 +194,12 @@ func (ed *edit) add(t Trust, write bool) (*Added, error) {
 		}
 	}
 	ed.addFiles(httptrust.ManagedDir, nf)
-	a.Added, a.Removed = diff(before, b.items(describe))
+	after := b.items(describe)
+	a.Added, a.Removed = diff(before, after)
+	if t.Replace && f != nil {
+		// Written afresh: all it had is replaced by all it has.
+		a.Added, a.Removed = after, before
+	}
 	a.Replaced = len(a.Removed) > 0
 	if f != nil && f.name != name {
 		a.Renamed = f.name

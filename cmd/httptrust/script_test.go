@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 // this folder's tests):
 //
 //	serve NAME [-ca|-public|-intermediate|-hostile] [-expired] [-mtls] [-plain] [-tls12] [-names a,b]
+//	                    (-ca also writes NAME-chain.p7b and NAME-fullchain.pem: leaf, intermediate, root)
 //	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
 //	                    (its requests count as the server NAME-issuer)
 //	serve NAME -hostile a self-signed certificate whose subject and names hold
