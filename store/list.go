@@ -18,11 +18,11 @@ import (
 // Removed says what Remove or RemoveCerts did to one pattern's managed
 // rule.
 type Removed struct {
-	Pattern  string // canonical pattern
-	RuleFile string // path inside the store
-	Removed  []Item // what the rule no longer trusts or sets
-	Left     []Item // what it still trusts and sets; empty when the rule went
-	RuleGone bool   // the rule file was removed
+	Pattern  string `json:"pattern"`   // canonical pattern
+	RuleFile string `json:"rule_file"` // path inside the store
+	Removed  []Item `json:"removed"`   // what the rule no longer trusts or sets
+	Left     []Item `json:"left"`      // what it still trusts and sets; empty when the rule went
+	RuleGone bool   `json:"rule_gone"` // the rule file was removed
 }
 
 // Remove deletes the store's own rule for pattern, and the managed

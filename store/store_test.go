@@ -42,7 +42,7 @@ func TestAddWritesManagedRuleThatLoads(t *testing.T) {
 	}
 	// Replace writes the rule afresh: the allowance goes, and says so.
 	added, err = s.Add(context.Background(), Trust{Pattern: "printer.test", Certs: certsOf(dev.Cert), Replace: true})
-	if err != nil || !added.Replaced || len(added.Removed) != 1 || added.Removed[0].String() != "allow_name_mismatch = true" {
+	if err != nil || !added.Replaced || len(added.Removed) != 2 || added.Removed[1].String() != "allow_name_mismatch = true" || len(added.Added) != 1 {
 		t.Fatalf("replace: %+v, %v", added, err)
 	}
 }
