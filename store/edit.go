@@ -133,6 +133,16 @@ func (ed *edit) describer(dir string) describer {
 	}
 }
 
+// ErrInvalidRule is wrapped (beside the *httptrust.RuleError that says
+// why) when a rule an edit would write would not load: nothing is written.
+var ErrInvalidRule = errors.New("store: the rule would not load")
+
+// invalidRule is a RuleError of a rule the edit writes.
+type invalidRule struct{ err error }
+
+func (e *invalidRule) Error() string   { return e.err.Error() }
+func (e *invalidRule) Unwrap() []error { return []error{e.err, ErrInvalidRule} }
+
 // checkLoads validates the store as the edit leaves it.
 func (ed *edit) checkLoads() error {
 	var rules []httptrust.Rule
@@ -140,6 +150,10 @@ func (ed *edit) checkLoads() error {
 		rules = append(rules, f.rules...)
 	}
 	_, err := httptrust.New(rules, &httptrust.Options{FS: os.DirFS(ed.s.Dir)})
+	var re *httptrust.RuleError
+	if errors.As(err, &re) && slices.ContainsFunc(ed.writes, func(w pendingWrite) bool { return w.name == re.File }) {
+		return &invalidRule{err}
+	}
 	return err
 }
 

@@ -71,8 +71,9 @@ type trustAddFlags struct {
 	pw                                passwordFlags
 }
 
-// pinFromFile is --pin given without a value: pin the file's certificates.
-const pinFromFile = "file"
+// pinFromFile is --pin given without a value (or --pin=keys): pin the keys
+// of the file's certificates.
+const pinFromFile = "keys"
 
 func (e *env) trustAddCmd() *cobra.Command {
 	f := &trustAddFlags{}
@@ -90,7 +91,7 @@ func (e *env) trustAddCmd() *cobra.Command {
 	fl.BoolVar(&f.certificate, "certificate", false, "trust FILE's server certificates exactly")
 	fl.BoolVar(&f.intermediate, "intermediate", false, "keep FILE's CAs as intermediates: they help build chains, and are never trusted by themselves")
 	fl.BoolVar(&f.replace, "replace", false, "write the rule afresh instead of adding to it")
-	fl.StringArrayVar(&f.pins, "pin", nil, "pin the keys of FILE's certificates (no value), or add `PIN` (repeatable)")
+	fl.StringArrayVar(&f.pins, "pin", nil, "pin the keys of FILE's certificates (no value, or =keys), or add `PIN` (repeatable)")
 	fl.Lookup("pin").NoOptDefVal = pinFromFile
 	fl.StringVar(&f.pinsExpire, "pins-expire", "", "enforce the pins until `DATE` (YYYY-MM-DD), then only warn")
 	fl.BoolVar(&f.reportOnly, "report-only", false, "a pin mismatch is reported, not refused (enforce = false)")
@@ -100,7 +101,7 @@ func (e *env) trustAddCmd() *cobra.Command {
 	fl.BoolVar(&f.tofu, "tofu", false, "trust on first use: each host:port's first key is recorded, a different one refused")
 	fl.StringVar(&f.minTLS, "min-tls", "", "allow TLS down to `VERSION` (1.0, 1.1, 1.2, 1.3), for a legacy device")
 	fl.BoolVar(&f.fetchIntermediates, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL (AIA); it must still chain to an anchor")
-	fl.StringVar(&f.systemRoots, "system-roots", "", "whether the system's public CAs may vouch too: `on` or off")
+	fl.StringVar(&f.systemRoots, "system-roots", "", "whether the system's public CAs may vouch too: `on|off`")
 	fl.StringVar(&f.clientCert, "client-cert", "", "offer the client certificate `FILE` (PKCS#12 or PEM) to these hosts; copied into the store")
 	fl.StringVar(&f.clientKey, "client-key", "", "the key `FILE` of --client-cert, when not in it")
 	f.pw.register(fl)
