@@ -21,7 +21,10 @@ type Effective struct {
 
 	Anchors      []CertRef
 	Certificates []CertRef
-	SystemRoots  bool
+	// Intermediates are offered to path building and never trusted by
+	// themselves; inherited as a whole, like Anchors.
+	Intermediates []CertRef
+	SystemRoots   bool
 	// Pins is the pin set: pins with their pins_expire and enforce, all
 	// from the one rule that set pins. Nil when no rule sets pins, or the
 	// most specific one that does lifts them (pins = []).
@@ -118,6 +121,9 @@ func merge(matches []*entry) *Effective {
 			eff.Certificates = certRefs(r, r.Certificates, r.CertificateCerts)
 			eff.certsForPort = m.pattern.Port != ""
 		}
+		if r.hasIntermediates() && set("intermediates", r) {
+			eff.Intermediates = certRefs(r, r.Intermediates, r.IntermediateCerts)
+		}
 		if r.SystemRoots != nil && set("system_roots", r) {
 			eff.SystemRoots = *r.SystemRoots
 		}
@@ -175,7 +181,7 @@ func (eff *Effective) defaults() {
 		eff.MinTLS = tls.VersionTLS12
 		eff.Sources["min_tls"] = "default (1.2)"
 	}
-	for _, f := range []string{"anchors", "certificates", "pins", "pins_expire", "enforce", "tofu",
+	for _, f := range []string{"anchors", "certificates", "intermediates", "pins", "pins_expire", "enforce", "tofu",
 		"fetch_intermediates", "allow_name_mismatch", "allow_expired", "server_name", "client_certificate"} {
 		if _, ok := eff.Sources[f]; !ok {
 			eff.Sources[f] = "default"

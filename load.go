@@ -223,7 +223,7 @@ var certExtensions = map[string]bool{".pem": true, ".crt": true, ".cer": true, "
 func unnamedCertFiles(fsys fs.FS, p *Policy, skipped []string, walk bool) []string {
 	named := map[string]bool{}
 	for _, r := range p.rules {
-		for _, f := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+		for _, f := range r.certFiles() {
 			named[ruleFile(r, f)] = true
 		}
 		if r.ClientCertificate != "" {

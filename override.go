@@ -46,7 +46,7 @@ func (p *Policy) override(host string, rule Rule, alone bool) (*Policy, error) {
 	}
 	r := rule
 	r.Hosts, r.AllHosts, r.override = []string{pat.Host}, false, true
-	if p.opts.FS == nil && (len(r.Anchors) > 0 || len(r.Certificates) > 0 || r.ClientCertificate != "") {
+	if p.opts.FS == nil && (len(r.certFiles()) > 0 || r.ClientCertificate != "") {
 		return nil, fieldErr(&r, "anchors", errors.New("rules that name files need a store (LoadDir or LoadFS) or Options.FS"))
 	}
 	c, err := compile(&r, !alone)

@@ -130,7 +130,7 @@ func New(rules []Rule, opts *Options) (*Policy, error) {
 	var compiledRules []*compiled
 	for i := range rules {
 		r := &rules[i]
-		if p.opts.FS == nil && (len(r.Anchors) > 0 || len(r.Certificates) > 0 || r.ClientCertificate != "") {
+		if p.opts.FS == nil && (len(r.certFiles()) > 0 || r.ClientCertificate != "") {
 			return nil, fieldErr(r, "anchors", errors.New("rules that name files need Options.FS (or load them with LoadDir or LoadFS)"))
 		}
 		c, err := compile(r, false)
@@ -287,7 +287,7 @@ func (p *Policy) Validate() error {
 	}
 	rules, _ := p.ruleList()
 	for _, r := range rules {
-		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+		for _, name := range r.certFiles() {
 			if _, err := p.certFile(ruleFile(r, name)); err != nil {
 				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
 			}
@@ -310,7 +310,7 @@ func (p *Policy) validateCerts() error {
 	var errs []error
 	rules, _ := p.ruleList()
 	for _, r := range rules {
-		for _, name := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+		for _, name := range r.certFiles() {
 			if _, err := p.certFile(ruleFile(r, name)); err != nil {
 				errs = append(errs, fmt.Errorf("rule at %s: %w", r.Where(), err))
 			}
@@ -359,6 +359,7 @@ type material struct {
 	roots   *x509.CertPool      // anchors, plus system roots when on; nil: none
 	anchors []*x509.Certificate // the rule's own anchors
 	exact   []*x509.Certificate // exact certificates
+	inter   []*x509.Certificate // intermediates for path building, never roots
 	err     error               // a named certificate that cannot be used
 }
 
@@ -387,7 +388,7 @@ func (p *Policy) material(eff *Effective) *material {
 			return out
 		}
 		anchors := load(eff.Anchors)
-		m.anchors, m.exact = anchors, load(eff.Certificates)
+		m.anchors, m.exact, m.inter = anchors, load(eff.Certificates), load(eff.Intermediates)
 		if eff.SystemRoots {
 			sys, err := p.systemRoots()
 			if err != nil {

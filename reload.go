@@ -187,7 +187,7 @@ func (r *Reloader) load() (*Policy, error) {
 func namedFiles(p *Policy) []string {
 	var out []string
 	for _, r := range p.Rules() {
-		for _, f := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+		for _, f := range r.certFiles() {
 			out = append(out, ruleFile(r, f))
 		}
 		for _, f := range []string{r.ClientCertificate, r.ClientKey, r.ClientPasswordFile} {

@@ -18,10 +18,11 @@ import (
 // down to the defaults: the system roots, as a plain Go client. An empty but
 // non-nil slice is set: Pins: []string{} lifts the pins of a wider rule.
 //
-// The fields that name files (Anchors, Certificates, ClientCertificate,
-// ClientKey, ClientPasswordFile) are the rule file's keys; each has a twin
-// that gives the value in code (AnchorCerts, CertificateCerts,
-// ClientIdentity). A rule may use either or both.
+// The fields that name files (Anchors, Certificates, Intermediates,
+// ClientCertificate, ClientKey, ClientPasswordFile) are the rule file's
+// keys; each has a twin that gives the value in code (AnchorCerts,
+// CertificateCerts, IntermediateCerts, ClientIdentity). A rule may use
+// either or both. docs/rule-file.md describes every key.
 type Rule struct {
 	// Hosts are the host patterns the rule applies to (see ParsePattern).
 	Hosts []string
@@ -39,6 +40,14 @@ type Rule struct {
 	// checked unless AllowNameMismatch or AllowExpired says otherwise.
 	Certificates     []string
 	CertificateCerts []*x509.Certificate
+	// Intermediates names CA certificate files offered to path building
+	// for these hosts, for a server that does not send its intermediate;
+	// IntermediateCerts gives them in code. They are never trusted by
+	// themselves: a chain must still end at an anchor (or a system root
+	// where those are on), so a rule with intermediates and nothing to
+	// verify against trusts nothing.
+	Intermediates     []string
+	IntermediateCerts []*x509.Certificate
 
 	// SystemRoots says whether public CAs may also vouch for these hosts.
 	// Unset, it is false when the effective rule has anchors or
@@ -147,6 +156,17 @@ func (r *Rule) hasAnchors() bool { return r.Anchors != nil || r.AnchorCerts != n
 
 // hasCerts reports whether the rule sets the certificates field.
 func (r *Rule) hasCerts() bool { return r.Certificates != nil || r.CertificateCerts != nil }
+
+// hasIntermediates reports whether the rule sets the intermediates field.
+func (r *Rule) hasIntermediates() bool { return r.Intermediates != nil || r.IntermediateCerts != nil }
+
+// certFiles lists the certificate files the rule names: anchors,
+// certificates and intermediates.
+func (r *Rule) certFiles() []string {
+	out := make([]string, 0, len(r.Anchors)+len(r.Certificates)+len(r.Intermediates))
+	out = append(append(append(out, r.Anchors...), r.Certificates...), r.Intermediates...)
+	return out
+}
 
 // namesAnchors and namesCerts report whether the rule names at least one
 // anchor or exact certificate: an empty list is not "has anchors".
@@ -307,7 +327,7 @@ func checkAllHosts(r *Rule) error {
 		name string
 		set  bool
 	}{
-		{"certificates", r.hasCerts()}, {"tofu", r.TOFU != nil}, {"min_tls", r.MinTLS != ""},
+		{"certificates", r.hasCerts()}, {"intermediates", r.hasIntermediates()}, {"tofu", r.TOFU != nil}, {"min_tls", r.MinTLS != ""},
 		{"client_certificate", r.hasClient()}, {"pins", r.Pins != nil}, {"pins_expire", !r.PinsExpire.IsZero()},
 		{"enforce", r.Enforce != nil}, {"fetch_intermediates", r.FetchIntermediates != nil},
 	} {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,47 +130,63 @@ func keyString(it unstable.Iterator) string {
 
 // setField assigns one key of a [[rule]] table.
 func setField(r *Rule, key string, v *unstable.Node) error {
-	switch key {
-	case "hosts":
-		return setStrings(&r.Hosts, v, false)
-	case "anchors":
-		return setFiles(&r.Anchors, v)
-	case "certificates":
-		return setFiles(&r.Certificates, v)
-	case "pins":
-		return setStrings(&r.Pins, v, true)
-	case "all_hosts":
-		return setBool(&r.AllHosts, v)
-	case "allow_name_mismatch":
-		return setBool(&r.AllowNameMismatch, v)
-	case "allow_expired":
-		return setBool(&r.AllowExpired, v)
-	case "system_roots":
-		return setBoolPtr(&r.SystemRoots, v)
-	case "enforce":
-		return setBoolPtr(&r.Enforce, v)
-	case "tofu":
-		return setBoolPtr(&r.TOFU, v)
-	case "fetch_intermediates":
-		return setBoolPtr(&r.FetchIntermediates, v)
-	case "pins_expire":
-		return setDate(&r.PinsExpire, v)
-	case "server_name", "min_tls", "client_password_env":
-		dst := map[string]*string{"server_name": &r.ServerName, "min_tls": &r.MinTLS, "client_password_env": &r.ClientPasswordEnv}[key]
-		return setString(dst, v)
-	case "client_certificate", "client_key", "client_password_file":
-		dst := map[string]*string{"client_certificate": &r.ClientCertificate, "client_key": &r.ClientKey, "client_password_file": &r.ClientPasswordFile}[key]
-		if err := setString(dst, v); err != nil {
-			return err
+	for _, f := range ruleFields {
+		if f.name == key {
+			return f.set(r, v)
 		}
-		if key != "client_password_file" {
-			return checkStorePath(*dst)
-		}
-		return nil
-	case "client_password":
+	}
+	if key == "client_password" {
 		return errors.New("passwords are never stored in a rule; use client_password_env or client_password_file")
 	}
-	return fmt.Errorf("unknown field (known: hosts, all_hosts, anchors, certificates, system_roots, pins, pins_expire, enforce, tofu, fetch_intermediates, allow_name_mismatch, allow_expired, server_name, min_tls, client_certificate, client_key, client_password_env, client_password_file)")
+	return fmt.Errorf("unknown field (known: %s)", strings.Join(ruleFieldNames(), ", "))
+}
+
+// ruleField is one key of a [[rule]] table and how it is read.
+type ruleField struct {
+	name string
+	set  func(*Rule, *unstable.Node) error
+}
+
+// ruleFields are the keys a [[rule]] table may hold, in the order of the
+// reference (docs/rule-file.md, which TestRuleFileReference checks
+// against this list).
+var ruleFields = []ruleField{
+	{"hosts", func(r *Rule, v *unstable.Node) error { return setStrings(&r.Hosts, v, false) }},
+	{"all_hosts", func(r *Rule, v *unstable.Node) error { return setBool(&r.AllHosts, v) }},
+	{"anchors", func(r *Rule, v *unstable.Node) error { return setFiles(&r.Anchors, v) }},
+	{"certificates", func(r *Rule, v *unstable.Node) error { return setFiles(&r.Certificates, v) }},
+	{"intermediates", func(r *Rule, v *unstable.Node) error { return setFiles(&r.Intermediates, v) }},
+	{"system_roots", func(r *Rule, v *unstable.Node) error { return setBoolPtr(&r.SystemRoots, v) }},
+	{"pins", func(r *Rule, v *unstable.Node) error { return setStrings(&r.Pins, v, true) }},
+	{"pins_expire", func(r *Rule, v *unstable.Node) error { return setDate(&r.PinsExpire, v) }},
+	{"enforce", func(r *Rule, v *unstable.Node) error { return setBoolPtr(&r.Enforce, v) }},
+	{"tofu", func(r *Rule, v *unstable.Node) error { return setBoolPtr(&r.TOFU, v) }},
+	{"fetch_intermediates", func(r *Rule, v *unstable.Node) error { return setBoolPtr(&r.FetchIntermediates, v) }},
+	{"allow_name_mismatch", func(r *Rule, v *unstable.Node) error { return setBool(&r.AllowNameMismatch, v) }},
+	{"allow_expired", func(r *Rule, v *unstable.Node) error { return setBool(&r.AllowExpired, v) }},
+	{"server_name", func(r *Rule, v *unstable.Node) error { return setString(&r.ServerName, v) }},
+	{"min_tls", func(r *Rule, v *unstable.Node) error { return setString(&r.MinTLS, v) }},
+	{"client_certificate", func(r *Rule, v *unstable.Node) error { return setStoreFile(&r.ClientCertificate, v) }},
+	{"client_key", func(r *Rule, v *unstable.Node) error { return setStoreFile(&r.ClientKey, v) }},
+	{"client_password_env", func(r *Rule, v *unstable.Node) error { return setString(&r.ClientPasswordEnv, v) }},
+	{"client_password_file", func(r *Rule, v *unstable.Node) error { return setString(&r.ClientPasswordFile, v) }},
+}
+
+// ruleFieldNames lists the keys of ruleFields.
+func ruleFieldNames() []string {
+	names := make([]string, len(ruleFields))
+	for i, f := range ruleFields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// setStoreFile reads one file name of the store.
+func setStoreFile(dst *string, v *unstable.Node) error {
+	if err := setString(dst, v); err != nil {
+		return err
+	}
+	return checkStorePath(*dst)
 }
 
 func kindName(k unstable.Kind) string {

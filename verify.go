@@ -329,6 +329,9 @@ func (v *verifier) verifyChain(presented []*x509.Certificate, now time.Time) ([]
 	for _, c := range presented[1:] {
 		inter.AddCert(c)
 	}
+	for _, c := range m.inter { // the rule's intermediates: they build paths, never end them
+		inter.AddCert(c)
+	}
 	opts := x509.VerifyOptions{
 		DNSName: v.name, Roots: m.roots, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -542,6 +545,11 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 			return v.fail(ReasonInvalidChain, presented, fmt.Sprintf("%q is signed with %v, an insecure algorithm that Go refuses", c.Subject, c.SignatureAlgorithm), err)
 		}
 	}
+	if i := v.ruleIntermediateAbove(top); i != nil {
+		return v.fail(ReasonUnknownAuthority, presented,
+			fmt.Sprintf("the chain builds through %q, an intermediate the rule at %s lists, and no anchor of this host issues it (an intermediate is never trusted by itself: the rule needs the anchor that issued it)",
+				i.Subject, v.eff.Source("intermediates").Where()), err)
+	}
 	switch {
 	case len(presented) == 1 && certs.IsSelfSigned(leaf):
 		return v.fail(ReasonSelfSigned, presented, "the certificate is signed by itself and no rule trusts it for this host", err)
@@ -554,6 +562,27 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 	}
 	return v.fail(ReasonUnknownAuthority, presented,
 		fmt.Sprintf("%q is issued by %q, which the server did not send and no rule trusts for this host", top.Subject, top.Issuer), err)
+}
+
+// ruleIntermediateAbove returns the highest of the rule's intermediates
+// that a path from c climbs through, or nil when none issues c.
+func (v *verifier) ruleIntermediateAbove(c *x509.Certificate) *x509.Certificate {
+	inter := v.p.material(v.eff).inter
+	var top *x509.Certificate
+	for range inter { // each step climbs one certificate; a loop ends within len(inter)
+		var next *x509.Certificate
+		for _, i := range inter {
+			if !i.Equal(c) && c.CheckSignatureFrom(i) == nil {
+				next = i
+				break
+			}
+		}
+		if next == nil || next.Equal(top) {
+			break
+		}
+		top, c = next, next
+	}
+	return top
 }
 
 func (v *verifier) nameMismatch(leaf *x509.Certificate, presented []*x509.Certificate, err error) *VerifyError {

@@ -5,14 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/httptrust/httptrust"
-	"github.com/httptrust/httptrust/certs"
-	"github.com/httptrust/httptrust/internal/atomicfile"
 )
 
 // Kind says how certificates are trusted by a managed rule.
@@ -32,30 +27,89 @@ func (k Kind) String() string {
 	return "certificate"
 }
 
-// Trust is what Add writes: one host pattern and how it is trusted.
+// Trust is what Add writes for one host pattern. Each field maps to the key
+// of the rule file named beside it (see docs/rule-file.md); a zero field
+// leaves the rule's value as it is.
 type Trust struct {
-	Pattern           string
-	Kind              Kind
-	Certs             []*x509.Certificate
-	Pins              []string
-	AllowNameMismatch bool
-	AllowExpired      bool
-	ServerName        string
-	TOFU              bool
+	Pattern string
+	// Kind says which list Certs go to: certificates or anchors.
+	Kind  Kind
+	Certs []*x509.Certificate
+	// Intermediates (intermediates) help build chains and are never
+	// trusted by themselves.
+	Intermediates []*x509.Certificate
+
+	Pins               []string  // pins, added to the rule's
+	PinsExpire         time.Time // pins_expire
+	Enforce            *bool     // enforce (false: report-only)
+	SystemRoots        *bool     // system_roots
+	TOFU               *bool     // tofu
+	FetchIntermediates *bool     // fetch_intermediates
+	AllowNameMismatch  bool      // allow_name_mismatch
+	AllowExpired       bool      // allow_expired
+	ServerName         string    // server_name
+	MinTLS             string    // min_tls
+	// Client (client_certificate and the rest) is a client identity,
+	// copied into the store (mode 0600); it replaces the rule's.
+	Client *ClientIdentity
+
+	// LiftPins writes pins = [] (with no pins_expire or enforce): the rule
+	// lifts the pins of wider rules, and drops its own.
+	LiftPins bool
+
+	// Replace writes the rule afresh instead of adding to it.
+	Replace bool
+	// ReplaceCerts makes Certs replace the rule's list of their Kind
+	// (another certificate for the same service) instead of joining it.
+	ReplaceCerts bool
 }
 
-// Added says what Add wrote.
+// ClientIdentity is a client certificate to copy into the store: the
+// bytes of its files, and where its password will come from (never the
+// password itself).
+type ClientIdentity struct {
+	Cert   []byte // a PKCS#12 file, or the certificate (PEM, DER), perhaps with its key
+	Key    []byte // the key file; nil when it is in Cert
+	PKCS12 bool
+	// PasswordEnv or PasswordFile (an absolute path) give the password of
+	// a PKCS#12 file or an encrypted key.
+	PasswordEnv, PasswordFile string
+}
+
+// empty reports whether t asks for nothing.
+func (t *Trust) empty() bool {
+	return len(t.Certs) == 0 && len(t.Intermediates) == 0 && len(t.Pins) == 0 && t.PinsExpire.IsZero() &&
+		t.Enforce == nil && t.SystemRoots == nil && t.TOFU == nil && t.FetchIntermediates == nil &&
+		!t.AllowNameMismatch && !t.AllowExpired && t.ServerName == "" && t.MinTLS == "" && t.Client == nil && !t.LiftPins
+}
+
+// Added says what Add did to one pattern's managed rule.
 type Added struct {
 	Pattern  string   // canonical pattern
 	RuleFile string   // path inside the store
-	Certs    []string // certificate files, inside the store
-	Replaced bool     // an earlier managed rule for the pattern was replaced
+	Certs    []string // the certificate files of Trust.Certs and Intermediates, inside the store
+	// New says there was no rule for the pattern before.
+	New bool
+	// Had is what the rule trusted and set before; Added what it gained;
+	// Removed what it lost or had changed (by Replace, ReplaceCerts or a
+	// new value for a field it set).
+	Had, Added, Removed []Item
+	// Replaced says Removed is not empty.
+	Replaced bool
+	// Unchanged says the rule already said all Trust says: nothing was
+	// written.
+	Unchanged bool
+	// Renamed is the rule's former file, when an older version named it
+	// otherwise; the rule is now in RuleFile.
+	Renamed string
 }
 
-// Add writes a managed rule for t.Pattern, replacing the store's own rule
-// for that pattern if there is one. It refuses (*ConflictError) when a
-// person's file has a rule for the pattern, and checks that the whole store
-// still loads with the new rule before writing it.
+// Add adds t to the store's own rule for t.Pattern: lists (certificates,
+// anchors, intermediates, pins) gain what they lack, and each field t sets
+// takes its value; other fields are kept. With t.Replace the rule is written
+// afresh. It refuses (*ConflictError) when a person's file has a rule for
+// the pattern, and checks that the whole store still loads with the new
+// rule before writing it.
 func (s *Store) Add(ctx context.Context, t Trust) (*Added, error) {
 	added, err := s.AddAll(ctx, []Trust{t})
 	if err != nil {
@@ -64,9 +118,10 @@ func (s *Store) Add(ctx context.Context, t Trust) (*Added, error) {
 	return added[0], nil
 }
 
-// AddAll writes a managed rule for each of ts, as Add does, checking every
-// one (conflicts, and that the store loads with all of them) before it
-// writes any: a refusal leaves the store as it was.
+// AddAll adds each of ts, as Add does, checking every one (conflicts, and
+// that the store loads with all of them) before it writes any: a refusal
+// leaves the store as it was (except for the files a ConflictError says it
+// saved for a person's rule).
 func (s *Store) AddAll(ctx context.Context, ts []Trust) ([]*Added, error) {
 	return s.add(ctx, ts, true)
 }
@@ -77,159 +132,111 @@ func (s *Store) CanAdd(ctx context.Context, ts ...Trust) error {
 	return err
 }
 
-// pending is one rule AddAll is about to write.
-type pending struct {
-	t     Trust
-	name  string
-	data  []byte
-	added *Added
-}
-
 func (s *Store) add(ctx context.Context, ts []Trust, write bool) ([]*Added, error) {
 	l, err := s.lock(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	files, err := s.readRules()
+	ed, err := s.edit()
 	if err != nil {
 		return nil, err
 	}
-	var todo []pending
+	var out []*Added
 	for _, t := range ts {
-		pat, err := httptrust.ParsePattern(t.Pattern)
+		a, err := ed.add(t, write)
 		if err != nil {
 			return nil, err
 		}
-		if len(t.Certs) == 0 && !t.TOFU && len(t.Pins) == 0 {
-			return nil, errors.New("store: nothing to trust: no certificate, pin or tofu")
-		}
-		name := managedName(pat.String())
-		f, r := find(files, pat.String())
-		if f != nil && (!f.managed || f.name != name) {
-			return nil, &ConflictError{Pattern: pat.String(), File: f.name, Line: r.Line}
-		}
-		a := &Added{Pattern: pat.String(), RuleFile: name, Replaced: f != nil}
-		for _, c := range t.Certs {
-			a.Certs = append(a.Certs, httptrust.ManagedDir+"/"+certName(c))
-		}
-		todo = append(todo, pending{t: t, name: name, data: encodeRule(pat.String(), t), added: a})
+		out = append(out, a)
 	}
-	if err := s.checkLoads(files, todo); err != nil {
+	if err := ed.checkLoads(); err != nil {
 		return nil, err
 	}
 	if !write {
 		return nil, nil
 	}
-	var out []*Added
-	for _, p := range todo {
-		for _, c := range p.t.Certs {
-			path := filepath.Join(s.Dir, httptrust.ManagedDir, filepath.FromSlash(certName(c)))
-			if _, err := os.Stat(path); err == nil {
-				continue
-			}
-			if err := atomicfile.WriteFile(path, certs.EncodeCertificatesPEM([]*x509.Certificate{c}), 0o644); err != nil {
-				return out, fmt.Errorf("store: %w", err)
-			}
-		}
-		if err := atomicfile.WriteFile(filepath.Join(s.Dir, filepath.FromSlash(p.name)), p.data, 0o644); err != nil {
-			return out, fmt.Errorf("store: %w", err)
-		}
-		out = append(out, p.added)
-	}
-	return out, nil
+	return out, ed.commit()
 }
 
-// checkLoads validates the store as it would be with the rules of todo
-// written.
-func (s *Store) checkLoads(files []ruleFile, todo []pending) error {
-	var rules []httptrust.Rule
-	replaced := map[string]bool{}
-	for _, p := range todo {
-		rs, err := httptrust.ParseRuleFile(p.name, p.data)
-		if err != nil {
-			return fmt.Errorf("store: internal error: the rule written does not parse: %w", err)
-		}
-		rules = append(rules, rs...)
-		replaced[p.name] = true
+// add adds t to the edit.
+func (ed *edit) add(t Trust, write bool) (*Added, error) {
+	pat, err := httptrust.ParsePattern(t.Pattern)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range files {
-		if !replaced[f.name] {
-			rules = append(rules, f.rules...)
+	if t.empty() {
+		return nil, fmt.Errorf("store: nothing to write for %s", pat)
+	}
+	f, r, err := ed.managed(pat, "add")
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		return nil, ed.conflict(ce, t, r, write)
+	}
+	if err != nil {
+		return nil, err
+	}
+	name := managedName(pat)
+	b := ruleBody{pattern: pat.String()}
+	if f != nil {
+		b = bodyOf(pat.String(), r)
+	}
+	describe := ed.describer(httptrust.ManagedDir)
+	before := b.items(describe)
+	nf, err := b.apply(t, managedPlacement)
+	if err != nil {
+		return nil, err
+	}
+	a := &Added{Pattern: pat.String(), RuleFile: name, New: f == nil, Had: before}
+	for _, n := range nf {
+		if n.cert != nil {
+			a.Certs = append(a.Certs, httptrust.ManagedDir+"/"+n.name)
 		}
 	}
-	_, err := httptrust.New(rules, &httptrust.Options{FS: os.DirFS(s.Dir)})
-	return err
+	ed.addFiles(httptrust.ManagedDir, nf)
+	after := b.items(describe)
+	a.Added, a.Removed = diff(before, after)
+	if t.Replace && f != nil {
+		// Written afresh: all it had is replaced by all it has.
+		a.Added, a.Removed = after, before
+	}
+	a.Replaced = len(a.Removed) > 0
+	if f != nil && f.name != name {
+		a.Renamed = f.name
+	}
+	if len(a.Added) == 0 && len(a.Removed) == 0 && a.Renamed == "" {
+		a.Unchanged = true
+		return a, nil
+	}
+	return a, ed.put(f, name, &b, describe)
 }
 
-// encodeRule writes a managed rule file.
-func encodeRule(pattern string, t Trust) []byte {
-	var b strings.Builder
-	b.WriteString("# Managed by httptrust: this file is rewritten by `httptrust fetch` and\n")
-	b.WriteString("# `httptrust trust`. Write your own rules in a file beside the managed folder.\n")
-	b.WriteString("[[rule]]\n")
-	fmt.Fprintf(&b, "hosts = [%s]\n", quote(pattern))
-	if len(t.Certs) > 0 {
-		field := "certificates"
-		if t.Kind == Anchor {
-			field = "anchors"
-		}
-		var names []string
-		for _, c := range t.Certs {
-			names = append(names, quote(certName(c)))
-		}
-		fmt.Fprintf(&b, "%s = [%s]\n", field, strings.Join(names, ", "))
-		for _, c := range t.Certs {
-			fmt.Fprintf(&b, "# %s  %s  sha256 %s\n", certName(c), oneLine(c.Subject.String()), certs.CertFingerprint(c))
+// conflict completes the refusal to add t to a person's rule r: the lines
+// that would say t in that rule, and the files they name, saved beside the
+// rule file when write is set.
+func (ed *edit) conflict(ce *ConflictError, t Trust, r *httptrust.Rule, write bool) error {
+	b := bodyOf(ce.Pattern, r)
+	before := map[string]string{}
+	for _, f := range b.fields() {
+		before[f.name] = f.value
+	}
+	nf, err := b.apply(t, placement{})
+	if err != nil {
+		return err
+	}
+	for _, f := range b.fields() {
+		if before[f.name] != f.value {
+			ce.Lines = append(ce.Lines, f.name+" = "+f.value)
 		}
 	}
-	if len(t.Pins) > 0 {
-		var ps []string
-		for _, p := range t.Pins {
-			ps = append(ps, quote(p))
-		}
-		fmt.Fprintf(&b, "pins = [%s]\n", strings.Join(ps, ", "))
+	if !write {
+		return ce
 	}
-	if t.AllowNameMismatch {
-		b.WriteString("allow_name_mismatch = true\n")
+	dir := dirOf(ce.File)
+	saved, err := ed.s.saveBeside(dir, nf)
+	ce.Saved = saved
+	if err != nil {
+		return fmt.Errorf("%w (and saving its files failed: %v)", ce, err)
 	}
-	if t.AllowExpired {
-		b.WriteString("allow_expired = true\n")
-	}
-	if t.ServerName != "" {
-		fmt.Fprintf(&b, "server_name = %s\n", quote(t.ServerName))
-	}
-	if t.TOFU {
-		b.WriteString("tofu = true\n")
-	}
-	return []byte(b.String())
-}
-
-// quote writes s as a TOML basic string.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\u` + strconv.FormatInt(int64(0x10000+r), 16)[1:])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// oneLine keeps a subject on its comment line.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
+	return ce
 }

@@ -163,7 +163,7 @@ func (s *Store) checkRule(rep *Report, r *httptrust.Rule, now time.Time, within 
 	for _, ref := range []struct {
 		kind  string
 		names []string
-	}{{"anchor", r.Anchors}, {"certificate", r.Certificates}} {
+	}{{"anchor", r.Anchors}, {"certificate", r.Certificates}, {"intermediate", r.Intermediates}} {
 		for _, name := range ref.names {
 			s.checkCertFile(rep, at, r, ref.kind, path.Join(path.Dir(r.File), name), now, within)
 		}

@@ -214,7 +214,7 @@ func (k *KnownHosts) Forget(hostport string) error {
 	}
 	return k.update(hp, func(recs map[string]httptrust.TOFURecord) error {
 		if _, ok := recs[hp]; !ok {
-			return fmt.Errorf("%w %s in %s", ErrNotFound, hp, KnownHostsFileFor(hp))
+			return notFound("store: no first-use record for %s in %s", hp, KnownHostsFileFor(hp))
 		}
 		delete(recs, hp)
 		return nil

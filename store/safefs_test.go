@@ -247,7 +247,7 @@ func TestAddRefusesRuleFilesOpenToOthers(t *testing.T) {
 			if _, err := s.Add(context.Background(), selfSignedTrust("y.test")); !errors.Is(err, tt.want) {
 				t.Errorf("Add: %v, want %v", err, tt.want)
 			}
-			if err := s.Remove(context.Background(), "x.test"); !errors.Is(err, tt.want) {
+			if _, err := s.Remove(context.Background(), "x.test"); !errors.Is(err, tt.want) {
 				t.Errorf("Remove: %v, want %v", err, tt.want)
 			}
 		})

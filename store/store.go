@@ -25,7 +25,6 @@ import (
 	"strings"
 
 	"github.com/httptrust/httptrust"
-	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/atomicfile"
 	"github.com/httptrust/httptrust/internal/lockfile"
 	"github.com/httptrust/httptrust/internal/safefs"
@@ -40,16 +39,38 @@ const lockName = ".httptrust.lock"
 // ErrNotFound is returned by Remove when no rule has the pattern.
 var ErrNotFound = errors.New("store: no rule for that pattern")
 
+// notFoundError is ErrNotFound with a message of its own.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
+// notFound is an error wrapping ErrNotFound with its own message.
+func notFound(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
+}
+
 // ConflictError reports a pattern whose rule lives in a file a person
-// wrote: tools do not rewrite it.
+// wrote: tools do not rewrite it. For an add, Lines are the rule file lines
+// that would say what was asked, to be set in that rule by hand (a line
+// replaces the rule's own line for its key), and Saved the files the store
+// saved beside that rule file for them (a certificate file trusts nothing
+// until a rule names it).
 type ConflictError struct {
 	Pattern string
 	File    string // path inside the store
 	Line    int
+	Op      string // "add" or "remove"
+	Lines   []string
+	Saved   []string // paths inside the store
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("store: %s:%d already has a rule for %s, written by a person; edit that file instead (httptrust never rewrites it)",
+	if e.Op == "remove" {
+		return fmt.Sprintf("store: the rule for %s is in %s:%d, written by a person; httptrust removes only its own rules; nothing removed",
+			e.Pattern, e.File, e.Line)
+	}
+	return fmt.Sprintf("store: %s:%d already has a rule for %s, written by a person; edit that file instead (httptrust never rewrites it); nothing written",
 		e.File, e.Line, e.Pattern)
 }
 
@@ -83,6 +104,9 @@ func (s *Store) Load(opts *httptrust.Options) (*httptrust.Policy, error) {
 // lock takes the store's exclusive lock, creating the store if needed, and
 // sweeps stale temporary files.
 func (s *Store) lock(ctx context.Context) (*lockfile.File, error) {
+	if err := s.checkGuarded(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(s.Dir, httptrust.ManagedDir, "certs"), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -152,14 +176,46 @@ func find(files []ruleFile, pattern string) (*ruleFile, *httptrust.Rule) {
 	return nil, nil
 }
 
-// managedName is the managed rule file of a pattern: a name safe on every
-// file system, one per pattern.
-func managedName(pattern string) string {
-	r := strings.NewReplacer("*", "%2A", "/", "%2F", ":", "%3A", "%", "%25")
-	return httptrust.ManagedDir + "/" + r.Replace(pattern) + ".toml"
+// ManagedName returns the managed rule file of pattern (canonical), inside
+// the store: the pattern made a file name that every file system takes,
+// one per pattern. A name or IPv4 address is kept as it is
+// ("managed/nas.local.toml"); "+" marks what a host name cannot hold: a port
+// ("managed/127.0.0.1+8441.toml"), "*." and "**." ("managed/one+corp.test.toml",
+// "managed/any+corp.test.toml"), an IPv6 address with "-" for ":"
+// ("managed/ip6+fd00--1.toml") and a CIDR network ("managed/net+10.0.0.0-8.toml").
+// Files named otherwise by older versions (URL-encoded) are still found by
+// the pattern their rule names, and renamed on their next write.
+func ManagedName(pattern string) (string, error) {
+	p, err := httptrust.ParsePattern(pattern)
+	if err != nil {
+		return "", err
+	}
+	return managedName(p), nil
+}
+
+func managedName(p httptrust.Pattern) string {
+	colons := strings.NewReplacer(":", "-", "/", "-")
+	var name string
+	switch p.Kind {
+	case httptrust.PatternAnyDepth:
+		name = "any+" + p.Host
+	case httptrust.PatternOneLabel:
+		name = "one+" + p.Host
+	case httptrust.PatternCIDR:
+		name = "net+" + colons.Replace(p.Prefix.String())
+	case httptrust.PatternIP:
+		name = p.Host
+		if p.Addr.Is6() {
+			name = "ip6+" + colons.Replace(p.Host)
+		}
+	default:
+		name = p.Host
+	}
+	if p.Port != "" {
+		name += "+" + p.Port
+	}
+	return httptrust.ManagedDir + "/" + name + ".toml"
 }
 
 // certName is where a managed certificate is kept: by its SHA-256.
-func certName(c *x509.Certificate) string {
-	return "certs/" + certs.CertFingerprint(c).String() + ".pem"
-}
+func certName(c *x509.Certificate) string { return managedPlacement.cert(c) }

@@ -35,10 +35,15 @@ func TestAddWritesManagedRuleThatLoads(t *testing.T) {
 	if len(eff.Certificates) != 1 || !eff.AllowNameMismatch || eff.Sources["certificates"] != "managed/printer.test.toml:3" {
 		t.Errorf("effective %+v", eff)
 	}
-	// Adding again replaces the store's own rule.
+	// Adding what the rule trusts already changes nothing.
 	added, err = s.Add(context.Background(), Trust{Pattern: "printer.test", Certs: certsOf(dev.Cert)})
-	if err != nil || !added.Replaced {
+	if err != nil || !added.Unchanged || added.Replaced || added.New {
 		t.Fatalf("second add: %+v, %v", added, err)
+	}
+	// Replace writes the rule afresh: the allowance goes, and says so.
+	added, err = s.Add(context.Background(), Trust{Pattern: "printer.test", Certs: certsOf(dev.Cert), Replace: true})
+	if err != nil || !added.Replaced || len(added.Removed) != 2 || added.Removed[1].String() != "allow_name_mismatch = true" || len(added.Added) != 1 {
+		t.Fatalf("replace: %+v, %v", added, err)
 	}
 }
 
@@ -54,7 +59,7 @@ func TestPersonsFileIsNeverRewritten(t *testing.T) {
 	if !errors.As(err, &ce) || ce.File != "corp.toml" || ce.Line != 2 {
 		t.Fatalf("add over a person's rule: %v", err)
 	}
-	if err := s.Remove(context.Background(), "**.corp.test"); !errors.As(err, &ce) {
+	if _, err := s.Remove(context.Background(), "**.corp.test"); !errors.As(err, &ce) {
 		t.Fatalf("remove of a person's rule: %v", err)
 	}
 	if got, _ := os.ReadFile(filepath.Join(dir, "corp.toml")); string(got) != person {
@@ -80,13 +85,13 @@ func TestRemoveAndList(t *testing.T) {
 	if err != nil || len(list) != 3 {
 		t.Fatalf("list %+v, %v", list, err)
 	}
-	if list[0].Hosts[0] != "*.corp.test" || list[0].Kind != "anchor" || !list[0].Managed || list[0].SHA256 == "" {
-		t.Errorf("entry %+v", list[0])
+	if e := list[2]; e.Hosts[0] != "*.corp.test" || e.Kind != "anchor" || !e.Managed || e.SHA256 == "" || e.RuleFile != "managed/one+corp.test.toml" {
+		t.Errorf("entry %+v", e)
 	}
-	if err := s.Remove(ctx, "a.test"); err != nil {
+	if _, err := s.Remove(ctx, "a.test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Remove(ctx, "a.test"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Remove(ctx, "a.test"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second remove: %v", err)
 	}
 	left, _ := os.ReadDir(filepath.Join(s.Dir, "managed", "certs"))

@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -36,11 +37,15 @@ submission://, imap://, ldap:// and postgres:// (see httptrust inspect). The
 rule written is the same for all: a Go program reaching that host through
 Policy.TLSConfigFor (a database driver, an SMTP client) trusts it too.
 
-What is written: a self-signed certificate as an exact certificate;
-otherwise the last certificate of the path the server's certificates build,
-if it is a CA the system roots do not already trust, as an anchor for this
-host; failing that, the server's certificate as an exact certificate. A
-name mismatch or an expired certificate is written only with
+What is written: a self-signed certificate as an exact certificate for the
+URL's host and port (192.168.1.20:5001: another service of that address,
+on another port, keeps its own rule); otherwise the last certificate of the
+path the server's certificates build, if it is a CA the system roots do not
+already trust, as an anchor for the host (every port); failing that, the
+server's certificate as an exact certificate for the host and port. It is
+added to what the rule for that pattern trusts already; a certificate that
+changed on the same host and port replaces the old one, and the output says
+so. A name mismatch or an expired certificate is written only with
 --allow-name-mismatch or --allow-expired (or a second yes at the prompt).
 
 Consent: a y/N prompt on a terminal, --yes, or --fingerprint HEX (the SHA-256
@@ -50,10 +55,10 @@ operator; a mismatch exits 60). Without any of them nothing is written
 or a yes at the prompt. A certificate that changed since it was trusted is
 replaced only with --fingerprint.
 
---tofu trusts the host on first use instead (the ssh known_hosts model): the
-server's key is recorded in the store (with the same consent) and a rule
-with tofu = true is written for the host, so that a different key is
-refused later with exit 60.`
+--tofu trusts the host and port on first use instead (the ssh known_hosts
+model): the server's key is recorded in the store (with the same consent)
+and a rule with tofu = true is written for the host and port, so that a
+different key is refused later with exit 60.`
 
 type fetchFlags struct {
 	probeFlags
@@ -79,7 +84,7 @@ func (e *env) fetchCmd() *cobra.Command {
 	fl.StringVar(&f.serverName, "server-name", "", "verify the certificate as `NAME` (written into the rule)")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "trust what is shown without asking (not for --host, nor a changed certificate)")
 	fl.StringVar(&f.fingerprint, "fingerprint", "", "trust only if the certificate to write has this SHA-256 `HEX` (from the device or its operator)")
-	fl.StringArrayVar(&f.hosts, "host", nil, "trust for `PATTERN` instead of the URL's host (repeatable; *.corp.example)")
+	fl.StringArrayVar(&f.hosts, "host", nil, "trust for `PATTERN` instead of the URL's host and port (repeatable; *.corp.example, a host for every port)")
 	fl.BoolVar(&f.allowNameMismatch, "allow-name-mismatch", false, "write an exact certificate that does not name the host")
 	fl.BoolVar(&f.allowExpired, "allow-expired", false, "write an exact certificate outside its validity period")
 	fl.BoolVar(&f.fetchIntermediates, "fetch-intermediates", false, "fetch a missing intermediate from the issuer URL the unverified certificate names (AIA), to offer it as the anchor")
@@ -99,18 +104,6 @@ type fetchView struct {
 	// Fetched are the missing intermediates fetched from the issuer URL
 	// the server's certificate names (AIA), offered as the anchor.
 	Fetched []certs.Info `json:"fetched_intermediates,omitempty"`
-}
-
-// writtenView is one managed rule a command wrote.
-type writtenView struct {
-	Pattern  string   `json:"pattern"`
-	RuleFile string   `json:"rule_file"`
-	Certs    []string `json:"certificate_files"`
-	Replaced bool     `json:"replaced"`
-}
-
-func viewAdded(a *store.Added) writtenView {
-	return writtenView{Pattern: a.Pattern, RuleFile: a.RuleFile, Certs: a.Certs, Replaced: a.Replaced}
 }
 
 // fetchRun is one run of fetch.
@@ -175,6 +168,7 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	sys, _ := x509.SystemCertPool()
 	chain, fetched := r.completeChain(ctx, res.Chain)
 	pl := planTrust(chain, name, e.now(), sys)
+	r.patterns = r.writePatterns(pl)
 	r.noteFetched(pl, chain, fetched)
 	r.view.Plan = pl.view()
 	if !e.json {
@@ -257,10 +251,27 @@ func (r *fetchRun) parse(raw string) error {
 				return &exitError{code: exitUsage, err: fmt.Errorf("--host: %w", err)}
 			}
 			r.patterns = append(r.patterns, pat.String())
-			r.widening = r.widening || pat.String() != r.host
+			r.widening = r.widening || (pat.String() != r.host && pat.String() != r.hostPort())
 		}
 	}
 	return nil
+}
+
+// hostPort is the URL's host and port as a pattern ("nas.local:5001").
+func (r *fetchRun) hostPort() string { return net.JoinHostPort(r.host, r.port) }
+
+// writePatterns are the patterns fetch writes pl for: --host as given;
+// otherwise an anchor for the host (a CA issues for every port) and an
+// exact certificate for the host and port (one service's certificate:
+// another service of the address keeps its own rule).
+func (r *fetchRun) writePatterns(pl *plan) []string {
+	if len(r.f.hosts) > 0 {
+		return r.patterns
+	}
+	if pl.Kind == store.Anchor {
+		return []string{r.host}
+	}
+	return []string{r.hostPort()}
 }
 
 // alreadyTrusted reports a server that needs nothing written.
@@ -305,18 +316,21 @@ func (r *fetchRun) printState(w io.Writer) {
 	}
 }
 
-// write adds a managed rule for every pattern: all of them, or none (a
-// conflict with a person's rule for one pattern writes nothing).
+// write adds pl to the managed rule of every pattern: all of them, or
+// none (a conflict with a person's rule for one pattern writes nothing).
+// A certificate that changed under the rule of the same pattern replaces
+// the rule's certificates; otherwise the rule keeps what it trusts.
 func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 	e := r.e
 	var ts []store.Trust
 	for _, pat := range r.patterns {
 		ts = append(ts, store.Trust{Pattern: pat, Kind: pl.Kind, Certs: []*x509.Certificate{pl.Cert},
-			AllowNameMismatch: pl.NameMismatch, AllowExpired: pl.Expired, ServerName: r.f.serverName})
+			AllowNameMismatch: pl.NameMismatch, AllowExpired: pl.Expired, ServerName: r.f.serverName,
+			ReplaceCerts: r.changedUnder(pat, pl), LiftPins: r.pinsRefuse(pat, pl)})
 	}
 	added, err := st.AddAll(ctx, ts)
 	if err != nil {
-		return storeError(err)
+		return e.storeError(st, err)
 	}
 	for _, a := range added {
 		r.view.Written = append(r.view.Written, viewAdded(a))
@@ -325,10 +339,11 @@ func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 	if e.json {
 		return writeJSON(e.stdout, r.view)
 	}
-	for _, a := range r.view.Written {
-		printf(e.stdout, "trusted %s %s for %s: %s\n", pl.Kind, certs.CertFingerprint(pl.Cert), a.Pattern, a.RuleFile)
+	for _, a := range added {
+		e.printAdded(e.stdout, a)
 	}
-	if slices.Contains(r.patterns, r.host) {
+	r.noteWiderRule(pl)
+	if slices.Contains(r.patterns, r.host) || slices.Contains(r.patterns, r.hostPort()) {
 		next := "get" // inspect for a TLS service that is not HTTPS: it shows the store's trust
 		if protocolOf(r.u) != probe.HTTPS {
 			next = "inspect"
@@ -338,11 +353,51 @@ func (r *fetchRun) write(ctx context.Context, st *store.Store, pl *plan) error {
 	return nil
 }
 
-// storeError explains a store write that was refused.
-func storeError(err error) error {
-	var ce *store.ConflictError
-	if errors.As(err, &ce) {
-		return &exitError{code: exitFail, err: err, hints: []string{fmt.Sprintf("edit %s:%d in the store yourself, or trust a more specific host", ce.File, ce.Line)}}
+// changedUnder reports whether pl, an exact certificate, replaces the one
+// the rule of pat trusts for this very host and port: the server's
+// certificate changed there (the consent for it was a fingerprint).
+func (r *fetchRun) changedUnder(pat string, pl *plan) bool {
+	v := r.verdict
+	if pl.Kind != store.Certificate || v.Err == nil || v.Err.Reason != httptrust.ReasonCertificateChanged {
+		return false
 	}
-	return &exitError{code: exitFail, err: err}
+	eff := v.Effective
+	return pat == r.hostPort() && eff.Pattern == pat && eff.Source("certificates") == eff.Rule
+}
+
+// pinsRefuse reports whether the pins that apply to the host and port
+// would refuse pl, an exact certificate written for pat (the host and
+// port, or the host): its rule then lifts them (pins = []). An exact
+// certificate pins more than any pin: the whole certificate, its key
+// with it. Pins are there only where the host trusts something, so the
+// consent to this write was a fingerprint obtained out of band.
+func (r *fetchRun) pinsRefuse(pat string, pl *plan) bool {
+	ps := r.verdict.Effective.Pins
+	return pl.Kind == store.Certificate && ps != nil && !ps.Has(certs.SPKIPin(pl.Cert)) && (pat == r.hostPort() || pat == r.host) &&
+		r.fp != nil && *r.fp == certs.CertFingerprint(pl.Cert)
+}
+
+// noteWiderRule says, after an exact certificate was written for the host
+// and port, that the host's rule for every port still trusts its own
+// exact certificates, and how to take them out once no service presents
+// them. The certificates named are the store's, never the server's.
+func (r *fetchRun) noteWiderRule(pl *plan) {
+	eff := r.verdict.Effective
+	src := eff.Source("certificates")
+	if pl.Kind != store.Certificate || src == nil || len(r.f.hosts) > 0 || !slices.Contains(src.Hosts, r.host) {
+		return
+	}
+	e := r.e
+	e.note(fmt.Sprintf("the rule for %s (every port, %s) still trusts its own certificates for the other ports", r.host, src.Where()))
+	if !strings.HasPrefix(src.File, httptrust.ManagedDir+"/") {
+		return
+	}
+	for _, ref := range eff.Certificates {
+		fp := strings.TrimSuffix(path.Base(ref.File), ".pem")
+		if _, err := certs.ParseFingerprint(fp); err != nil {
+			continue
+		}
+		e.hint("once no service of " + r.host + " presents " + fp + ":")
+		e.hint("  " + e.commandLine(httptrust.Command{Name: "trust remove", Args: []string{r.host, "--cert", fp}}))
+	}
 }

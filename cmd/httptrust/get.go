@@ -154,7 +154,7 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
 			return &exitError{code: exitUsage, err: fmt.Errorf("%s (got %d arguments)", msg, len(args)),
-				hints: []string{"usage: httptrust " + cmd.Use + "; examples: httptrust " + cmd.Name() + " --help"}}
+				hints: []string{"usage: " + cmd.CommandPath() + strings.TrimPrefix(cmd.Use, cmd.Name()) + "; examples: " + cmd.CommandPath() + " --help"}}
 		}
 		return nil
 	}

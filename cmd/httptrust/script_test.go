@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 //	serve NAME -askcert ask for a client certificate; without one, answer 400 (nginx)
 //	serve NAME -slowtls D | -hang | -tls11   a slow handshake; a port that never
 //	                    answers; a TLS 1.0/1.1-only device
+//	                    (-ca also writes NAME-chain.p7b and NAME-fullchain.pem: leaf, intermediate, root)
 //	serve NAME -ca -leafonly -aia   the leaf names its issuer's URL, served over plain HTTP
 //	                    (its requests count as the server NAME-issuer)
 //	serve NAME -certfile C.pem -keyfile K.pem   serve that certificate and key

@@ -233,6 +233,9 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 			return nil, err
 		}
 		p.export(ts, up, leaf, chain)
+		if o.ca {
+			p.exportChain(ts, up, leaf)
+		}
 		tc := leaf.TLSCertificate(chain...)
 		s.cert.Store(&tc)
 		cfg := &tls.Config{
@@ -321,6 +324,16 @@ func (p *scriptPKI) export(ts *testscript.TestScript, up string, leaf *mint.Cert
 	for i, c := range chain {
 		ts.Setenv(fmt.Sprintf("%s_CHAIN%d_SHA256", up, i+1), certs.CertFingerprint(c.Cert).String())
 	}
+}
+
+// exportChain writes, for a server under the private CA, the files a
+// browser's "export with chain" and a CA's bundle give: NAME-chain.p7b
+// (PKCS#7: leaf, intermediate, root) and NAME-fullchain.pem (the same, PEM).
+func (p *scriptPKI) exportChain(ts *testscript.TestScript, up string, leaf *mint.Cert) {
+	lower := strings.ToLower(up)
+	chain := []*x509.Certificate{leaf.Cert, p.inter.Cert, p.ca.Cert}
+	ts.Check(os.WriteFile(filepath.Join(p.dir, lower+"-chain.p7b"), certs.EncodePKCS7(chain), 0o644))
+	ts.Check(os.WriteFile(filepath.Join(p.dir, lower+"-fullchain.pem"), certs.EncodeCertificatesPEM(chain), 0o644))
 }
 
 // clientFiles writes a client identity: client.pem + client-key.pem, and

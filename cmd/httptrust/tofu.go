@@ -59,16 +59,12 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	v := r.verdict
 	leaf := res.Chain[0]
 	hostPort := net.JoinHostPort(r.host, r.port)
+	r.patterns = []string{hostPort}
 	eff := v.Effective
-	if writeRule && (setByOwnRule(eff, "anchors", r.host) || setByOwnRule(eff, "certificates", r.host)) {
-		rule := eff.Rule
-		return failf([]string{fmt.Sprintf("to check the key's continuity on top of what %s trusts, add tofu = true to that rule (%s)", rule.Where(), rule.Where())},
-			"%s: --tofu would replace the anchors or certificates the rule at %s trusts for this host; nothing written", r.host, rule.Where())
-	}
 	if v.Err != nil && v.Err.FirstUse != nil {
 		return r.replaceKey(ctx, st, leaf, hostPort, v.Err)
 	}
-	if v.Trusted() && v.FirstUse == nil && eff.TOFU && (!writeRule || setByOwnRule(eff, "tofu", r.host)) {
+	if v.Trusted() && v.FirstUse == nil && eff.TOFU && (!writeRule || setByOwnRule(eff, "tofu", r.host) || setByOwnRule(eff, "tofu", hostPort)) {
 		if err := r.checkGivenFingerprint(res.Chain); err != nil {
 			return err
 		}
@@ -88,11 +84,14 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	if err := r.consent(pl, v); err != nil {
 		return err
 	}
-	rule := store.Trust{Pattern: r.host, TOFU: true}
+	// The rule is for the host and port whose key is recorded; added to
+	// what that rule trusts already, it checks the key on top.
+	yes := true
+	rule := store.Trust{Pattern: hostPort, TOFU: &yes}
 	if writeRule {
 		// The rule must be writable before the key is recorded.
 		if err := st.CanAdd(ctx, rule); err != nil {
-			return storeError(err)
+			return e.storeError(st, err)
 		}
 	}
 	if err := r.prove(ctx, leaf); err != nil {
@@ -105,10 +104,10 @@ func (r *fetchRun) fetchFirstUse(ctx context.Context, st *store.Store, res *prob
 	if writeRule {
 		added, err := st.Add(ctx, rule)
 		if err != nil {
-			return storeError(err)
+			return e.storeError(st, err)
 		}
 		r.view.Written = append(r.view.Written, viewAdded(added))
-		msg += fmt.Sprintf("\ntrusted %s on first use (tofu = true): %s", added.Pattern, added.RuleFile)
+		msg += "\n" + strings.Join(addedLines(added), "\n")
 	}
 	r.view.Status = "recorded"
 	return r.report(msg)
@@ -165,8 +164,8 @@ func (r *fetchRun) report(msg string) error {
 	return nil
 }
 
-// setByOwnRule reports whether field is set by host's own exact rule
-// (the rule a managed write for host would replace).
+// setByOwnRule reports whether field is set by the rule whose pattern is
+// host (a name, or host:port) exactly.
 func setByOwnRule(eff *httptrust.Effective, field, host string) bool {
 	src := eff.Source(field)
 	return src != nil && src == eff.Rule && eff.Pattern == host

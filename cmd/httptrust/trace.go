@@ -161,7 +161,12 @@ type hop struct {
 
 // hooks records the steps of req (and says them with -v).
 func (t *tracer) hooks(req *http.Request, h *hop) *httptrace.ClientTrace {
-	host := req.URL.Hostname()
+	// The rule is looked up for the host and port: a rule for one port
+	// comes before the host's own.
+	host := req.URL.Host
+	if h, p, err := urlHostPort(req.URL); err == nil {
+		host = net.JoinHostPort(h, p)
+	}
 	return &httptrace.ClientTrace{
 		DNSDone: func(httptrace.DNSDoneInfo) { t.mark(func(r *transfer) { r.dns = time.Now() }) },
 		ConnectDone: func(network, addr string, err error) {
