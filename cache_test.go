@@ -208,7 +208,6 @@ func mustAbs(t *testing.T, dir string) string {
 	return abs
 }
 
-
 // Every change to the store is seen by the next load: the index is used
 // only while every file and folder is as it was.
 func TestIndexSeesEveryChange(t *testing.T) {
