@@ -551,18 +551,23 @@ func loadStore(b *testing.B, dir string, validate bool) {
 	}
 }
 
-// BenchmarkLoadDirIndexed loads a store of 100,000 rules in 10,000 files
-// through its index (Options.CacheDir): the stats that prove every file
-// unchanged, and no rule parsed.
+// BenchmarkLoadDirIndexed loads, with Options.CacheDir, a one-rule store
+// (too small for an index: read in full) and stores of 100,000 rules in one
+// file and in 10,000 files (read through their index: every file statted,
+// no rule parsed), then looks up one host: the large stores must stay
+// within 1.5x of the small one.
+//
+//	go test -run '^$' -bench LoadDirIndexed -count 6 . | tee idx.txt
+//	benchstat -col /rules,/files idx.txt
 func BenchmarkLoadDirIndexed(b *testing.B) {
-	for _, files := range []int{1, 10_000} {
+	for _, c := range []struct{ rules, files int }{{1, 1}, {100_000, 1}, {100_000, 10_000}} {
 		dir := b.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("x"), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		bufs := make([]strings.Builder, files)
-		for i := 0; i < 100_000; i++ {
-			fmt.Fprintf(&bufs[i%files], "[[rule]]\nhosts = [\"device%d.fleet.test\"]\nanchors = [\"ca.pem\"]\n\n", i)
+		bufs := make([]strings.Builder, c.files)
+		for i := 0; i < c.rules; i++ {
+			fmt.Fprintf(&bufs[i%c.files], "[[rule]]\nhosts = [\"device%d.fleet.test\"]\nanchors = [\"ca.pem\"]\n\n", i)
 		}
 		for i := range bufs {
 			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("rules-%05d.toml", i)), []byte(bufs[i].String()), 0o644); err != nil {
@@ -574,14 +579,17 @@ func BenchmarkLoadDirIndexed(b *testing.B) {
 		if _, err := LoadDir(dir, opts); err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
+		b.Run(fmt.Sprintf("rules=%d/files=%d", c.rules, c.files), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				p, err := LoadDir(dir, opts)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if p.ix.lazy == nil {
-					b.Fatal("not loaded through the index")
+				if (p.ix.lazy != nil) != (c.rules >= cacheMinRules) {
+					b.Fatal("index used:", p.ix.lazy != nil)
+				}
+				if _, err := p.Lookup("device0.fleet.test"); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
