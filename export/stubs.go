@@ -5,4 +5,3 @@ func genATS(m *model) error      { return nil }
 func genTrustKit(m *model) error { return nil }
 func genOkHttp(m *model) error   { return nil }
 func genDart(m *model) error     { return nil }
-func genPython(m *model) error   { return nil }
