@@ -212,3 +212,6 @@ func parseResults(out string) map[string]string {
 	}
 	return got
 }
+
+// chainOf is a server chain of the leaf alone.
+func chainOf(leaf *mint.Cert) tls.Certificate { return testpki.Chain(leaf) }
