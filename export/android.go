@@ -232,7 +232,7 @@ func (m *model) androidXML(base *nscTrust, domains []nscDomain) []byte {
 	}
 	sort.Slice(domains, func(i, j int) bool { return domains[i].name < domains[j].name })
 	for _, d := range domains {
-		fmt.Fprintf(&b, "    <!-- %s (%s) -->\n    <domain-config>\n", commentSafe(d.sc.label), commentSafe(d.sc.where("hosts")))
+		fmt.Fprintf(&b, "    <!-- %s (%s) -->\n    <domain-config>\n", xmlCommentSafe(commentSafe(d.sc.label)), xmlCommentSafe(commentSafe(d.sc.where("hosts"))))
 		fmt.Fprintf(&b, "        <domain includeSubdomains=\"%t\">%s</domain>\n", d.subdomains, d.name)
 		writeAnchors(&b, d.trust, "        ")
 		if len(d.trust.pins) > 0 {
@@ -260,7 +260,7 @@ func writeAnchors(b *strings.Builder, t nscTrust, indent string) {
 	}
 	b.WriteString(indent + "<trust-anchors>\n")
 	for _, c := range t.anchors {
-		fmt.Fprintf(b, "%s    <!-- %s -->\n%s    <certificates src=\"@raw/%s\" overridePins=\"false\" />\n", indent, commentSafe(certName(c)), indent, rawName(c))
+		fmt.Fprintf(b, "%s    <!-- %s -->\n%s    <certificates src=\"@raw/%s\" overridePins=\"false\" />\n", indent, xmlCommentSafe(commentSafe(certName(c))), indent, rawName(c))
 	}
 	if t.system {
 		fmt.Fprintf(b, "%s    <certificates src=\"system\" overridePins=\"false\" />\n", indent)

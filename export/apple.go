@@ -207,7 +207,7 @@ func genATS(m *model) error {
 			if len(e.leaf)+len(e.ca) == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "\t\t\t<!-- %s (%s) -->\n\t\t\t<key>%s</key>\n\t\t\t<dict>\n", commentSafe(e.sc.label), commentSafe(e.sc.where("pins")), e.name)
+			fmt.Fprintf(&b, "\t\t\t<!-- %s (%s) -->\n\t\t\t<key>%s</key>\n\t\t\t<dict>\n", xmlCommentSafe(commentSafe(e.sc.label)), xmlCommentSafe(commentSafe(e.sc.where("pins"))), e.name)
 			fmt.Fprintf(&b, "\t\t\t\t<key>NSIncludesSubdomains</key>\n\t\t\t\t<%t/>\n", e.subdomains)
 			for _, l := range []struct {
 				key  string
@@ -255,7 +255,7 @@ func genTrustKit(m *model) error {
 		b.WriteString("<plist version=\"1.0\">\n<dict>\n\t<key>TSKConfiguration</key>\n\t<dict>\n")
 		b.WriteString("\t\t<key>TSKSwizzleNetworkDelegates</key>\n\t\t<false/>\n\t\t<key>TSKPinnedDomains</key>\n\t\t<dict>\n")
 		for _, e := range entries {
-			fmt.Fprintf(&b, "\t\t\t<!-- %s (%s) -->\n\t\t\t<key>%s</key>\n\t\t\t<dict>\n", commentSafe(e.sc.label), commentSafe(e.sc.where("pins")), e.name)
+			fmt.Fprintf(&b, "\t\t\t<!-- %s (%s) -->\n\t\t\t<key>%s</key>\n\t\t\t<dict>\n", xmlCommentSafe(commentSafe(e.sc.label)), xmlCommentSafe(commentSafe(e.sc.where("pins"))), e.name)
 			if e.exclude {
 				// The key's value has this spelling in TrustKit (sic).
 				b.WriteString("\t\t\t\t<key>kSKExcludeSubdomainFromParentPolicy</key>\n\t\t\t\t<true/>\n\t\t\t</dict>\n")

@@ -75,7 +75,7 @@ func (m *model) headerLines() []string {
 	if len(m.dropped) == 0 {
 		lines = append(lines, "Nothing was dropped: every rule is expressed as the policy means it.")
 	} else {
-		lines = append(lines, fmt.Sprintf("Dropped with --allow-lossy (%d):", len(m.dropped)))
+		lines = append(lines, fmt.Sprintf("Dropped under the allow-lossy flag (%d):", len(m.dropped)))
 		for _, d := range m.dropped {
 			lines = append(lines, "  - "+d.String())
 		}
@@ -110,8 +110,8 @@ func (m *model) command() string {
 }
 
 // commentSafe makes s safe inside a one-line comment of any output format:
-// no line breaks or other controls, no "--" (XML), no "*/", no PEM
-// armour.
+// no line breaks or other controls, no "*/", no PEM armour ("-----").
+// XML comments also lose "--" (see xmlComment).
 func commentSafe(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -121,11 +121,8 @@ func commentSafe(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	out := b.String()
-	for strings.Contains(out, "--") {
-		out = strings.ReplaceAll(out, "--", "-~")
-	}
-	return strings.ReplaceAll(out, "*/", "*~/")
+	out := strings.ReplaceAll(b.String(), "-----", "- - -")
+	return strings.ReplaceAll(out, "*/", "* /")
 }
 
 // comment renders lines with a line-comment prefix ("# ", "// ").
@@ -142,7 +139,7 @@ func (m *model) xmlComment() string {
 	var b strings.Builder
 	b.WriteString("<!--\n")
 	for _, l := range m.headerLines() {
-		b.WriteString("  " + l + "\n")
+		b.WriteString("  " + xmlCommentSafe(l) + "\n")
 	}
 	b.WriteString("-->\n")
 	return b.String()
@@ -206,4 +203,12 @@ func fileBase(sc *scope) string {
 		b.WriteString("_" + sc.port)
 	}
 	return b.String()
+}
+
+// xmlCommentSafe removes "--", which XML comments may not hold.
+func xmlCommentSafe(s string) string {
+	for strings.Contains(s, "--") {
+		s = strings.ReplaceAll(s, "--", "- -")
+	}
+	return strings.TrimSuffix(s, "-")
 }
