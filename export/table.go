@@ -52,7 +52,7 @@ var Support = []Feature{
 	{"allow_name_mismatch", "LLLCCLCLL"},
 	{"allow_expired", "ELLCCLCEL"},
 	{"server_name", "LLLEELELL"},
-	{"min_tls", "LCLEEEELL"},
+	{"min_tls", "LCLECEELL"},
 	{"client_certificate", "LLLLLLLLL"},
 }
 
