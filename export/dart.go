@@ -258,6 +258,10 @@ class HttptrustPolicy {
     }
     final ip = InternetAddress.tryParse(h);
     if (ip != null) {
+      final raw = ip.rawAddress;
+      if (raw.length == 16 && raw.sublist(0, 10).every((b) => b == 0) && raw[10] == 0xff && raw[11] == 0xff) {
+        return raw.sublist(12).join('.'); // IPv4-mapped: the IPv4 host, as httptrust compares it
+      }
       return ip.address;
     }
     return h.toLowerCase();

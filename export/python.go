@@ -139,7 +139,10 @@ def _norm(host):
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     try:
-        return str(ipaddress.ip_address(host)), True
+        ip = ipaddress.ip_address(host)
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return str(ip), True
     except ValueError:
         pass
     host = host.rstrip(".").lower()
@@ -357,6 +360,13 @@ else:
                                  block=self._pool_block, ssl_context=ctx)
                 self._httptrust_pools[id(ctx)] = pm
             return pm.connection_from_url(url)
+
+        def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+            # requests 2.32 and later build the pool here, with their own
+            # bundle: route it through get_connection instead.
+            if request.url.lower().startswith("https") and verify is False:
+                raise RefusedError("httptrust: verify=False would turn verification off; the policy decides")
+            return self.get_connection(request.url, proxies)
 
         def cert_verify(self, conn, url, verify, cert):
             if not url.lower().startswith("https"):
