@@ -116,6 +116,10 @@ type probe struct {
 	addr string // where it really goes ("127.0.0.1:PORT")
 	port string
 	want bool
+	// cnOnly: a certificate whose name is only in the common name, which
+	// the formats that leave name checks to the client (curl, pem, java)
+	// cannot refuse (docs/export.md, "What the platforms still decide").
+	cnOnly bool
 }
 
 // serve starts a server presenting cert and returns a probe for host.
@@ -154,6 +158,7 @@ certificates = ["device.pem"]
 		w.serve("anchor: another CA", "anchor.test", testpki.Chain(p.LeafFrom(t, other, "anchor.test")), false),
 		w.serve("anchor: expired", "anchor.test", p.FullChain(p.Expired(t, "anchor.test")), false),
 		w.serve("anchor: wrong name", "anchor.test", p.FullChain(p.Leaf(t, "elsewhere.test")), false),
+		cnOnly(w.serve("anchor: the name only in the common name", "anchor.test", p.FullChain(p.CNOnly(t, "anchor.test")), false)),
 		w.serve("pinned: the pinned key", "pinned.test", p.FullChain(pinnedLeaf), true),
 		w.serve("pinned: a wrong pin", "pinned.test", p.FullChain(p.Leaf(t, "pinned.test")), false),
 		w.serve("device: the exact certificate", "device.test", testpki.Chain(device), true),
@@ -215,3 +220,17 @@ func parseResults(out string) map[string]string {
 
 // chainOf is a server chain of the leaf alone.
 func chainOf(leaf *mint.Cert) tls.Certificate { return testpki.Chain(leaf) }
+
+func cnOnly(p probe) probe { p.cnOnly = true; return p }
+
+// withoutCNOnly drops the common-name-only probe, for the formats that
+// leave the name check to the client.
+func withoutCNOnly(ps []probe) []probe {
+	var out []probe
+	for _, p := range ps {
+		if !p.cnOnly {
+			out = append(out, p)
+		}
+	}
+	return out
+}

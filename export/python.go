@@ -303,6 +303,9 @@ def _context(i, host):
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
+    # Go (and so httptrust) never matches a name in the subject's common
+    # name; OpenSSL does when the certificate has no DNS names.
+    ctx.hostname_checks_common_name = False
     if s["system"]:
         ctx.load_default_certs()
     if s["cadata"]:

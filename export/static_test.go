@@ -34,7 +34,7 @@ func withoutPins(ps []probe) []probe {
 func TestCurlRuntime(t *testing.T) {
 	curl := need(t, "curl")
 	w := newWorld(t)
-	probes := w.scenario("")
+	probes := withoutCNOnly(w.scenario(""))
 	dir := w.write(Options{Format: "curl"})
 	got := map[string]string{}
 	var run []probe
@@ -104,7 +104,7 @@ func TestCurlIgnoresSystemCAFolder(t *testing.T) {
 func TestPEMRuntime(t *testing.T) {
 	openssl := need(t, "openssl")
 	w := newWorld(t)
-	probes := withoutPins(w.scenario(""))
+	probes := withoutCNOnly(withoutPins(w.scenario("")))
 	dir := w.write(Options{Format: "pem", AllowLossy: true})
 	got := map[string]string{}
 	var run []probe
@@ -172,7 +172,7 @@ func TestJavaRuntime(t *testing.T) {
 	javac := need(t, "javac")
 	java := need(t, "java")
 	w := newWorld(t)
-	probes := withoutPins(w.scenario("allow_expired = true"))
+	probes := withoutCNOnly(withoutPins(w.scenario("allow_expired = true")))
 	dir := w.write(Options{Format: "java", AllowLossy: true})
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "Probe.java"), []byte(javaProbe), 0o600); err != nil {
