@@ -237,8 +237,8 @@ const plistHead = `<?xml version="1.0" encoding="UTF-8"?>
 func genTrustKit(m *model) error {
 	entries := m.appleDomains(true)
 	for _, e := range entries {
-		if _, err := publicsuffix.EffectiveTLDPlusOne(e.name); err != nil || strings.Count(e.name, ".") == 0 {
-			m.refuse(e.sc, "hosts", "TrustKit refuses a domain without a registrable part ("+e.name+"): it throws at start-up")
+		if !registrable(e.name) {
+			m.refuse(e.sc, "hosts", "TrustKit refuses a domain without a registrable part under a known top-level domain ("+e.name+"; IP addresses, single labels, .local, .test, .internal): it throws at start-up")
 			continue
 		}
 		if e.exclude {
@@ -278,4 +278,14 @@ func genTrustKit(m *model) error {
 		return []byte(b.String())
 	})
 	return nil
+}
+
+// registrable reports whether name has a registrable part under a suffix
+// of the public suffix list, as TrustKit requires of a pinned domain.
+func registrable(name string) bool {
+	if _, err := publicsuffix.EffectiveTLDPlusOne(name); err != nil {
+		return false
+	}
+	ps, icann := publicsuffix.PublicSuffix(name)
+	return icann || strings.Contains(ps, ".")
 }

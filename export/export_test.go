@@ -20,21 +20,21 @@ func featureFixtures(t *testing.T, w *world) map[string]string {
 	p1, p2 := randomPin(t), randomPin(t)
 	pins := `pins = ["` + p1 + `", "` + p2 + `"]`
 	return map[string]string{
-		"hosts: exact name":   `hosts = ["pub.test"]` + "\n" + pins,
+		"hosts: exact name":   `hosts = ["pub.example.com"]` + "\n" + pins,
 		"hosts: IP address":   `hosts = ["192.0.2.10"]` + "\n" + pins,
 		"hosts: CIDR network": `hosts = ["192.0.2.0/24"]` + "\n" + pins,
-		"hosts: host:port":    `hosts = ["pub.test:8443"]` + "\n" + pins,
-		"hosts: **.suffix":    `hosts = ["**.pub.test"]` + "\n" + pins,
-		"pins (CA key)":       `hosts = ["pub.test"]` + "\n" + `anchors = ["root.pem"]` + "\nsystem_roots = true\n" + `pins = ["` + pinOf(w.pki.Root) + `", "` + p1 + `"]`,
-		"pins_expire":         `hosts = ["pub.test"]` + "\n" + pins + "\npins_expire = 2027-06-30",
-		"enforce = false":     `hosts = ["pub.test"]` + "\n" + pins + "\nenforce = false",
-		"tofu":                `hosts = ["pub.test"]` + "\ntofu = true",
-		"fetch_intermediates": `hosts = ["pub.test"]` + "\n" + pins + "\nfetch_intermediates = true",
+		"hosts: host:port":    `hosts = ["pub.example.com:8443"]` + "\n" + pins,
+		"hosts: **.suffix":    `hosts = ["**.pub.example.com"]` + "\n" + pins,
+		"pins (CA key)":       `hosts = ["pub.example.com"]` + "\n" + `anchors = ["root.pem"]` + "\nsystem_roots = true\n" + `pins = ["` + pinOf(w.pki.Root) + `", "` + p1 + `"]`,
+		"pins_expire":         `hosts = ["pub.example.com"]` + "\n" + pins + "\npins_expire = 2027-06-30",
+		"enforce = false":     `hosts = ["pub.example.com"]` + "\n" + pins + "\nenforce = false",
+		"tofu":                `hosts = ["pub.example.com"]` + "\ntofu = true",
+		"fetch_intermediates": `hosts = ["pub.example.com"]` + "\n" + pins + "\nfetch_intermediates = true",
 		"allow_name_mismatch": `hosts = ["device.test"]` + "\n" + `certificates = ["device.pem"]` + "\nallow_name_mismatch = true\nallow_expired = true",
 		"allow_expired":       `hosts = ["device.test"]` + "\n" + `certificates = ["device.pem"]` + "\nallow_expired = true",
 		"server_name":         `hosts = ["device.test"]` + "\n" + `certificates = ["device.pem"]` + "\nallow_expired = true\nserver_name = \"other.test\"",
-		"min_tls":             `hosts = ["pub.test"]` + "\n" + pins + "\nmin_tls = \"1.3\"",
-		"client_certificate":  `hosts = ["pub.test"]` + "\n" + pins + "\nclient_certificate = \"client.p12\"\nclient_password_env = \"X\"",
+		"min_tls":             `hosts = ["pub.example.com"]` + "\n" + pins + "\nmin_tls = \"1.3\"",
+		"client_certificate":  `hosts = ["pub.example.com"]` + "\n" + pins + "\nclient_certificate = \"client.p12\"\nclient_password_env = \"X\"",
 	}
 }
 
@@ -152,7 +152,7 @@ func TestDeterministic(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			o := Options{Format: format, AllowLossy: true, StoreFS: os.DirFS(w.store), OutDir: "/out"}
 			if format == "ios-ats" || format == "trustkit" {
-				o.Hosts = []string{"**.pub.test"}
+				o.Hosts = []string{"**.pub.example.com"}
 			}
 			a, err := w.tryBuild(o)
 			if err != nil {
@@ -210,7 +210,7 @@ func TestStarSuffixNeverWidens(t *testing.T) {
 		}
 	}
 	// Pins only, under system roots: the wider entry is stricter, allowed.
-	w.file("rules.toml", "[[rule]]\nhosts = [\"*.corp.test\"]\npins = [\""+randomPin(t)+"\", \""+randomPin(t)+"\"]\n")
+	w.file("rules.toml", "[[rule]]\nhosts = [\"*.corp.example.com\"]\npins = [\""+randomPin(t)+"\", \""+randomPin(t)+"\"]\n")
 	for _, format := range []string{"android", "trustkit", "ios-ats"} {
 		res, err := w.tryBuild(Options{Format: format, AllowLossy: true})
 		if err != nil {

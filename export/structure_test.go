@@ -36,12 +36,12 @@ certificates = ["device.pem"]
 allow_expired = true
 
 [[rule]]
-hosts = ["**.pub.test"]
+hosts = ["**.pub.example.com"]
 pins = ["`+leafPin+`", "`+backup+`"]
 pins_expire = 2027-06-30
 
 [[rule]]
-hosts = ["open.pub.test"]
+hosts = ["open.pub.example.com"]
 pins = []
 `)
 	return
@@ -248,12 +248,12 @@ func checkXML(t *testing.T, file string) {
 func TestATSStructure(t *testing.T) {
 	w := newWorld(t)
 	w.mobileStore()
-	dir := w.write(Options{Format: "ios-ats", Hosts: []string{"**.pub.test"}, AllowLossy: true})
+	dir := w.write(Options{Format: "ios-ats", Hosts: []string{"**.pub.example.com"}, AllowLossy: true})
 	file := filepath.Join(dir, ATSFile)
 	checkXML(t, file)
 	v := plistJSON(t, file)
 	domains := v["NSAppTransportSecurity"].(map[string]any)["NSPinnedDomains"].(map[string]any)
-	pub, ok := domains["pub.test"].(map[string]any)
+	pub, ok := domains["pub.example.com"].(map[string]any)
 	if !ok || len(domains) != 1 {
 		t.Fatalf("NSPinnedDomains = %v", domains)
 	}
@@ -276,15 +276,15 @@ func TestATSStructure(t *testing.T) {
 func TestTrustKitStructure(t *testing.T) {
 	w := newWorld(t)
 	w.mobileStore()
-	dir := w.write(Options{Format: "trustkit", Hosts: []string{"**.pub.test"}})
+	dir := w.write(Options{Format: "trustkit", Hosts: []string{"**.pub.example.com"}})
 	file := filepath.Join(dir, TrustKitFile)
 	checkXML(t, file)
 	v := plistJSON(t, file)
 	cfg := v["TSKConfiguration"].(map[string]any)
 	domains := cfg["TSKPinnedDomains"].(map[string]any)
-	pub := domains["pub.test"].(map[string]any)
+	pub := domains["pub.example.com"].(map[string]any)
 	if pub["TSKIncludeSubdomains"] != true || pub["TSKEnforcePinning"] != true || pub["TSKDisableDefaultReportUri"] != true {
-		t.Errorf("pub.test = %v", pub)
+		t.Errorf("pub.example.com = %v", pub)
 	}
 	if pub["TSKExpirationDate"] != "2027-07-02" {
 		t.Errorf("TSKExpirationDate = %v, want pins_expire + 2 days (UTC)", pub["TSKExpirationDate"])
@@ -292,13 +292,13 @@ func TestTrustKitStructure(t *testing.T) {
 	if len(pub["TSKPublicKeyHashes"].([]any)) != 2 {
 		t.Errorf("hashes %v", pub["TSKPublicKeyHashes"])
 	}
-	open := domains["open.pub.test"].(map[string]any)
+	open := domains["open.pub.example.com"].(map[string]any)
 	if open["kSKExcludeSubdomainFromParentPolicy"] != true || len(open) != 1 {
-		t.Errorf("open.pub.test = %v, want the exclusion alone", open)
+		t.Errorf("open.pub.example.com = %v, want the exclusion alone", open)
 	}
 	// One pin: TrustKit would throw at start-up.
-	w.file("one.toml", "[[rule]]\nhosts = [\"one.pub2.test\"]\npins = [\""+randomPin(t)+"\"]\n")
-	if _, err := w.tryBuild(Options{Format: "trustkit", Hosts: []string{"one.pub2.test"}}); err == nil || !strings.Contains(err.Error(), "at least 2 pins") {
+	w.file("one.toml", "[[rule]]\nhosts = [\"one.pub2.example.com\"]\npins = [\""+randomPin(t)+"\"]\n")
+	if _, err := w.tryBuild(Options{Format: "trustkit", Hosts: []string{"one.pub2.example.com"}}); err == nil || !strings.Contains(err.Error(), "at least 2 pins") {
 		t.Errorf("want a refusal for one pin, got %v", err)
 	}
 }
@@ -360,7 +360,7 @@ func TestDartGrammar(t *testing.T) {
 	w.scenario("")
 	w.file("more.toml", `
 [[rule]]
-hosts = ["**.pub.test"]
+hosts = ["**.pub.example.com"]
 pins = ["`+randomPin(t)+`", "`+randomPin(t)+`"]
 pins_expire = 2027-06-30
 enforce = false
