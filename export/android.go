@@ -204,6 +204,7 @@ func genAndroid(m *model) error {
 
 // androidChecks are the conditional fields of the android format.
 func (m *model) androidChecks(sc *scope) {
+	m.refuseExpiredAnchors(sc, time.Now())
 	if len(sc.exact) == 0 {
 		return
 	}

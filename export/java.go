@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"time"
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
@@ -22,6 +23,7 @@ func genJava(m *model) error {
 			continue
 		}
 		cs := m.bundleCerts(sc)
+		m.refuseExpiredAnchors(sc, time.Now())
 		if len(sc.exact) > 0 && !sc.eff.AllowExpired {
 			m.refuse(sc, "certificates", "Java accepts a truststore certificate after it has expired: the rule checks the validity of its exact certificates; set allow_expired = true if that is what you mean, or use anchors")
 		}

@@ -371,6 +371,11 @@ const okhttpBody = `
             } catch (SSLPeerUnverifiedException e) {
                 throw new CertificateException("httptrust: " + host + ": " + e.getMessage(), e);
             }
+            // Java does not check the validity of the anchor itself (the
+            // root): httptrust does, for every certificate of the chain.
+            for (Certificate c : verified) {
+                if (!(s.allowExpired && s.isExact(c))) ((X509Certificate) c).checkValidity();
+            }
             Certificate root = verified.get(verified.size() - 1);
             if (s.exact.length > 0 && s.isExact(root) && !root.equals(leaf)) {
                 throw new CertificateException("httptrust: " + host + ": a certificate signed by an exact certificate's key is not that certificate");

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"github.com/httptrust/httptrust/mint"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,12 +65,17 @@ public class Driver {
 `
 
 func TestOkHttpRuntime(t *testing.T) {
+	w := newWorld(t)
+	probes := w.scenario("")
+	check(t, "okhttp", probes, runOkHttp(t, w.write(Options{Format: "okhttp"}), probes))
+}
+
+// runOkHttp compiles the okhttp export with a driver and runs the probes.
+func runOkHttp(t *testing.T, dir string, probes []probe) map[string]string {
+	t.Helper()
 	javac := need(t, "javac")
 	java := need(t, "java")
 	cp := okhttpClasspath(t)
-	w := newWorld(t)
-	probes := w.scenario("")
-	dir := w.write(Options{Format: "okhttp"})
 	src := filepath.Join(dir, "httptrust", "export", OkHttpClass+".java")
 	drv := filepath.Join(t.TempDir(), "Driver.java")
 	if err := os.WriteFile(drv, []byte(okhttpDriver), 0o600); err != nil {
@@ -86,12 +92,44 @@ func TestOkHttpRuntime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, java, "-cp", classes+":"+cp, "Driver")
-	start := time.Now()
-	defer func() { t.Logf("java ran %v", time.Since(start)) }()
 	cmd.Stdin = strings.NewReader(in.String())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("java: %v\n%s", err, out)
 	}
-	check(t, "okhttp", probes, parseResults(string(out)))
+	return parseResults(string(out))
+}
+
+// TestExpiredAnchor: a valid leaf under an anchor that has expired is
+// refused by httptrust; Java does not check an anchor's own validity, so
+// the okhttp code checks every certificate of the chain, and the java and
+// android formats refuse an expired anchor.
+func TestExpiredAnchor(t *testing.T) {
+	w := newWorld(t)
+	old, err := mint.New(mint.Template{CommonName: "Old Root", IsCA: true, MaxPathLen: -1,
+		NotBefore: w.pki.Now.AddDate(-2, 0, 0), NotAfter: w.pki.Now.Add(-time.Hour)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := mint.New(mint.Template{Names: []string{"old.test"}, NotBefore: w.pki.Now.Add(-time.Hour), NotAfter: w.pki.Now.AddDate(0, 1, 0)}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cert("old.pem", old)
+	w.file("rules.toml", "[[rule]]\nhosts = [\"old.test\"]\nanchors = [\"old.pem\"]\n")
+	probes := []probe{w.serve("a valid leaf under an expired anchor", "old.test", chainOf(leaf), false)}
+	check(t, "okhttp", probes, runOkHttp(t, w.write(Options{Format: "okhttp"}), probes))
+	py := findPython(t)
+	got := runPython(t, py, w.write(Options{Format: "python"}), probes)
+	for _, client := range []string{"requests", "httpx", "ssl"} {
+		check(t, "python "+client, probes, got[client])
+	}
+	curl := need(t, "curl")
+	dir := w.write(Options{Format: "curl"})
+	check(t, "curl", probes, map[string]string{probes[0].name: curlGet(t, curl, fileFor(dir, "old.test", ".curl"), probes[0])})
+	for _, format := range []string{"java", "android"} {
+		if _, err := w.tryBuild(Options{Format: format}); err == nil || !strings.Contains(err.Error(), "does not check an anchor's own validity") {
+			t.Errorf("%s: want a refusal of the expired anchor, got %v", format, err)
+		}
+	}
 }

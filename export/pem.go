@@ -2,6 +2,7 @@ package export
 
 import (
 	"crypto/x509"
+	"time"
 )
 
 // bundleCerts returns what a CA-file bundle of sc holds: its anchors and
@@ -59,4 +60,15 @@ func genPEM(m *model) error {
 		})
 	}
 	return nil
+}
+
+// refuseExpiredAnchors refuses anchors that have expired, where the
+// platform (Java, Android) does not check an anchor's own validity: it
+// would keep trusting what they signed.
+func (m *model) refuseExpiredAnchors(sc *scope, now time.Time) {
+	for _, c := range sc.anchors {
+		if now.After(c.NotAfter) {
+			m.refuse(sc, "anchors", "the anchor "+certName(c)+" expired on "+c.NotAfter.UTC().Format(time.DateOnly)+", and "+m.o.Format+" does not check an anchor's own validity: it would still trust what the anchor signed; remove it from the rule")
+		}
+	}
 }
