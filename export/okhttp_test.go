@@ -41,7 +41,7 @@ import okhttp3.*;
 public class Driver {
     public static void main(String[] args) throws Exception {
         OkHttpClient base = new OkHttpClient.Builder()
-            .dns(host -> Collections.singletonList(InetAddress.getByName("127.0.0.1")))
+            .dns(host -> Collections.singletonList(InetAddress.getByName(host.matches("[0-9.]+") ? host : "127.0.0.1")))
             .connectTimeout(java.time.Duration.ofSeconds(10)).readTimeout(java.time.Duration.ofSeconds(10))
             .build();
         OkHttpClient client = httptrust.export.HttptrustPolicy.client(base);

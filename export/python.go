@@ -282,8 +282,10 @@ class _Context(ssl.SSLContext):
         return super().wrap_bio(incoming, outgoing, *args, server_hostname=self._httptrust_sni(server_hostname), **kwargs)
 
     def _httptrust_sni(self, server_hostname):
+        # The name the certificate must cover: the rule's server_name, else
+        # the host this context is for (urllib3 passes none for an IP).
         s = _SCOPES[self._httptrust_scope]
-        return s["server_name"] or server_hostname
+        return s["server_name"] or server_hostname or self._httptrust_host
 
 
 _contexts = {}
@@ -316,18 +318,15 @@ def _context(i, host):
 def context_for(host, port=443):
     """An ssl.SSLContext that trusts what the policy trusts for host:port,
     and checks its pins and exact certificates after each handshake. Use it
-    for that host only: the context knows which rule it is for."""
+    for that host only: the context knows which rule and host it is for."""
     i = scope_for(host, port)
-    if _SCOPES[i]["exact_only"]:
-        # Names are checked against the host: one context per host.
-        key = (i, _norm(host)[0])
-    else:
-        key = (i, None)
+    h = _norm(host)[0]
+    key = (i, h)
     ctx = _contexts.get(key)
     if ctx is None:
         ctx = _context(i, host)
-        if key[1] is not None and not _SCOPES[i]["server_name"]:
-            ctx._httptrust_name = key[1]
+        ctx._httptrust_host = h
+        ctx._httptrust_name = _SCOPES[i]["server_name"] or h
         _contexts[key] = ctx
     return ctx
 

@@ -1,7 +1,10 @@
 package export
 
 import (
+	"crypto/tls"
+
 	"encoding/json"
+	"github.com/httptrust/httptrust/internal/testpki"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +36,7 @@ import asyncio, json, socket, sys, warnings
 warnings.simplefilter("ignore")
 sys.path.insert(0, sys.argv[1])
 probes = json.load(sys.stdin)
-addrs = {p["host"]: "127.0.0.1" for p in probes}
+addrs = {p["host"]: p["ip"] for p in probes}
 real = socket.getaddrinfo
 def fake(host, *a, **kw):
     return real(addrs.get(host, host), *a, **kw)
@@ -69,7 +72,7 @@ def via_httpx_async(p):
 
 def via_ssl(p):
     ctx = hp.context_for(p["host"], int(p["port"]))
-    with socket.create_connection(("127.0.0.1", int(p["port"])), timeout=10) as s:
+    with socket.create_connection((p["ip"], int(p["port"])), timeout=10) as s:
         with ctx.wrap_socket(s, server_hostname=p["host"]) as t:
             t.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
             t.recv(10)
@@ -88,13 +91,15 @@ type jsonProbe struct {
 	Name string `json:"name"`
 	Host string `json:"host"`
 	Port string `json:"port"`
+	IP   string `json:"ip"`
 }
 
 func runPython(t *testing.T, py, dir string, probes []probe) map[string]map[string]string {
 	t.Helper()
 	var in []jsonProbe
 	for _, p := range probes {
-		in = append(in, jsonProbe{p.name, p.host, p.port})
+		ip, _, _ := strings.Cut(p.addr, ":")
+		in = append(in, jsonProbe{p.name, p.host, p.port, ip})
 	}
 	data, _ := json.Marshal(in)
 	driver := filepath.Join(t.TempDir(), "driver.py")
@@ -131,4 +136,38 @@ func TestPythonRuntime(t *testing.T) {
 	for _, client := range []string{"requests", "httpx", "httpx-async", "ssl"} {
 		check(t, "python "+client, probes, got[client])
 	}
+}
+
+// TestIPRulesRuntime: an IP rule verified as its server_name, and a CIDR
+// network, through the python and okhttp outputs.
+func TestIPRulesRuntime(t *testing.T) {
+	w := newWorld(t)
+	p := w.pki
+	w.cert("root.pem", p.Root)
+	w.file("rules.toml", `
+[[rule]]
+hosts = ["127.0.0.1"]
+anchors = ["root.pem"]
+server_name = "named.test"
+
+[[rule]]
+hosts = ["127.0.0.0/8"]
+anchors = ["root.pem"]
+`)
+	serve := func(name, ip string, leaf tls.Certificate, want bool) probe {
+		s := testpki.StartTLS(t, ip, leaf, nil)
+		return probe{name: name, host: ip, addr: s.Addr, port: s.Port, want: want}
+	}
+	probes := []probe{
+		serve("ip: verified as server_name", "127.0.0.1", p.FullChain(p.Leaf(t, "named.test")), true),
+		serve("ip: a certificate for the IP, not server_name", "127.0.0.1", p.FullChain(p.Leaf(t, "127.0.0.1")), false),
+		serve("cidr: through the anchor", "127.0.0.2", p.FullChain(p.Leaf(t, "127.0.0.2")), true),
+		serve("cidr: another CA", "127.0.0.2", chainOf(p.LeafFrom(t, p.OtherRoot(t), "127.0.0.2")), false),
+	}
+	py := findPython(t)
+	got := runPython(t, py, w.write(Options{Format: "python"}), probes)
+	for _, client := range []string{"requests", "httpx", "ssl"} {
+		check(t, "python "+client, probes, got[client])
+	}
+	check(t, "okhttp", probes, runOkHttp(t, w.write(Options{Format: "okhttp"}), probes))
 }
