@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +29,13 @@ func storeDigest(p *httptrust.Policy, fsys fs.FS) string {
 			continue
 		}
 		names[r.File] = true
-		for _, f := range append(append([]string{}, r.Anchors...), r.Certificates...) {
+		files := append(append([]string{}, r.Anchors...), r.Certificates...)
+		if v := reflect.ValueOf(r).Elem().FieldByName("Intermediates"); v.IsValid() && v.Kind() == reflect.Slice {
+			for i := 0; i < v.Len(); i++ {
+				files = append(files, v.Index(i).String())
+			}
+		}
+		for _, f := range files {
 			names[path.Join(path.Dir(r.File), f)] = true
 		}
 	}

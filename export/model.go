@@ -288,6 +288,8 @@ var knownRuleFields = map[string]bool{
 	"TOFU": true, "FetchIntermediates": true, "AllowNameMismatch": true, "AllowExpired": true,
 	"ServerName": true, "MinTLS": true, "ClientCertificate": true, "ClientKey": true,
 	"ClientPasswordEnv": true, "ClientPasswordFile": true, "ClientIdentity": true, "File": true, "Line": true,
+	// Intermediates are dropped (lossy) in every format: see Support.
+	"Intermediates": true, "IntermediateCerts": true,
 }
 
 // checkUnknownFields refuses rules that set a field this exporter does not

@@ -3,7 +3,10 @@ package export
 import (
 	"crypto/tls"
 	"fmt"
+	"reflect"
 	"strings"
+
+	"github.com/httptrust/httptrust"
 )
 
 // Level is what a format does with a rule field.
@@ -42,6 +45,7 @@ var Support = []Feature{
 	{"hosts: **.suffix", "ECEEEEEEE"},
 	{"anchors", "ECCEEEEEE"},
 	{"certificates", "CCCCCCCCC"},
+	{"intermediates", "LLLLLLLLL"},
 	{"system_roots", "ECCEECECC"},
 	{"pins", "ECEEEEELL"},
 	{"pins (CA key)", "ECEELLLLL"},
@@ -80,6 +84,7 @@ var lossyText = map[string]string{
 	"enforce = false":     "the format has no report-only pins: they would be dropped",
 	"tofu":                "no platform has first-use trust: it would be dropped",
 	"fetch_intermediates": "missing intermediates would not be fetched",
+	"intermediates":       "the rule's extra intermediates would not be offered to path building (never as anchors, which would widen trust): a server that does not send its intermediate would be refused",
 	"allow_name_mismatch": "the name would still be checked",
 	"allow_expired":       "the validity would still be checked",
 	"server_name":         "the certificate would be checked against the URL's host, not server_name",
@@ -119,6 +124,7 @@ func (sc *scope) features() []string {
 	}
 	add("anchors", len(sc.anchors) > 0)
 	add("certificates", len(sc.exact) > 0)
+	add("intermediates", fieldLen(e, "Intermediates") > 0)
 	add("system_roots", true)
 	leafPins, caPins := false, false
 	for _, p := range sc.pins {
@@ -190,4 +196,14 @@ func featureRow(name string) (Feature, bool) {
 		}
 	}
 	return Feature{}, false
+}
+
+// fieldLen is the length of a slice field of the effective rule, 0 when
+// this httptrust has no such field (Intermediates came later).
+func fieldLen(e *httptrust.Effective, name string) int {
+	f := reflect.ValueOf(e).Elem().FieldByName(name)
+	if !f.IsValid() || f.Kind() != reflect.Slice {
+		return 0
+	}
+	return f.Len()
 }
