@@ -281,3 +281,29 @@ func FuzzCommentSafe(f *testing.F) {
 		}
 	})
 }
+
+// TestIntermediatesAreLossy: extra intermediates are dropped in every
+// format (a CA file would hold them as anchors). Skipped where this
+// httptrust has no intermediates field yet.
+func TestIntermediatesAreLossy(t *testing.T) {
+	w := newWorld(t)
+	w.cert("root.pem", w.pki.Root)
+	w.cert("inter.pem", w.pki.Intermediate)
+	w.file("rules.toml", "[[rule]]\nhosts = [\"i.test\"]\nanchors = [\"root.pem\"]\nintermediates = [\"inter.pem\"]\n")
+	if _, err := httptrust.LoadDir(w.store, nil); err != nil {
+		t.Skipf("this httptrust has no intermediates field: %v", err)
+	}
+	for _, format := range Formats {
+		_, err := w.tryBuild(Options{Format: format})
+		var e *Error
+		found := false
+		if errors.As(err, &e) {
+			for _, i := range e.Issues {
+				found = found || (i.Field == "intermediates" && i.Kind == Lossy)
+			}
+		}
+		if !found {
+			t.Errorf("%s: intermediates not reported as lossy: %v", format, err)
+		}
+	}
+}
