@@ -1,0 +1,502 @@
+package export
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// OkHttpClass is the class the okhttp format writes.
+const OkHttpClass = "HttptrustPolicy"
+
+var javaPackageRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*(\.[a-zA-Z_][a-zA-Z0-9_]*)*$`)
+
+func genOkHttp(m *model) error {
+	pkg := m.o.Package
+	if pkg == "" {
+		pkg = "httptrust.export"
+	}
+	if !javaPackageRE.MatchString(pkg) {
+		return fmt.Errorf("export: okhttp: %q is not a Java package name", pkg)
+	}
+	scopes, rt := m.codeModel(false)
+	name := strings.ReplaceAll(pkg, ".", "/") + "/" + OkHttpClass + ".java"
+	m.file(name, 0o644, func() []byte {
+		var b strings.Builder
+		b.WriteString(m.comment("// "))
+		fmt.Fprintf(&b, "package %s;\n", pkg)
+		b.WriteString(okhttpHead)
+		b.WriteString("    private static final Scope[] SCOPES = {\n")
+		for _, s := range scopes {
+			b.WriteString(javaScope(s))
+		}
+		b.WriteString("    };\n\n")
+		b.WriteString("    static {\n")
+		for _, t := range []struct {
+			name string
+			m    map[string]int
+		}{{"EXACT", rt.exact}, {"ONE", rt.one}, {"ANY", rt.any}, {"APEX", rt.apex}} {
+			keys := make([]string, 0, len(t.m))
+			for k := range t.m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(&b, "        %s.put(%s, %d);\n", t.name, javaQuote(k), t.m[k])
+			}
+		}
+		for _, c := range rt.cidr {
+			fmt.Fprintf(&b, "        CIDR.add(new Cidr(%s, %d, %d));\n", javaQuote(c.network), c.bits, c.id)
+		}
+		b.WriteString("    }\n\n")
+		if rt.def < 0 {
+			b.WriteString("    /** An export of some hosts only: every other host is refused. */\n    private static final int DEFAULT = -1;\n")
+		} else {
+			fmt.Fprintf(&b, "    private static final int DEFAULT = %d;\n", rt.def)
+		}
+		b.WriteString(okhttpBody)
+		return []byte(b.String())
+	})
+	return nil
+}
+
+func javaStrings(items []string) string {
+	var q []string
+	for _, s := range items {
+		q = append(q, javaQuote(s))
+	}
+	return "new String[] {" + strings.Join(q, ", ") + "}"
+}
+
+func javaNullable(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return javaQuote(s)
+}
+
+func javaScope(s *codeScope) string {
+	var anchors, exact []string
+	for _, c := range s.anchors {
+		anchors = append(anchors, base64.StdEncoding.EncodeToString(c.Raw))
+	}
+	for _, x := range s.exact {
+		exact = append(exact, base64.StdEncoding.EncodeToString(x.cert.Raw))
+	}
+	return fmt.Sprintf("        // %d: %s\n        new Scope(%s, %s, %t, %s, %t, %s, %s, %s, %t, %t, %t, %s, %s),\n",
+		s.id, commentSafe(s.label), javaQuote(s.label), javaNullable(s.refuse), s.system, javaStrings(anchors), s.exactOnly,
+		javaStrings(exact), javaStrings(s.pins), javaNullable(s.pinsEnd), s.enforce, s.allowExpired, s.allowNameMismatch,
+		javaNullable(s.serverName), javaQuote(s.minTLS))
+}
+
+// javaQuote is a Java string literal. Non-ASCII runes are \u escapes;
+// line breaks, quotes and backslashes have their own escapes (a \u escape
+// of them would end the literal, as Java reads \u escapes first).
+func javaQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\%03o`, r)
+		case r < 0x80:
+			b.WriteRune(r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+const okhttpHead = `
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.IDN;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.UnknownHostException;
+import java.security.GeneralSecurityException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Logger;
+import javax.net.ssl.HostnameVerifier;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.CertificatePinner;
+import okhttp3.OkHttpClient;
+import okhttp3.internal.tls.CertificateChainCleaner;
+import okhttp3.internal.tls.OkHostnameVerifier;
+import okhttp3.tls.HandshakeCertificates;
+
+/**
+ * Trust for each host, as the httptrust policy says, for OkHttp 3.13 and
+ * later: {@code HttptrustPolicy.client(base)} returns a client in which
+ * every host gets the trust of its rule and no other. Each rule's
+ * certificates are a {@link HandshakeCertificates} of their own, its pins a
+ * {@link CertificatePinner} checked against the chain that trust verified,
+ * and one trust manager routes each connection to its host's rule (after a
+ * redirect too), by httptrust's precedence.
+ */
+public final class HttptrustPolicy {
+    private HttptrustPolicy() {}
+
+    private static final Logger LOG = Logger.getLogger(HttptrustPolicy.class.getName());
+    private static final Map<String, Integer> EXACT = new HashMap<>();
+    private static final Map<String, Integer> ONE = new HashMap<>();
+    private static final Map<String, Integer> ANY = new HashMap<>();
+    private static final Map<String, Integer> APEX = new HashMap<>();
+    private static final List<Cidr> CIDR = new ArrayList<>();
+
+`
+
+const okhttpBody = `
+    /** Returns a client like base whose TLS is judged by the policy. */
+    public static OkHttpClient client(OkHttpClient base) {
+        return configure(base.newBuilder()).build();
+    }
+
+    /** Sets the builder's TLS trust and host name verification to the policy's. */
+    public static OkHttpClient.Builder configure(OkHttpClient.Builder builder) {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {ROUTER}, null);
+            return builder.sslSocketFactory(new Factory(ctx.getSocketFactory()), ROUTER).hostnameVerifier(VERIFIER);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("httptrust: " + e, e);
+        }
+    }
+
+    /** Returns the index of the scope that decides host:port, as httptrust's precedence says. */
+    static int scopeFor(String host, int port) throws CertificateException {
+        String h = normalize(host);
+        Integer i = EXACT.get(h.indexOf(':') >= 0 ? "[" + h + "]:" + port : h + ":" + port);
+        if (i == null) i = EXACT.get(h);
+        if (i != null) return i;
+        byte[] ip = literal(h);
+        if (ip != null) {
+            for (Cidr c : CIDR) if (c.contains(ip)) return c.id;
+        } else {
+            if ((i = APEX.get(h)) != null) return i;
+            String[] labels = h.split("\\.");
+            for (int n = 1; n < labels.length; n++) {
+                String parent = String.join(".", Arrays.copyOfRange(labels, n, labels.length));
+                if (n == 1 && (i = ONE.get(parent)) != null) return i;
+                if ((i = ANY.get(parent)) != null) return i;
+            }
+        }
+        if (DEFAULT < 0) throw new CertificateException("httptrust: " + host + " is not a host of this export");
+        return DEFAULT;
+    }
+
+    private static String normalize(String host) {
+        String h = host.trim();
+        if (h.startsWith("[") && h.endsWith("]")) h = h.substring(1, h.length() - 1);
+        if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
+        if (literal(h) != null) {
+            try {
+                String a = InetAddress.getByAddress(literal(h)).getHostAddress();
+                return h.indexOf(':') >= 0 ? compressV6(literal(h)) : a;
+            } catch (UnknownHostException e) {
+                return h;
+            }
+        }
+        return IDN.toASCII(h, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+    }
+
+    /** The bytes of an IP literal, or null for a name (no DNS is asked). */
+    private static byte[] literal(String h) {
+        boolean v4 = h.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
+        boolean v6 = h.indexOf(':') >= 0 && h.matches("[0-9a-fA-F:.]+");
+        if (!v4 && !v6) return null;
+        try {
+            byte[] b = InetAddress.getByName(h).getAddress();
+            if (b.length == 16 && isMapped(b)) return Arrays.copyOfRange(b, 12, 16);
+            return b;
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    private static boolean isMapped(byte[] b) {
+        for (int i = 0; i < 10; i++) if (b[i] != 0) return false;
+        return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
+    }
+
+    /** An IPv6 address in the canonical form of RFC 5952, as httptrust writes it. */
+    private static String compressV6(byte[] b) {
+        if (b.length == 4) {
+            return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
+        }
+        int[] w = new int[8];
+        for (int i = 0; i < 8; i++) w[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+        int bestAt = -1, bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            int j = i;
+            while (j < 8 && w[j] == 0) j++;
+            if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+            i = j == i ? i + 1 : j;
+        }
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestAt) { s.append(i == 0 ? "::" : ":"); i += bestLen - 1; continue; }
+            s.append(Integer.toHexString(w[i]));
+            if (i < 7) s.append(':');
+        }
+        return s.toString();
+    }
+
+    private static X509Certificate decode(String b64) {
+        try {
+            return (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(Base64.getDecoder().decode(b64)));
+        } catch (CertificateException e) {
+            throw new IllegalStateException("httptrust: " + e, e);
+        }
+    }
+
+    private static final class Cidr {
+        final byte[] net;
+        final int bits;
+        final int id;
+
+        Cidr(String net, int bits, int id) {
+            this.net = literal(net);
+            this.bits = bits;
+            this.id = id;
+        }
+
+        boolean contains(byte[] ip) {
+            if (ip.length != net.length) return false;
+            for (int i = 0; i < bits; i++) {
+                int mask = 0x80 >> (i % 8);
+                if ((ip[i / 8] & mask) != (net[i / 8] & mask)) return false;
+            }
+            return true;
+        }
+    }
+
+    private static final class Scope {
+        final String label, refuse, pinsEnd, serverName, minTls;
+        final boolean system, exactOnly, enforce, allowExpired, allowNameMismatch;
+        final String[] anchors, exact, pins;
+        private X509TrustManager trust;
+        private List<X509Certificate> exactCerts;
+
+        Scope(String label, String refuse, boolean system, String[] anchors, boolean exactOnly, String[] exact,
+                String[] pins, String pinsEnd, boolean enforce, boolean allowExpired, boolean allowNameMismatch,
+                String serverName, String minTls) {
+            this.label = label;
+            this.refuse = refuse;
+            this.system = system;
+            this.anchors = anchors;
+            this.exactOnly = exactOnly;
+            this.exact = exact;
+            this.pins = pins;
+            this.pinsEnd = pinsEnd;
+            this.enforce = enforce;
+            this.allowExpired = allowExpired;
+            this.allowNameMismatch = allowNameMismatch;
+            this.serverName = serverName;
+            this.minTls = minTls;
+        }
+
+        /** The scope's own trust, or null when it trusts no chain. */
+        synchronized X509TrustManager trust() {
+            if (trust == null && !exactOnly && (anchors.length > 0 || system)) {
+                HandshakeCertificates.Builder b = new HandshakeCertificates.Builder();
+                for (String a : anchors) b.addTrustedCertificate(decode(a));
+                if (system) b.addPlatformTrustedCertificates();
+                trust = b.build().trustManager();
+            }
+            return trust;
+        }
+
+        synchronized boolean isExact(Certificate c) {
+            if (exactCerts == null) {
+                exactCerts = new ArrayList<>();
+                for (String e : exact) exactCerts.add(decode(e));
+            }
+            return exactCerts.contains(c);
+        }
+    }
+
+    private static void check(X509Certificate[] chain, String authType, String host, int port) throws CertificateException {
+        Scope s = SCOPES[scopeFor(host, port)];
+        if (s.refuse != null) throw new CertificateException("httptrust: " + host + ": " + s.refuse);
+        if (chain == null || chain.length == 0) throw new CertificateException("httptrust: " + host + ": no certificate");
+        X509Certificate leaf = chain[0];
+        List<Certificate> verified;
+        if (s.exactOnly) {
+            if (!s.isExact(leaf)) {
+                throw new CertificateException("httptrust: " + host + ": not the certificate the rule trusts (" + s.label + ")");
+            }
+            verified = new ArrayList<>(Arrays.asList((Certificate) leaf));
+        } else {
+            X509TrustManager tm = s.trust();
+            if (tm == null) throw new CertificateException("httptrust: " + host + ": the rule trusts no certificate (" + s.label + ")");
+            tm.checkServerTrusted(chain, authType);
+            try {
+                verified = CertificateChainCleaner.get(tm).clean(new ArrayList<>(Arrays.asList((Certificate[]) chain)), host);
+            } catch (SSLPeerUnverifiedException e) {
+                throw new CertificateException("httptrust: " + host + ": " + e.getMessage(), e);
+            }
+            // Java does not check the validity of the anchor itself (the
+            // root): httptrust does, for every certificate of the chain.
+            for (Certificate c : verified) {
+                if (!(s.allowExpired && s.isExact(c))) ((X509Certificate) c).checkValidity();
+            }
+            Certificate root = verified.get(verified.size() - 1);
+            if (s.exact.length > 0 && s.isExact(root) && !root.equals(leaf)) {
+                throw new CertificateException("httptrust: " + host + ": a certificate signed by an exact certificate's key is not that certificate");
+            }
+        }
+        if (s.isExact(leaf) && !s.allowExpired) leaf.checkValidity();
+        checkPins(s, host, verified);
+    }
+
+    private static void checkPins(Scope s, String host, List<Certificate> verified) throws CertificateException {
+        if (s.pins.length == 0) return;
+        if (s.pinsEnd != null && !LocalDate.now().isBefore(LocalDate.parse(s.pinsEnd))) {
+            LOG.warning("httptrust: pins for " + host + " have expired and are not enforced (" + s.label + ")");
+            return;
+        }
+        CertificatePinner.Builder b = new CertificatePinner.Builder();
+        String pattern = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
+        for (String p : s.pins) b.add(pattern, "sha256/" + p);
+        try {
+            b.build().check(host, verified);
+        } catch (SSLPeerUnverifiedException e) {
+            if (s.enforce) throw new CertificateException("httptrust: " + host + ": " + e.getMessage(), e);
+            LOG.warning("httptrust: pin mismatch for " + host + " allowed: report-only pins (" + s.label + ")");
+        }
+    }
+
+    private static final X509ExtendedTrustManager ROUTER = new X509ExtendedTrustManager() {
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+            SSLSession session = ((SSLSocket) socket).getHandshakeSession();
+            check(chain, authType, session.getPeerHost(), session.getPeerPort());
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+            check(chain, authType, engine.getPeerHost(), engine.getPeerPort());
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            throw new CertificateException("httptrust: no host to judge the certificate by");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+            throw new CertificateException("httptrust: a client trust manager only");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+            throw new CertificateException("httptrust: a client trust manager only");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            throw new CertificateException("httptrust: a client trust manager only");
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    };
+
+    private static final HostnameVerifier VERIFIER = new HostnameVerifier() {
+        @Override
+        public boolean verify(String host, SSLSession session) {
+            try {
+                Scope s = SCOPES[scopeFor(host, session.getPeerPort())];
+                if (s.refuse != null) return false;
+                Certificate leaf = session.getPeerCertificates()[0];
+                if (s.allowNameMismatch && s.isExact(leaf)) return true;
+                return OkHostnameVerifier.INSTANCE.verify(s.serverName != null ? s.serverName : host, session);
+            } catch (CertificateException | SSLPeerUnverifiedException e) {
+                return false;
+            }
+        }
+    };
+
+    private static final String[] PROTOCOLS = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
+
+    /** Limits each socket to its rule's TLS versions. */
+    private static final class Factory extends SSLSocketFactory {
+        private final SSLSocketFactory d;
+
+        Factory(SSLSocketFactory d) {
+            this.d = d;
+        }
+
+        private Socket limit(Socket sock, String host, int port) {
+            if (!(sock instanceof SSLSocket) || host == null) return sock;
+            try {
+                Scope s = SCOPES[scopeFor(host, port)];
+                int min = Arrays.asList("1.0", "1.1", "1.2", "1.3").indexOf(s.minTls);
+                List<String> allowed = Arrays.asList(PROTOCOLS).subList(Math.max(min, 0), PROTOCOLS.length);
+                List<String> on = new ArrayList<>();
+                for (String p : ((SSLSocket) sock).getSupportedProtocols()) if (allowed.contains(p)) on.add(p);
+                ((SSLSocket) sock).setEnabledProtocols(on.toArray(new String[0]));
+            } catch (CertificateException e) {
+                // Not a host of this export: the trust manager refuses it.
+            }
+            return sock;
+        }
+
+        @Override public String[] getDefaultCipherSuites() { return d.getDefaultCipherSuites(); }
+        @Override public String[] getSupportedCipherSuites() { return d.getSupportedCipherSuites(); }
+        @Override public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
+            return limit(d.createSocket(s, host, port, autoClose), host, port);
+        }
+        @Override public Socket createSocket(String host, int port) throws IOException {
+            return limit(d.createSocket(host, port), host, port);
+        }
+        @Override public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
+            return limit(d.createSocket(host, port, local, localPort), host, port);
+        }
+        @Override public Socket createSocket(InetAddress host, int port) throws IOException {
+            return limit(d.createSocket(host, port), host.getHostAddress(), port);
+        }
+        @Override public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
+            return limit(d.createSocket(host, port, local, localPort), host.getHostAddress(), port);
+        }
+    }
+}
+`

@@ -1,0 +1,74 @@
+package export
+
+import (
+	"crypto/x509"
+	"time"
+)
+
+// bundleCerts returns what a CA-file bundle of sc holds: its anchors and
+// its exact certificates (which a CA file can only hold as anchors). An
+// exact certificate must say CA:FALSE there, or it would vouch for every
+// certificate its key signs.
+func (m *model) bundleCerts(sc *scope) []*x509.Certificate {
+	if sc.noTrust {
+		return nil
+	}
+	for _, c := range sc.exact {
+		m.requireLeaf(sc, c)
+	}
+	return sortCerts(append(append([]*x509.Certificate{}, sc.anchors...), sc.exact...))
+}
+
+// requireLeaf refuses an exact certificate that is not marked CA:FALSE,
+// where the format can only hold it as an anchor.
+func (m *model) requireLeaf(sc *scope, c *x509.Certificate) {
+	if c.BasicConstraintsValid && !c.IsCA {
+		return
+	}
+	m.refuse(sc, "certificates", "the exact certificate "+certName(c)+" would be an anchor here, and it is not marked CA:FALSE: it would vouch for every certificate its key signs, not only itself; use a certificate with basicConstraints CA:FALSE, or a code format (okhttp, python, dart) that compares it byte for byte")
+}
+
+// staticSystem handles system_roots for formats whose file cannot hold the
+// system roots (pem, java): it reports whether to write the scope at all.
+func (m *model) staticSystem(sc *scope, what string) bool {
+	if !sc.system {
+		return true
+	}
+	if sc.noTrust || len(sc.anchors)+len(sc.exact) == 0 {
+		// The system roots alone: the platform's own trust is that; no
+		// file is needed.
+		return false
+	}
+	m.lossy(sc, "system_roots", "system_roots = true: the system roots are not in the "+what+"; only the rule's own certificates would be trusted")
+	return true
+}
+
+func genPEM(m *model) error {
+	for _, sc := range m.scopes {
+		if !m.staticSystem(sc, "bundle") {
+			continue
+		}
+		sc := sc
+		cs := m.bundleCerts(sc)
+		m.file(fileBase(sc)+".pem", 0o644, func() []byte {
+			head := m.comment("# ") + "#\n# A CA bundle for " + commentSafe(sc.label) + ": use it as the only CA file for these hosts\n" +
+				"# (openssl s_client -CAfile, curl --cacert with --capath an empty folder, SSL_CERT_FILE).\n"
+			if len(cs) == 0 {
+				head += "# It holds no certificate: the rule trusts nothing here.\n"
+			}
+			return append([]byte(head), pemBundle(cs, true)...)
+		})
+	}
+	return nil
+}
+
+// refuseExpiredAnchors refuses anchors that have expired, where the
+// platform (Java, Android) does not check an anchor's own validity: it
+// would keep trusting what they signed.
+func (m *model) refuseExpiredAnchors(sc *scope, now time.Time) {
+	for _, c := range sc.anchors {
+		if now.After(c.NotAfter) {
+			m.refuse(sc, "anchors", "the anchor "+certName(c)+" expired on "+c.NotAfter.UTC().Format(time.DateOnly)+", and "+m.o.Format+" does not check an anchor's own validity: it would still trust what the anchor signed; remove it from the rule")
+		}
+	}
+}

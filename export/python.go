@@ -1,0 +1,461 @@
+package export
+
+import (
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// PythonModule is the file name of the python format's module.
+const PythonModule = "httptrust_policy.py"
+
+func genPython(m *model) error {
+	scopes, rt := m.codeModel(true)
+	m.file(PythonModule, 0o644, func() []byte {
+		var b strings.Builder
+		b.WriteString(m.comment("# "))
+		b.WriteString(pythonDoc)
+		b.WriteString("\n_SCOPES = [\n")
+		for _, s := range scopes {
+			b.WriteString(pythonScope(s))
+		}
+		b.WriteString("]\n\n")
+		fmt.Fprintf(&b, "_EXACT = %s\n_ONE = %s\n_ANY = %s\n_APEX = %s\n", pyMap(rt.exact), pyMap(rt.one), pyMap(rt.any), pyMap(rt.apex))
+		b.WriteString("_CIDR = [\n")
+		for _, c := range rt.cidr {
+			fmt.Fprintf(&b, "    (%s, %d),\n", strconv.Quote(fmt.Sprintf("%s/%d", c.network, c.bits)), c.id)
+		}
+		b.WriteString("]\n")
+		if rt.def < 0 {
+			b.WriteString("_DEFAULT = None  # an export of some hosts only: every other host is refused\n")
+		} else {
+			fmt.Fprintf(&b, "_DEFAULT = %d\n", rt.def)
+		}
+		b.WriteString(pythonCode)
+		return []byte(b.String())
+	})
+	return nil
+}
+
+func pyBool(v bool) string {
+	if v {
+		return "True"
+	}
+	return "False"
+}
+
+func pyStr(s string) string {
+	if s == "" {
+		return "None"
+	}
+	return strconv.Quote(s)
+}
+
+func pyMap(mp map[string]int) string {
+	keys := make([]string, 0, len(mp))
+	for k := range mp {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s: %d", strconv.Quote(k), mp[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func pyList(items []string) string {
+	var q []string
+	for _, s := range items {
+		q = append(q, strconv.Quote(s))
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func pythonScope(s *codeScope) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "    {  # %d: %s\n", s.id, commentSafe(s.label))
+	fmt.Fprintf(&b, "        \"label\": %s,\n", strconv.Quote(s.label))
+	fmt.Fprintf(&b, "        \"refuse\": %s,\n", pyStr(s.refuse))
+	fmt.Fprintf(&b, "        \"system\": %s,\n", pyBool(s.system))
+	b.WriteString("        \"cadata\": " + strconv.Quote(string(pemBundle(s.anchors, false))) + ",\n")
+	fmt.Fprintf(&b, "        \"exact_only\": %s,\n", pyBool(s.exactOnly))
+	b.WriteString("        \"exact\": [\n")
+	for _, x := range s.exact {
+		fmt.Fprintf(&b, "            # %s\n", commentSafe(certName(x.cert)))
+		fmt.Fprintf(&b, "            (%s, %d, %d, %s, %s),\n", strconv.Quote(pemB64(x.cert.Raw)), x.notBefore, x.notAfter, pyList(x.dns), pyList(x.ips))
+	}
+	b.WriteString("        ],\n")
+	fmt.Fprintf(&b, "        \"pins\": %s,\n", pyList(s.pins))
+	fmt.Fprintf(&b, "        \"pins_end\": %s,\n", pyStr(s.pinsEnd))
+	fmt.Fprintf(&b, "        \"enforce\": %s,\n", pyBool(s.enforce))
+	fmt.Fprintf(&b, "        \"allow_expired\": %s,\n", pyBool(s.allowExpired))
+	fmt.Fprintf(&b, "        \"allow_name_mismatch\": %s,\n", pyBool(s.allowNameMismatch))
+	fmt.Fprintf(&b, "        \"server_name\": %s,\n", pyStr(s.serverName))
+	fmt.Fprintf(&b, "        \"min_tls\": %s,\n", strconv.Quote(s.minTLS))
+	b.WriteString("    },\n")
+	return b.String()
+}
+
+const pythonDoc = `"""Trust for each host, as the httptrust policy says: an ssl.SSLContext per
+host (context_for), a requests session (session / Adapter) and httpx
+transports (Transport, AsyncTransport; client).
+
+Every host gets the trust of its rule and no other: a certificate trusted for
+one host never vouches for another. Verification is never turned off, and
+nothing global is changed. Python's ssl sees only the server's leaf
+certificate, so pins are checked against the leaf's key.
+
+    import httptrust_policy
+    s = httptrust_policy.session()                 # requests
+    s.get("https://device.local/")
+    c = httptrust_policy.client()                  # httpx
+    ctx = httptrust_policy.context_for("device.local", 443)   # ssl, urllib3, ...
+"""
+
+import datetime
+import hashlib
+import ipaddress
+import ssl
+import time
+import warnings
+from base64 import b64decode
+`
+
+const pythonCode = `
+
+_TLS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
+        "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+class RefusedError(ssl.SSLCertVerificationError):
+    """A connection the policy does not trust, or a host it does not cover."""
+
+
+def _norm(host):
+    host = (host or "").strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ip = ipaddress.ip_address(host)
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return str(ip), True
+    except ValueError:
+        pass
+    host = host.rstrip(".").lower()
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        host = host.encode("idna").decode("ascii")
+    return host, False
+
+
+def _port_key(host, port):
+    if ":" in host:
+        return "[%s]:%d" % (host, port)
+    return "%s:%d" % (host, port)
+
+
+def scope_for(host, port=443):
+    """Returns the index in _SCOPES of the rule that decides host:port, as
+    httptrust's precedence says, or raises RefusedError."""
+    h, is_ip = _norm(host)
+    for key in (_port_key(h, int(port or 443)), h):
+        if key in _EXACT:
+            return _EXACT[key]
+    if is_ip:
+        addr = ipaddress.ip_address(h)
+        for net, i in _CIDR:
+            net = ipaddress.ip_network(net)
+            if addr.version == net.version and addr in net:
+                return i
+    else:
+        if h in _APEX:
+            return _APEX[h]
+        labels = h.split(".")
+        for n in range(1, len(labels)):
+            parent = ".".join(labels[n:])
+            if n == 1 and parent in _ONE:
+                return _ONE[parent]
+            if parent in _ANY:
+                return _ANY[parent]
+    if _DEFAULT is None:
+        raise RefusedError("httptrust: %s is not a host of this export" % host)
+    return _DEFAULT
+
+
+def _spki(der):
+    """The DER SubjectPublicKeyInfo of a DER certificate."""
+    def tlv(b, i):
+        tag = b[i]
+        n = b[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7F
+            n = int.from_bytes(b[i:i + k], "big")
+            i += k
+        return tag, i, i + n
+    _, i, _ = tlv(der, 0)          # Certificate
+    _, i, end = tlv(der, i)        # TBSCertificate
+    tag, s, e = tlv(der, i)
+    if tag == 0xA0:                # [0] version
+        i = e
+    for _ in range(5):             # serial, signature, issuer, validity, subject
+        _, s, i = tlv(der, i)
+    _, s, e = tlv(der, i)
+    return der[i:e]
+
+
+def _name_ok(name, dns, ips):
+    """Whether a certificate with these names covers name, as Go's
+    x509.Certificate.VerifyHostname decides (no common name)."""
+    h, is_ip = _norm(name)
+    if is_ip:
+        return h in [str(ipaddress.ip_address(x)) for x in ips]
+    for d in dns:
+        d = d.rstrip(".").lower()
+        if d == h:
+            return True
+        if d.startswith("*.") and "." in h and h.split(".", 1)[1] == d[2:] and h.split(".", 1)[0]:
+            return True
+    return False
+
+
+def _check(scope, der, name):
+    s = _SCOPES[scope]
+    if der is None:
+        raise RefusedError("httptrust: %s: the server presented no certificate" % name)
+    if s["exact_only"]:
+        found = None
+        for pem, nb, na, dns, ips in s["exact"]:
+            if b64decode(pem) == der:
+                found = (nb, na, dns, ips)
+        if found is None:
+            raise RefusedError("httptrust: %s: the server's certificate is not the one the rule trusts (%s)" % (name, s["label"]))
+        nb, na, dns, ips = found
+        now = time.time()
+        if not s["allow_expired"] and not (nb <= now <= na):
+            raise RefusedError("httptrust: %s: the trusted certificate is outside its validity window" % name)
+        if not s["allow_name_mismatch"] and not _name_ok(name, dns, ips):
+            raise RefusedError("httptrust: %s: the trusted certificate does not cover this name" % name)
+    if s["pins"]:
+        if s["pins_end"] and datetime.date.today().isoformat() >= s["pins_end"]:
+            warnings.warn("httptrust: pins for %s have expired and are not enforced" % name)
+            return
+        pin = hashlib.sha256(_spki(der)).digest()
+        if pin not in [b64decode(p) for p in s["pins"]]:
+            msg = "httptrust: %s: no pin of the rule (%s) matches the server's key" % (name, s["label"])
+            if s["enforce"]:
+                raise RefusedError(msg)
+            warnings.warn(msg + " (report-only: allowed)")
+
+
+class _Checked:
+    def _httptrust_check(self):
+        ctx = self.context
+        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname)
+
+
+class _Socket(_Checked, ssl.SSLSocket):
+    def do_handshake(self, *args, **kwargs):
+        super().do_handshake(*args, **kwargs)
+        self._httptrust_check()
+
+
+class _Object(_Checked, ssl.SSLObject):
+    def do_handshake(self):
+        super().do_handshake()
+        self._httptrust_check()
+
+
+class _Context(ssl.SSLContext):
+    sslsocket_class = _Socket
+    sslobject_class = _Object
+
+    def wrap_socket(self, sock, *args, server_hostname=None, **kwargs):
+        return super().wrap_socket(sock, *args, server_hostname=self._httptrust_sni(server_hostname), **kwargs)
+
+    def wrap_bio(self, incoming, outgoing, *args, server_hostname=None, **kwargs):
+        return super().wrap_bio(incoming, outgoing, *args, server_hostname=self._httptrust_sni(server_hostname), **kwargs)
+
+    def _httptrust_sni(self, server_hostname):
+        # The name the certificate must cover: the rule's server_name, else
+        # the host this context is for (urllib3 passes none for an IP).
+        s = _SCOPES[self._httptrust_scope]
+        return s["server_name"] or server_hostname or self._httptrust_host
+
+
+_contexts = {}
+
+
+def _context(i, host):
+    s = _SCOPES[i]
+    if s["refuse"]:
+        raise RefusedError("httptrust: %s: %s" % (host, s["refuse"]))
+    ctx = _Context(ssl.PROTOCOL_TLS_CLIENT)
+    ctx._httptrust_scope = i
+    ctx._httptrust_name = s["server_name"]
+    ctx.minimum_version = _TLS[s["min_tls"]]
+    if s["exact_only"]:
+        # The certificate is compared byte for byte, then its validity
+        # and names are checked, by _check: the chain means nothing here.
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    # Go (and so httptrust) never matches a name in the subject's common
+    # name; OpenSSL does when the certificate has no DNS names.
+    ctx.hostname_checks_common_name = False
+    if s["system"]:
+        ctx.load_default_certs()
+    if s["cadata"]:
+        ctx.load_verify_locations(cadata=s["cadata"])
+    return ctx
+
+
+def context_for(host, port=443):
+    """An ssl.SSLContext that trusts what the policy trusts for host:port,
+    and checks its pins and exact certificates after each handshake. Use it
+    for that host only: the context knows which rule and host it is for."""
+    i = scope_for(host, port)
+    h = _norm(host)[0]
+    key = (i, h)
+    ctx = _contexts.get(key)
+    if ctx is None:
+        ctx = _context(i, host)
+        ctx._httptrust_host = h
+        ctx._httptrust_name = _SCOPES[i]["server_name"] or h
+        _contexts[key] = ctx
+    return ctx
+
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib.parse import urlparse
+    from urllib3.poolmanager import PoolManager
+except ImportError:  # requests is optional
+    requests = None
+else:
+    class Adapter(HTTPAdapter):
+        """A requests adapter for https:// that gives each host the trust of
+        its rule. It never adds requests' own CA bundle, and refuses
+        verify=False and proxies (a proxy's pool would mix hosts)."""
+
+        def __init__(self, *args, **kwargs):
+            self._httptrust_pools = {}
+            super().__init__(*args, **kwargs)
+
+        def get_connection(self, url, proxies=None):
+            u = urlparse(url)
+            if u.scheme.lower() != "https":
+                return super().get_connection(url, proxies)
+            if proxies and requests.utils.select_proxy(url, proxies):
+                raise RefusedError("httptrust: this adapter does not go through proxies")
+            port = u.port or 443
+            ctx = context_for(u.hostname, port)
+            pm = self._httptrust_pools.get(id(ctx))
+            if pm is None:
+                pm = PoolManager(num_pools=self._pool_connections, maxsize=self._pool_maxsize,
+                                 block=self._pool_block, ssl_context=ctx)
+                self._httptrust_pools[id(ctx)] = pm
+            return pm.connection_from_url(url)
+
+        def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+            # requests 2.32 and later build the pool here, with their own
+            # bundle: route it through get_connection instead.
+            if request.url.lower().startswith("https") and verify is False:
+                raise RefusedError("httptrust: verify=False would turn verification off; the policy decides")
+            return self.get_connection(request.url, proxies)
+
+        def cert_verify(self, conn, url, verify, cert):
+            if not url.lower().startswith("https"):
+                return
+            if verify is False:
+                raise RefusedError("httptrust: verify=False would turn verification off; the policy decides")
+            if cert:
+                raise RefusedError("httptrust: client certificates are not part of this export")
+            ctx = conn.conn_kw.get("ssl_context")
+            conn.cert_reqs = "CERT_NONE" if ctx is not None and ctx.verify_mode == ssl.CERT_NONE else "CERT_REQUIRED"
+            # requests would add its own bundle (certifi) to the context.
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+
+        def close(self):
+            for pm in self._httptrust_pools.values():
+                pm.clear()
+            super().close()
+
+    def session():
+        """A requests.Session whose https:// requests are judged by the
+        policy. Redirects to another host are judged by that host's rule."""
+        s = requests.Session()
+        s.mount("https://", Adapter())
+        return s
+
+try:
+    import httpx
+except ImportError:  # httpx is optional
+    httpx = None
+else:
+    class Transport(httpx.BaseTransport):
+        """An httpx transport that gives each https host the trust of its
+        rule; keyword arguments go to each httpx.HTTPTransport."""
+
+        def __init__(self, **kwargs):
+            self._kwargs = kwargs
+            self._transports = {}
+
+        def _for(self, url):
+            if url.scheme != "https":
+                key = None
+            else:
+                key = id(context_for(url.host, url.port or 443))
+            t = self._transports.get(key)
+            if t is None:
+                verify = True if key is None else context_for(url.host, url.port or 443)
+                t = httpx.HTTPTransport(verify=verify, **self._kwargs)
+                self._transports[key] = t
+            return t
+
+        def handle_request(self, request):
+            return self._for(request.url).handle_request(request)
+
+        def close(self):
+            for t in self._transports.values():
+                t.close()
+
+    class AsyncTransport(httpx.AsyncBaseTransport):
+        """The asynchronous twin of Transport."""
+
+        def __init__(self, **kwargs):
+            self._kwargs = kwargs
+            self._transports = {}
+
+        def _for(self, url):
+            key = None if url.scheme != "https" else id(context_for(url.host, url.port or 443))
+            t = self._transports.get(key)
+            if t is None:
+                verify = True if key is None else context_for(url.host, url.port or 443)
+                t = httpx.AsyncHTTPTransport(verify=verify, **self._kwargs)
+                self._transports[key] = t
+            return t
+
+        async def handle_async_request(self, request):
+            return await self._for(request.url).handle_async_request(request)
+
+        async def aclose(self):
+            for t in self._transports.values():
+                await t.aclose()
+
+    def client(**kwargs):
+        """An httpx.Client whose requests are judged by the policy. It does
+        not read proxy settings from the environment (a proxy transport
+        would not be this one)."""
+        return httpx.Client(transport=Transport(), trust_env=False, **kwargs)
+`
+
+// pemB64 is the base64 of DER, as one string.
+func pemB64(der []byte) string { return base64.StdEncoding.EncodeToString(der) }
