@@ -307,3 +307,34 @@ func TestIntermediatesAreLossy(t *testing.T) {
 		}
 	}
 }
+
+// curl, java and pem accept a certificate that names its host only in the
+// common name, which httptrust refuses: their anchors are lossy, and an
+// exact certificate named only so is refused.
+func TestCommonNameFallbackIsLossy(t *testing.T) {
+	for _, format := range []string{"curl", "java", "pem"} {
+		t.Run(format, func(t *testing.T) {
+			w := newWorld(t)
+			if format == "java" {
+				w.scenario("allow_expired = true") // java refuses exact certificates without it
+			} else {
+				w.scenario("")
+			}
+			_, err := w.tryBuild(Options{Format: format})
+			if err == nil || !strings.Contains(err.Error(), "common name") {
+				t.Fatalf("export without --allow-lossy: %v, want the common-name loss", err)
+			}
+			res, err := w.tryBuild(Options{Format: format, AllowLossy: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, is := range res.Dropped {
+				found = found || strings.Contains(is.Message, "common name")
+			}
+			if !found {
+				t.Errorf("the common-name loss is not listed: %+v", res.Dropped)
+			}
+		})
+	}
+}

@@ -35,7 +35,7 @@ func TestCurlRuntime(t *testing.T) {
 	curl := need(t, "curl")
 	w := newWorld(t)
 	probes := withoutCNOnly(w.scenario(""))
-	dir := w.write(Options{Format: "curl"})
+	dir := w.write(Options{Format: "curl", AllowLossy: true})
 	got := map[string]string{}
 	var run []probe
 	for _, p := range probes {
@@ -84,7 +84,7 @@ func TestCurlIgnoresSystemCAFolder(t *testing.T) {
 		t.Fatalf("openssl rehash: %v\n%s", err, out)
 	}
 	p := w.serve("public CA only", "anchor.test", chainOf(w.pki.LeafFrom(t, public, "anchor.test")), false)
-	dir := w.write(Options{Format: "curl"})
+	dir := w.write(Options{Format: "curl", AllowLossy: true})
 	file := fileFor(dir, "anchor.test", ".curl")
 	if res := curlGet(t, curl, file, p, "--capath", caDir); res == "ok" {
 		t.Fatalf("a certificate only the CA folder vouches for was accepted under the flag file: trust widened")

@@ -43,7 +43,7 @@ var Support = []Feature{
 	{"hosts: host:port", "RRREEEEEE"},
 	{"hosts: *.suffix", "CCCEEEEEE"},
 	{"hosts: **.suffix", "ECEEEEEEE"},
-	{"anchors", "ECCEEEEEE"},
+	{"anchors", "ECCEELELL"},
 	{"certificates", "CCCCCCCCC"},
 	{"intermediates", "LLLLLLLLL"},
 	{"system_roots", "ECCEECECC"},
