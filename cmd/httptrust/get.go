@@ -100,7 +100,7 @@ func (e *env) getCmd() *cobra.Command {
 		Short:   "Make a verified HTTPS request, as curl does (body to stdout)",
 		Long:    getLong,
 		Example: getExamples,
-		Args:    exactArgs(1, "get needs one URL"),
+		Args:    e.getArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("noproxy") {
 				np := cmd.Flags().Lookup("noproxy").Value.String()
@@ -161,8 +161,17 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 }
 
 func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
+	if e.json && g.writeOut != "" {
+		return usagef("--json and -w/--write-out both print the transfer on stdout: use one (--json has the status, headers, TLS and duration)")
+	}
 	run := &getRun{e: e, g: g}
 	err := run.do(ctx, rawURL)
+	if run.hop != nil {
+		// A failure names the server of the hop it happened on (--json).
+		if host, port, herr := urlHostPort(run.hop); herr == nil {
+			err = at(err, host, port, nil)
+		}
+	}
 	if g.writeOut != "" {
 		if werr := run.writeOut(err); werr != nil && err == nil {
 			err = werr
@@ -179,6 +188,7 @@ type getRun struct {
 	e      *env
 	g      *getFlags
 	u      *url.URL
+	hop    *url.URL // the URL of the request that failed, once one was sent
 	tracer *tracer
 	resp   *http.Response
 	body   *counter // what was read of the body
@@ -215,18 +225,23 @@ func (r *getRun) do(ctx context.Context, rawURL string) error {
 		defer cancel()
 		req = req.WithContext(ctx)
 	}
+	r.hop = u
 	resp, err := client.Do(req)
 	if err != nil {
 		return r.requestError(ctx, err)
 	}
 	defer resp.Body.Close()
-	r.resp = resp
+	r.resp, r.hop = resp, resp.Request.URL
 	if g.fail && resp.StatusCode >= 400 {
 		return &exitError{code: exitHTTP, err: fmt.Errorf("%s: the server answered %s", resp.Request.URL.Redacted(), resp.Status),
 			hints: r.clientCertHints(resp)}
 	}
 	r.body = &counter{r: resp.Body}
-	if err := e.writeResponse(g, resp, r.body); err != nil {
+	write := func() error { return e.writeResponse(g, resp, r.body) }
+	if e.json {
+		write = func() error { return r.writeJSONResponse(resp) }
+	}
+	if err := write(); err != nil {
 		if isTimeout(err) {
 			return r.timeout(ctx, resp.Request.URL.Redacted())
 		}
