@@ -27,7 +27,8 @@ const getExamples = `  httptrust get https://192.168.1.20/status
   httptrust get -s -o /dev/null -w '%{http_code} %{time_total}\n' https://device.local/
   httptrust get -x socks5h://127.0.0.1:1080 https://intranet.corp.example/
   httptrust get --resolve device.local:443:192.168.1.20 https://device.local/
-  httptrust get -o firmware.bin -L https://device.local/firmware`
+  httptrust get -o firmware.bin -L https://device.local/firmware
+  httptrust get --json https://api.corp.example/v1/items | jq -r .body   the response as one JSON object`
 
 const getLong = `Make an HTTPS request with curl's habits and print the body on stdout.
 
@@ -51,12 +52,20 @@ Output as curl's: binary data is not written to a terminal (use -o FILE, or
 body that goes to a file or a pipe (not with -s); -s also silences errors
 (-sS shows them).
 
+--json prints the response as one JSON object instead of the body: status,
+proto, headers, the body as text (or body_base64 when it is not UTF-8
+text; up to 16 MiB, -o FILE for more), the TLS version, cipher, chain and
+rule, the redirects followed and duration_seconds; a failure prints
+{"error": {...}}. It is not curl's --json DATA: to send JSON as curl does,
+use -d DATA -H 'Content-Type: application/json' -H 'Accept: application/json'.
+
 Exit codes follow curl: 0 ok, 6 could not resolve, 7 could not connect,
 22 HTTP status >= 400 with --fail, 23 output not written (binary data for a
 terminal), 28 timeout, 35 TLS handshake failed (not a TLS server, client
 certificate required), 58 client certificate or key unusable, 60 server
-certificate not verified, 77 CA file unusable, 90 pinned key mismatch;
-1 refused (a redirect to plain HTTP), 2 usage.`
+certificate not verified, 63 body too large for --json, 77 CA file
+unusable, 90 pinned key mismatch; 1 refused (a redirect to plain HTTP),
+2 usage.`
 
 // getFlags are the flags of httptrust get.
 type getFlags struct {

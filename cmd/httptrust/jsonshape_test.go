@@ -302,3 +302,33 @@ func checkKeys(t *testing.T, path string, v any) {
 		}
 	}
 }
+
+// TestJSONDocumented checks that README.md's "JSON output" section names
+// every key of the envelope and every reason a failure can carry.
+func TestJSONDocumented(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(data), "\n## JSON output\n")
+	if !ok {
+		t.Fatal(`README.md has no "## JSON output" section`)
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var want []string
+	want = append(want, errorKeys...)
+	want = append(want, cliReasons...)
+	for _, r := range httptrust.Reasons() {
+		want = append(want, r.Code())
+	}
+	for _, w := range want {
+		if !strings.Contains(sec, "`"+w+"`") {
+			t.Errorf("README.md's JSON output section does not name `%s`", w)
+		}
+	}
+	for _, r := range cliReasons {
+		if !regexp.MustCompile("(?m)^\\| `" + r + "` \\| \\d+ \\|").MatchString(sec) {
+			t.Errorf("README.md's table of CLI reasons has no row for %s with its exit code", r)
+		}
+	}
+}

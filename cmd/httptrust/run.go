@@ -99,7 +99,7 @@ name, and no other.
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.storeDir, "store", "", "trust store folder `DIR` (env "+store.EnvStore+"; default <user config dir>/httptrust)")
-	pf.BoolVar(&e.json, "json", false, "print data as JSON")
+	pf.BoolVar(&e.json, "json", false, "print data as JSON: one object on stdout, {\"error\": ...} for a failure (not curl's --json DATA)")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
 	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
 		e.diagnoseCmd(), e.checkCmd())
