@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -206,11 +207,12 @@ func looksLikeJSON(arg string) bool {
 		return true
 	case strings.ContainsRune(`{["@`, rune(s[0])):
 		return true
-	case s[0] >= '0' && s[0] <= '9', s[0] == '-' && len(s) > 1 && s[1] >= '0' && s[1] <= '9':
-		return !strings.Contains(s, "://")
 	}
-	return false
+	return jsonNumber.MatchString(s)
 }
+
+// jsonNumber is a number as JSON writes it (not an address: 127.0.0.1:8443).
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 
 // curlJSON is the usage error for curl's --json DATA: httptrust's --json
 // prints the output as JSON. The command that sends DATA as curl would is

@@ -94,9 +94,11 @@ func TestJSONShapes(t *testing.T) {
 		{"inspect file", []string{"inspect", devPEM}, exitOK, false},
 		{"inspect server", []string{"inspect", dev.URL}, exitOK, false},
 		{"inspect unusable", []string{"inspect", notes}, exitCAFile, false},
+		{"inspect closed port", []string{"inspect", closed}, exitConnect, false},
 		{"pin file", []string{"pin", devPEM}, exitOK, false},
 		{"pin server", []string{"pin", "--resolve", resolve, apiURL}, exitOK, false},
 		{"pin missing file", []string{"pin", filepath.Join(dir, "none.pem")}, exitCAFile, false},
+		{"pin closed port", []string{"pin", closed}, exitConnect, false},
 		{"trust add", []string{"trust", "add", ca, "--host", "api.test"}, exitOK, false},
 		{"trust add no host", []string{"trust", "add", ca}, exitUsage, false},
 		{"trust list", []string{"trust", "list"}, exitOK, false},
@@ -126,6 +128,7 @@ func TestJSONShapes(t *testing.T) {
 		"get usage": reasonUsage, "get curl --json": reasonUsage, "get bad flag": reasonUsage,
 		"get CA file unusable": reasonUnusableFile, "get store not loaded": reasonStoreNotLoaded, "unknown command": reasonUsage,
 		"fetch no consent": reasonNoConsent, "fetch wrong fingerprint": reasonFingerprintMismatch, "fetch closed port": reasonCannotConnect,
+		"inspect closed port": reasonCannotConnect, "pin closed port": reasonCannotConnect,
 		"inspect unusable": reasonUnusableFile, "pin missing file": reasonUnusableFile, "trust add no host": reasonUsage,
 		"trust list store not loaded": reasonStoreNotLoaded, "trust forget not found": reasonNotFound,
 		"trust remove not found": reasonNotFound, "diagnose usage": reasonUsage, "mint key exists": reasonCannotWrite,
@@ -135,7 +138,7 @@ func TestJSONShapes(t *testing.T) {
 	// they are known.
 	wantChain := map[string]bool{"get refused": true, "get pin mismatch": true, "fetch no consent": true, "fetch wrong fingerprint": true}
 	wantHost := map[string]bool{"get closed port": true, "get timeout": true, "get --fail": true, "get body too large": true,
-		"fetch closed port": true}
+		"fetch closed port": true, "inspect closed port": true, "pin closed port": true}
 	reasons := map[string]bool{}
 	for _, r := range cliReasons {
 		reasons[r] = true
@@ -331,4 +334,36 @@ func TestJSONDocumented(t *testing.T) {
 			t.Errorf("README.md's table of CLI reasons has no row for %s with its exit code", r)
 		}
 	}
+}
+
+func TestLooksLikeJSON(t *testing.T) {
+	tests := []struct {
+		arg  string
+		want bool
+	}{
+		{`{"a":1}`, true}, {`[1,2]`, true}, {`"x"`, true}, {"42", true}, {"-1.5e3", true},
+		{"true", true}, {"false", true}, {"null", true}, {"@body.json", true}, {"-", true}, {" {} ", true},
+		{"https://api.example/", false}, {"127.0.0.1:8443", false}, {"192.168.1.20", false}, {"01", false},
+		{"api.example", false}, {"", false}, {"truex", false}, {"1.", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arg, func(t *testing.T) {
+			if got := looksLikeJSON(tt.arg); got != tt.want {
+				t.Errorf("looksLikeJSON(%q) = %v, want %v", tt.arg, got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzLooksLikeJSON: whatever looksLikeJSON reads as JSON is never a URL
+// get would take, and it never panics.
+func FuzzLooksLikeJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, "42", "-", "@f", "https://h/", "127.0.0.1:443", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if looksLikeJSON(s) && strings.HasPrefix(strings.TrimSpace(s), "https://") {
+			t.Errorf("looksLikeJSON(%q) reads a URL as JSON", s)
+		}
+	})
 }
