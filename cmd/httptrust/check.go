@@ -116,7 +116,7 @@ func (e *env) check(ctx context.Context, f *checkFlags, args []string) error {
 	var rep *store.Report
 	if len(urls) == 0 || f.withStore {
 		if rep, err = st.Check(now, within); err != nil {
-			return &exitError{code: exitCAFile, err: err}
+			return &exitError{code: exitCAFile, reason: reasonStoreNotLoaded, err: err}
 		}
 	} else {
 		rep = store.NewReport(now, within)
@@ -289,36 +289,56 @@ func checkServer(ctx context.Context, p *httptrust.Policy, t checkTarget, bound 
 }
 
 // checkView is the report as --json prints it: the findings' commands
-// rendered for this run, and the exit code.
+// rendered for this run, the days left of every date, and the exit code.
 type checkView struct {
 	*store.Report
-	Findings []findingView `json:"findings"`
-	Notes    []findingView `json:"notes"`
-	ExitCode int           `json:"exit_code"`
+	Findings     []findingView    `json:"findings"`
+	Notes        []findingView    `json:"notes"`
+	Certificates []certStatusView `json:"certificates"`
+	ExitCode     int              `json:"exit_code"`
 }
 
 type findingView struct {
 	store.Finding
+	DaysLeft *int     `json:"days_left,omitempty"` // with not_after
 	Commands []string `json:"commands,omitempty"`
 }
 
+type certStatusView struct {
+	store.CertStatus
+	DaysLeft int `json:"days_left"`
+}
+
 func (e *env) viewCheck(rep *store.Report, code int) checkView {
-	v := checkView{Report: rep, Findings: []findingView{}, Notes: []findingView{}, ExitCode: code}
+	v := checkView{Report: rep, Findings: []findingView{}, Notes: []findingView{}, Certificates: []certStatusView{}, ExitCode: code}
 	for _, f := range rep.Findings {
-		v.Findings = append(v.Findings, e.viewFinding(f))
+		v.Findings = append(v.Findings, e.viewFinding(rep, f))
 	}
 	for _, f := range rep.Notes {
-		v.Notes = append(v.Notes, e.viewFinding(f))
+		v.Notes = append(v.Notes, e.viewFinding(rep, f))
+	}
+	for _, c := range rep.Certificates {
+		v.Certificates = append(v.Certificates, certStatusView{CertStatus: c, DaysLeft: daysLeft(c.NotAfter, rep.Now)})
 	}
 	return v
 }
 
-func (e *env) viewFinding(f store.Finding) findingView {
+func (e *env) viewFinding(rep *store.Report, f store.Finding) findingView {
 	v := findingView{Finding: f}
+	if !f.NotAfter.IsZero() {
+		d := daysLeft(f.NotAfter, rep.Now)
+		v.DaysLeft = &d
+	}
 	for _, c := range f.Commands {
 		v.Commands = append(v.Commands, e.commandLine(c))
 	}
 	return v
+}
+
+// daysLeft is the number of whole days from now to notAfter, negative
+// once it is past.
+func daysLeft(notAfter, now time.Time) int {
+	return int(math.Floor(notAfter.Sub(now).Hours() / 24))
 }
 
 // printCheck prints the report: the findings, what fixes each, the notes,
@@ -349,7 +369,7 @@ func (e *env) printCheck(w io.Writer, what string, rep *store.Report, days int) 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  HOSTS\tKIND\tNOT AFTER\tDAYS LEFT\tFROM\tSUBJECT")
 	for _, c := range rep.Certificates {
-		left := int(math.Floor(c.NotAfter.Sub(rep.Now).Hours() / 24))
+		left := daysLeft(c.NotAfter, rep.Now)
 		from := c.File
 		if c.URL != "" {
 			from = c.URL

@@ -34,18 +34,18 @@ func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 	case consent.NoConsent:
 		above := "the SHA-256 above"
 		if r.e.json {
-			above = "the SHA-256 of plan.sha256"
+			above = fmt.Sprintf("the SHA-256 of %s (%s)", pl.Cert.Subject, certs.CertFingerprint(pl.Cert))
 		}
-		return failf([]string{
+		return withReason(reasonNoConsent, failf([]string{
 			"compare " + above + " with the one the server's owner shows you, then:",
 			"  " + r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint)),
 			"or accept what is shown:",
 			"  " + r.e.commandLine(r.fetchCommand("--yes")),
-		}, "no consent to trust %s: not a terminal, and neither --yes nor --fingerprint was given; nothing written", r.host)
+		}, "no consent to trust %s: not a terminal, and neither --yes nor --fingerprint was given; nothing written", r.host))
 	case consent.Ask:
 		q := fmt.Sprintf("Trust this %s for %s? Compare its SHA-256 with the one the server's owner shows you. [y/N] ", pl.Kind, strings.Join(r.patterns, ", "))
 		if !r.ask(prompt, q) {
-			return failf(nil, "declined; nothing written")
+			return withReason(reasonNoConsent, failf(nil, "declined; nothing written"))
 		}
 	}
 	return r.relaxations(pl, prompt, consent.ByPrompt(v))
@@ -96,7 +96,7 @@ func (r *fetchRun) wrongFingerprint(pl *plan, protected bool) error {
 				"  "+r.e.commandLine(httptrust.Command{Name: "trust add", Args: []string{httptrust.PlaceholderCAFile, "--host", r.host}}))
 		}
 	}
-	return &exitError{code: exitVerify, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate to trust (%s)", r.host, r.fp, certs.CertFingerprint(pl.Cert)), hints: hints}
+	return &exitError{code: exitVerify, reason: reasonFingerprintMismatch, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate to trust (%s)", r.host, r.fp, certs.CertFingerprint(pl.Cert)), hints: hints}
 }
 
 // relaxations checks that a name mismatch or expiry is allowed by its flag,

@@ -28,11 +28,24 @@ func (e *env) demoCmd() *cobra.Command {
 start a local HTTPS server with a self-signed certificate, watch a plain Go
 client fail with its raw error and httptrust get fail with the reason,
 trust the certificate for that host only, make the request, and see a
-second host serving the same certificate still refused.`,
+second host serving the same certificate still refused.
+
+The tour is for reading: --json is refused (exit 2). Each command it shows
+takes --json.`,
 		Example: "  httptrust demo",
 		Args:    exactArgs(0, "demo takes no arguments"),
-		RunE:    func(cmd *cobra.Command, args []string) error { return e.demo(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if e.json {
+				return noJSON("demo", "the demo is a tour to read; run it without --json, and the commands it shows with --json")
+			}
+			return e.demo(cmd.Context())
+		},
 	}
+}
+
+// noJSON refuses --json for a command whose output is not data.
+func noJSON(name, hint string) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf("%s prints no data: --json is not supported", name), hints: []string{hint}}
 }
 
 // demoServer is the demo's self-signed HTTPS server.

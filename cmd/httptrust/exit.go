@@ -28,6 +28,7 @@ const (
 	exitCAFile           = 77 // a CA or certificate file (or the store) cannot be used
 	exitTooManyRedirects = 47 // -L followed more than 50 redirects
 	exitRecv             = 56 // the connection failed while receiving the body
+	exitTooLarge         = 63 // a body too large for get --json (curl: maximum file size exceeded)
 	exitPin              = 90 // pinned public key mismatch
 )
 

@@ -123,8 +123,10 @@ type fetchRun struct {
 	aiaURL   string
 }
 
-func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
+func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) (err error) {
 	r := &fetchRun{e: e, f: f}
+	// A failure names the server and the chain it presented (--json).
+	defer func() { err = at(err, r.host, r.port, r.view.Chain) }()
 	if err := r.parse(raw); err != nil {
 		return err
 	}
@@ -197,7 +199,7 @@ func (r *fetchRun) checkGivenFingerprint(chain []*x509.Certificate) error {
 			return nil
 		}
 	}
-	return &exitError{code: exitVerify, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate the server presents (%s): it may not be the server you expect; nothing written",
+	return &exitError{code: exitVerify, reason: reasonFingerprintMismatch, err: fmt.Errorf("%s: the fingerprint given (%s) is not that of the certificate the server presents (%s): it may not be the server you expect; nothing written",
 		r.host, r.fp, certs.CertFingerprint(chain[0])), hints: []string{"check the fingerprint with the server's owner"}}
 }
 

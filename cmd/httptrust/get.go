@@ -27,7 +27,8 @@ const getExamples = `  httptrust get https://192.168.1.20/status
   httptrust get -s -o /dev/null -w '%{http_code} %{time_total}\n' https://device.local/
   httptrust get -x socks5h://127.0.0.1:1080 https://intranet.corp.example/
   httptrust get --resolve device.local:443:192.168.1.20 https://device.local/
-  httptrust get -o firmware.bin -L https://device.local/firmware`
+  httptrust get -o firmware.bin -L https://device.local/firmware
+  httptrust get --json https://api.corp.example/v1/items | jq -r .body   the response as one JSON object`
 
 const getLong = `Make an HTTPS request with curl's habits and print the body on stdout.
 
@@ -51,12 +52,20 @@ Output as curl's: binary data is not written to a terminal (use -o FILE, or
 body that goes to a file or a pipe (not with -s); -s also silences errors
 (-sS shows them).
 
+--json prints the response as one JSON object instead of the body: status,
+proto, headers, the body as text (or body_base64 when it is not UTF-8
+text; up to 16 MiB, -o FILE for more), the TLS version, cipher, chain and
+rule, the redirects followed and duration_seconds; a failure prints
+{"error": {...}}. It is not curl's --json DATA: to send JSON as curl does,
+use -d DATA -H 'Content-Type: application/json' -H 'Accept: application/json'.
+
 Exit codes follow curl: 0 ok, 6 could not resolve, 7 could not connect,
 22 HTTP status >= 400 with --fail, 23 output not written (binary data for a
 terminal), 28 timeout, 35 TLS handshake failed (not a TLS server, client
 certificate required), 58 client certificate or key unusable, 60 server
-certificate not verified, 77 CA file unusable, 90 pinned key mismatch;
-1 refused (a redirect to plain HTTP), 2 usage.`
+certificate not verified, 63 body too large for --json, 77 CA file
+unusable, 90 pinned key mismatch; 1 refused (a redirect to plain HTTP),
+2 usage.`
 
 // getFlags are the flags of httptrust get.
 type getFlags struct {
@@ -100,7 +109,7 @@ func (e *env) getCmd() *cobra.Command {
 		Short:   "Make a verified HTTPS request, as curl does (body to stdout)",
 		Long:    getLong,
 		Example: getExamples,
-		Args:    exactArgs(1, "get needs one URL"),
+		Args:    e.getArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("noproxy") {
 				np := cmd.Flags().Lookup("noproxy").Value.String()
@@ -161,8 +170,17 @@ func exactArgs(n int, msg string) cobra.PositionalArgs {
 }
 
 func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
+	if e.json && g.writeOut != "" {
+		return usagef("--json and -w/--write-out both print the transfer on stdout: use one (--json has the status, headers, TLS and duration)")
+	}
 	run := &getRun{e: e, g: g}
 	err := run.do(ctx, rawURL)
+	if run.hop != nil {
+		// A failure names the server of the hop it happened on (--json).
+		if host, port, herr := urlHostPort(run.hop); herr == nil {
+			err = at(err, host, port, nil)
+		}
+	}
 	if g.writeOut != "" {
 		if werr := run.writeOut(err); werr != nil && err == nil {
 			err = werr
@@ -179,6 +197,7 @@ type getRun struct {
 	e      *env
 	g      *getFlags
 	u      *url.URL
+	hop    *url.URL // the URL of the request that failed, once one was sent
 	tracer *tracer
 	resp   *http.Response
 	body   *counter // what was read of the body
@@ -215,18 +234,23 @@ func (r *getRun) do(ctx context.Context, rawURL string) error {
 		defer cancel()
 		req = req.WithContext(ctx)
 	}
+	r.hop = u
 	resp, err := client.Do(req)
 	if err != nil {
 		return r.requestError(ctx, err)
 	}
 	defer resp.Body.Close()
-	r.resp = resp
+	r.resp, r.hop = resp, resp.Request.URL
 	if g.fail && resp.StatusCode >= 400 {
 		return &exitError{code: exitHTTP, err: fmt.Errorf("%s: the server answered %s", resp.Request.URL.Redacted(), resp.Status),
 			hints: r.clientCertHints(resp)}
 	}
 	r.body = &counter{r: resp.Body}
-	if err := e.writeResponse(g, resp, r.body); err != nil {
+	write := func() error { return e.writeResponse(g, resp, r.body) }
+	if e.json {
+		write = func() error { return r.writeJSONResponse(resp) }
+	}
+	if err := write(); err != nil {
 		if isTimeout(err) {
 			return r.timeout(ctx, resp.Request.URL.Redacted())
 		}

@@ -32,7 +32,7 @@ func (r *getRun) requestError(ctx context.Context, err error) error {
 	msg := err.Error()
 	if errors.As(err, &ue) {
 		if hop, perr := url.Parse(ue.URL); perr == nil {
-			where = hop.Redacted()
+			where, r.hop = hop.Redacted(), hop
 		}
 		msg = fmt.Sprintf("%s: %v", where, ue.Err)
 	}

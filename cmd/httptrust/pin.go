@@ -12,7 +12,14 @@ const pinExamples = `  httptrust pin api.pem
   httptrust pin postgres://db.internal:5432    any TLS service: HOST:PORT, tls://, smtp://, ...
   httptrust get --pin "$(httptrust pin api.pem | head -1 | cut -d' ' -f1)" https://api.example.com/`
 
-// pinLine is one certificate's or key's pin; --json prints a list of them.
+// pinView is what pin --json prints: every pin, and what of the file
+// could not be read beside the rest.
+type pinView struct {
+	Pins  []pinLine `json:"pins"`
+	Notes []string  `json:"notes,omitempty"`
+}
+
+// pinLine is one certificate's or key's pin.
 type pinLine struct {
 	Pin string `json:"pin"`
 	// Kind is "certificate", "private key", "public key" or
@@ -71,7 +78,7 @@ presents: compare them with a source you trust before relying on them.`,
 				}
 			}
 			if e.json {
-				return writeJSON(e.stdout, lines)
+				return writeJSON(e.stdout, pinView{Pins: lines, Notes: c.view.Notes})
 			}
 			for _, l := range lines {
 				switch {

@@ -6,28 +6,7 @@ import (
 	"time"
 
 	"github.com/httptrust/httptrust"
-	"github.com/httptrust/httptrust/certs"
 )
-
-// verifyView is a refused connection as --json prints it: the fields of
-// *httptrust.VerifyError, with its remedy rendered for this run.
-type verifyView struct {
-	Host         string           `json:"host"`
-	Port         string           `json:"port,omitempty"`
-	Reason       httptrust.Reason `json:"reason"`
-	ReasonText   string           `json:"reason_text"`
-	Detail       string           `json:"detail,omitempty"`
-	Rule         string           `json:"rule"`
-	RuleFile     string           `json:"rule_file,omitempty"`
-	Names        []string         `json:"names,omitempty"`
-	Chain        []certs.Info     `json:"chain"`
-	ExpectedPins []string         `json:"expected_pins,omitempty"`
-	SeenPins     []string         `json:"seen_pins,omitempty"`
-	FirstUse     *firstUseView    `json:"first_use,omitempty"`
-	Remedy       *remedyView      `json:"remedy,omitempty"`
-	Fix          string           `json:"fix,omitempty"`
-	ExitCode     int              `json:"exit_code"`
-}
 
 // firstUseView is the record a changed key contradicts.
 type firstUseView struct {
@@ -38,17 +17,15 @@ type firstUseView struct {
 	LastSeen  time.Time `json:"last_seen,omitzero"`
 }
 
-// viewVerify builds the view of ve.
-func (e *env) viewVerify(ve *httptrust.VerifyError) verifyView {
-	v := verifyView{
-		Host: ve.Host, Port: ve.Port, Reason: ve.Reason, ReasonText: ve.Reason.String(),
+// viewVerify builds the envelope of a refused connection from ve: the
+// library's reason, detail, rule, chain and remedy, the remedy's commands
+// rendered for this run as the hints print them.
+func (e *env) viewVerify(ve *httptrust.VerifyError) errorView {
+	v := errorView{
+		Host: ve.Host, Port: ve.Port, Reason: ve.Reason.Code(),
 		Detail: ve.Detail, Rule: "no rule (defaults: system roots)", Names: ve.Names,
 		Chain: ve.Chain, ExitCode: reasonExit(ve), Remedy: e.viewRemedy(ve.Remedy),
 	}
-	if v.Chain == nil {
-		v.Chain = []certs.Info{}
-	}
-	v.Fix = v.Remedy.line()
 	if ve.Rule != nil {
 		v.Rule = ve.Rule.String()
 		if ve.Rule.Rule != nil {
@@ -64,58 +41,56 @@ func (e *env) viewVerify(ve *httptrust.VerifyError) verifyView {
 	if r := ve.FirstUse; r != nil {
 		v.FirstUse = &firstUseView{HostPort: r.HostPort, Pin: r.Pin.String(), SHA256: r.CertSHA.String(),
 			FirstSeen: r.FirstSeen.UTC(), LastSeen: r.LastSeen.UTC()}
-	}
-	return v
-}
-
-// reportVerify prints a refused connection: the reason in words, the
-// rule, the chain with fingerprints and pins, and the remedy.
-func (e *env) reportVerify(ve *httptrust.VerifyError) int {
-	v := e.viewVerify(ve)
-	if e.json {
-		writeJSON(e.stdout, struct {
-			Error verifyView `json:"error"`
-		}{v})
-	}
-	if v.FirstUse != nil {
-		e.printKeyChange(v)
+		v.Message = fmt.Sprintf("%s: %s: the server's key is not the one recorded on first use", verifyURL(v.Host, v.Port), ve.Reason)
 	} else {
 		where := ve.Host
 		if ve.Port != "" || ve.Reason == httptrust.ReasonDowngrade {
 			where = ve.URL()
 		}
-		msg := fmt.Sprintf("%s: %s", where, ve.Reason)
+		v.Message = fmt.Sprintf("%s: %s", where, ve.Reason)
 		if ve.Detail != "" {
-			msg += ": " + ve.Detail
-		}
-		e.errorLine(msg)
-		printf(e.stderr, "  rule: %s\n", v.Rule)
-		if len(v.Chain) > 0 {
-			printf(e.stderr, "  chain presented by the server:\n")
-			printChain(e.stderr, "   ", v.Chain)
-		}
-		if len(v.ExpectedPins) > 0 {
-			printf(e.stderr, "  pins expected: %s\n", strings.Join(v.ExpectedPins, " "))
-			printf(e.stderr, "  pins of the verified chain: %s\n", strings.Join(v.SeenPins, " "))
+			v.Message += ": " + ve.Detail
 		}
 	}
-	for _, h := range v.Remedy.hints() {
-		e.hint(h)
+	v.Hints = v.Remedy.hints()
+	return v
+}
+
+// verifyURL is the https:// URL of host and port.
+func verifyURL(host, port string) string {
+	if port == "" {
+		return "https://" + host + "/"
 	}
-	return v.ExitCode
+	return (&httptrust.VerifyError{Host: host, Port: port}).URL()
+}
+
+// printVerify prints a refused connection as text: the reason in words,
+// the rule, the chain with fingerprints and pins (or, for a key changed
+// since first use, ssh's banner). The hints follow, from the same view.
+func (e *env) printVerify(v errorView) {
+	if v.FirstUse != nil {
+		e.printKeyChange(v)
+		return
+	}
+	e.errorLine(v.Message)
+	printf(e.stderr, "  rule: %s\n", v.Rule)
+	if len(v.Chain) > 0 {
+		printf(e.stderr, "  chain presented by the server:\n")
+		printChain(e.stderr, "   ", v.Chain)
+	}
+	if len(v.ExpectedPins) > 0 {
+		printf(e.stderr, "  pins expected: %s\n", strings.Join(v.ExpectedPins, " "))
+		printf(e.stderr, "  pins of the verified chain: %s\n", strings.Join(v.SeenPins, " "))
+	}
 }
 
 // printKeyChange prints a key that changed since first use as ssh does: a
 // banner, the recorded and the presented key. The remedy follows: the
 // deliberate way to accept a new key, never prefilled from this
 // connection, never --yes.
-func (e *env) printKeyChange(v verifyView) {
+func (e *env) printKeyChange(v errorView) {
 	rec := v.FirstUse
-	u := "https://" + v.Host + "/"
-	if v.Port != "" {
-		u = (&httptrust.VerifyError{Host: v.Host, Port: v.Port}).URL()
-	}
-	e.errorLine(fmt.Sprintf("%s: %s: the server's key is not the one recorded on first use", u, v.ReasonText))
+	e.errorLine(v.Message)
 	w := e.stderr
 	bar := strings.Repeat("@", 62)
 	printf(w, "  %s\n  @  WARNING: THE KEY OF %s HAS CHANGED\n  %s\n", bar, rec.HostPort, bar)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,13 +91,19 @@ name, and no other.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	// Subcommands inherit it: every flag error is a usage error (exit 2).
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if jerr := e.curlJSONFlag(c, err); jerr != nil {
+			return jerr
+		}
+		return usageErr(err)
+	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.storeDir, "store", "", "trust store folder `DIR` (env "+store.EnvStore+"; default <user config dir>/httptrust)")
-	pf.BoolVar(&e.json, "json", false, "print data as JSON")
+	pf.BoolVar(&e.json, "json", false, "print data as JSON: one object on stdout, {\"error\": ...} for a failure (not curl's --json DATA)")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
 	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
 		e.diagnoseCmd(), e.checkCmd(), e.exportCmd())
+	e.completionNoJSON(root)
 	return root
 }
 
@@ -145,7 +150,7 @@ func (e *env) loadPolicy(opts *httptrust.Options) (*store.Store, *httptrust.Poli
 	}
 	p, err := st.Load(opts)
 	if err != nil {
-		return nil, nil, &exitError{code: exitCAFile, err: err,
+		return nil, nil, &exitError{code: exitCAFile, err: err, reason: reasonStoreNotLoaded,
 			hints: []string{"fix or remove the file named above; the store is " + st.Dir + " (httptrust never loads part of a store)"}}
 	}
 	return st, p, nil
@@ -184,6 +189,9 @@ type exitError struct {
 	code  int
 	err   error
 	hints []string
+	// reason is the failure's code in --json (one of cliReasons); ""
+	// means from its type or exit code (see cliReason).
+	reason string
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -204,45 +212,26 @@ func failf(hints []string, format string, args ...any) error {
 }
 
 // report prints err as "httptrust: error:" and "httptrust: hint:" lines
-// and returns the exit code.
+// (with --json, first as {"error": ...} on stdout, from the same view) and
+// returns the exit code.
 func (e *env) report(err error) int {
 	var q *quietExit
 	if errors.As(err, &q) {
 		return q.code
 	}
-	var ve *httptrust.VerifyError
-	if errors.As(err, &ve) {
-		code := e.reportVerify(ve)
-		var more *moreHints
-		if errors.As(err, &more) {
-			for _, h := range more.hints {
-				e.hint(h)
-			}
-		}
-		return code
-	}
-	code := exitCode(err, false)
-	var ee *exitError
-	var hints []string
-	if errors.As(err, &ee) {
-		code, hints = ee.code, ee.hints
-	}
+	v := e.errorOf(err)
 	if e.json {
 		writeJSON(e.stdout, struct {
 			Error errorView `json:"error"`
-		}{errorView{Message: strings.TrimPrefix(err.Error(), "httptrust: "), ExitCode: code, Hints: hints}})
+		}{v})
 	}
-	e.errorLine(err.Error())
-	for _, h := range hints {
+	if errors.As(err, new(*httptrust.VerifyError)) {
+		e.printVerify(v)
+	} else {
+		e.errorLine(v.Message)
+	}
+	for _, h := range v.Hints {
 		e.hint(h)
 	}
-	return code
-}
-
-// errorView is an error as --json prints it on stdout (a refused
-// connection prints a verifyView instead).
-type errorView struct {
-	Message  string   `json:"message"`
-	ExitCode int      `json:"exit_code"`
-	Hints    []string `json:"hints,omitempty"`
+	return v.ExitCode
 }

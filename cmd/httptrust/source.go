@@ -165,7 +165,8 @@ func (e *env) probeURL(ctx context.Context, u *url.URL, pf *probeFlags) (*probe.
 	defer cancel()
 	res, err := probe.Probe(ctx, t)
 	if err != nil {
-		return nil, e.probeError(err, u)
+		host, port, _ := urlHostPort(u)
+		return nil, at(e.probeError(err, u), host, port, nil) // the envelope names the server (--json)
 	}
 	return res, nil
 }

@@ -117,11 +117,11 @@ func (e *env) storeError(st *store.Store, err error) error {
 	case errors.As(err, &ce):
 		return &exitError{code: exitFail, err: err, hints: e.conflictHints(st, ce)}
 	case errors.Is(err, httptrust.ErrWritableByOthers), errors.Is(err, httptrust.ErrOwnedByOther):
-		return &exitError{code: exitCAFile, err: err, hints: []string{"the store is " + st.Dir + "; httptrust loads no store another user could change, so it writes none"}}
+		return &exitError{code: exitCAFile, reason: reasonStoreNotLoaded, err: err, hints: []string{"the store is " + st.Dir + "; httptrust loads no store another user could change, so it writes none"}}
 	case errors.Is(err, store.ErrInvalidRule):
 		return &exitError{code: exitUsage, err: err, hints: []string{"docs/rule-file.md says which rules may hold which fields; nothing was written"}}
 	case errors.As(err, new(*httptrust.RuleError)):
-		return &exitError{code: exitCAFile, err: err,
+		return &exitError{code: exitCAFile, reason: reasonStoreNotLoaded, err: err,
 			hints: []string{"fix or remove the file named above; the store is " + st.Dir + " (httptrust never loads part of a store)"}}
 	case errors.Is(err, store.ErrNotFound):
 		return &exitError{code: exitFail, err: err, hints: []string{e.commandLine(httptrust.Command{Name: "trust list"}) + " shows the rules of the store"}}

@@ -121,7 +121,7 @@ func (r *fetchRun) replaceKey(ctx context.Context, st *store.Store, leaf *x509.C
 	if r.fp == nil || *r.fp != certs.CertFingerprint(leaf) {
 		hints := r.e.viewRemedy(ve.Remedy).hints()
 		if r.fp != nil {
-			return &exitError{code: exitVerify, err: fmt.Errorf("%s: its key changed since first use, and the fingerprint given is not that of the certificate presented now; nothing written", hostPort), hints: hints}
+			return &exitError{code: exitVerify, reason: reasonFingerprintMismatch, err: fmt.Errorf("%s: its key changed since first use, and the fingerprint given is not that of the certificate presented now; nothing written", hostPort), hints: hints}
 		}
 		return failf(hints, "%s: its key changed since first use (recorded %s, now %s); nothing written (--yes and the prompt cannot replace it)", hostPort, ve.FirstUse.Pin, certs.SPKIPin(leaf))
 	}

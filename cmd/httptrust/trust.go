@@ -50,11 +50,11 @@ func (e *env) trustListCmd() *cobra.Command {
 			}
 			entries, err := st.List()
 			if err != nil {
-				return &exitError{code: exitCAFile, err: err}
+				return &exitError{code: exitCAFile, reason: reasonStoreNotLoaded, err: err}
 			}
 			recs, err := st.KnownHosts().List()
 			if err != nil {
-				return &exitError{code: exitCAFile, err: err}
+				return &exitError{code: exitCAFile, reason: reasonStoreNotLoaded, err: err}
 			}
 			for _, r := range recs {
 				entries = append(entries, store.Entry{Hosts: []string{r.HostPort}, Kind: "first_use", File: store.KnownHostsFileFor(r.HostPort),
@@ -65,7 +65,10 @@ func (e *env) trustListCmd() *cobra.Command {
 				if entries == nil {
 					entries = []store.Entry{}
 				}
-				return writeJSON(e.stdout, entries)
+				return writeJSON(e.stdout, struct {
+					Store   string        `json:"store"`
+					Entries []store.Entry `json:"entries"`
+				}{st.Dir, entries})
 			}
 			if len(entries) == 0 {
 				printf(e.stderr, "httptrust: the store %s trusts nothing yet (every host gets the system roots)\n", st.Dir)
@@ -208,6 +211,11 @@ func (e *env) trustForgetCmd() *cobra.Command {
 			if perr != nil {
 				hp = net.JoinHostPort(host, "443")
 			}
+			if e.json {
+				return writeJSON(e.stdout, struct {
+					Forgot string `json:"forgot"`
+				}{hp})
+			}
 			printf(e.stdout, "forgot the first-use record of %s\n", hp)
 			return nil
 		},
@@ -219,12 +227,12 @@ func (e *env) trustForgetCmd() *cobra.Command {
 func (e *env) forgetError(st *store.Store, host string, err error) error {
 	hints := []string{"the records are in " + store.KnownHostsDir + " in the store; httptrust trust list shows them"}
 	if !errors.Is(err, store.ErrNotFound) {
-		return failf(hints, "%v", err)
+		return failf(hints, "%w", err)
 	}
 	want, nerr := httptrust.NormalizeHost(host)
 	recs, lerr := st.KnownHosts().List()
 	if nerr != nil || lerr != nil {
-		return failf(hints, "%v", err)
+		return failf(hints, "%w", err)
 	}
 	var other []string
 	for _, r := range recs {
@@ -233,11 +241,11 @@ func (e *env) forgetError(st *store.Store, host string, err error) error {
 		}
 	}
 	if len(other) == 0 {
-		return failf(hints, "%v", err)
+		return failf(hints, "%w", err)
 	}
 	hints = []string{fmt.Sprintf("%s has records for %s:", host, strings.Join(other, ", "))}
 	for _, hp := range other {
 		hints = append(hints, "  "+e.commandLine(httptrust.Command{Name: "trust forget", Args: []string{hp}}))
 	}
-	return failf(hints, "%v", err)
+	return failf(hints, "%w", err)
 }

@@ -159,7 +159,10 @@ func (e *env) trustAdd(cmd *cobra.Command, f *trustAddFlags, args []string) erro
 		views = append(views, viewAdded(a))
 	}
 	if e.json {
-		return writeJSON(e.stdout, views)
+		// As fetch's "written": one entry per pattern.
+		return writeJSON(e.stdout, struct {
+			Written []writtenView `json:"written"`
+		}{views})
 	}
 	for _, a := range added {
 		e.printAdded(e.stdout, a)
