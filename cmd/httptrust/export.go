@@ -121,7 +121,7 @@ func (e *env) export(format string, f *exportFlags) error {
 		}
 		return &exitError{code: code, err: err}
 	}
-	view := exportView{Format: format, Dir: abs, Files: []string{}, Exported: res.Exported, Dropped: []string{}, Warnings: res.Warnings}
+	view := exportView{Format: format, Dir: abs, Files: []string{}, Exported: res.Exported, Dropped: []string{}, Warnings: append([]string{}, res.Warnings...)}
 	for _, file := range res.Files {
 		view.Files = append(view.Files, file.Name)
 	}
