@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,6 +141,11 @@ func writeCache(cacheDir, abs string, d *safefs.DirFS, stamps []stamp, sources [
 		os.Remove(path)
 		return
 	}
+	if st, err := d.Stat("."); err != nil {
+		return
+	} else if owner, ok := ownerOf(st); !ok || (owner != uint32(os.Geteuid()) && os.Geteuid() != 0) {
+		return // an index only its owner's processes could use; see openCache
+	}
 	for _, s := range stamps {
 		if s.present && (s.ctime >= built.Add(-cacheRacy).UnixNano() || s.mtime >= built.Add(-cacheRacy).UnixNano()) {
 			os.Remove(path)
@@ -209,6 +216,7 @@ func encodeCache(abs string, stamps []stamp, sources []ruleSource, p *Policy) ([
 	// Meta: checked as a whole at open.
 	var meta enc
 	meta.str(abs)
+	meta.str(buildID())
 	meta.u32(uint32(len(stamps)))
 	for _, s := range stamps {
 		meta.str(s.name)
@@ -251,6 +259,7 @@ func encodeCache(abs string, stamps []stamp, sources []ruleSource, p *Policy) ([
 	for i, src := range sources {
 		rules.u64(uint64(len(blob.b)))
 		blob.record(func(r *enc) {
+			r.u32(uint32(i)) // its own number: an offset that points elsewhere is damage
 			r.u32(uint32(seen[p.rules[i].File]))
 			r.u32(uint32(src.lineBase))
 			r.bytes(src.text)
@@ -429,7 +438,8 @@ func (d *dec) str() string { return string(d.bytes()) }
 func (d *dec) record() (*dec, bool) {
 	sum := d.u32()
 	body := d.bytes()
-	if d.bad || crc32.Checksum(body, castagnoli) != sum {
+	// No record is empty: zeroed bytes (CRC 0, length 0) are damage.
+	if d.bad || len(body) == 0 || crc32.Checksum(body, castagnoli) != sum {
 		return nil, false
 	}
 	return &dec{b: body}, true
@@ -437,6 +447,7 @@ func (d *dec) record() (*dec, bool) {
 
 // cacheIndex is an open index: the meta decoded, the rest read on demand.
 type cacheIndex struct {
+	path       string // the index file
 	data       []byte
 	release    func()
 	files      []string
@@ -469,15 +480,30 @@ type cacheIndex struct {
 // exactly; ok is false when there is none or it does not match.
 func openCache(cacheDir, abs string, d *safefs.DirFS) (ci *cacheIndex, ok bool) {
 	name := cachePath(cacheDir, abs)
-	data, release, err := mapFile(name)
+	// Only whoever could change the store may have written its index: its
+	// owner (or root). Another user's index, such as a service user's own
+	// index of a store that root keeps, decides nothing.
+	storeInfo, err := d.Stat(".")
+	if err != nil {
+		return nil, false
+	}
+	storeOwner, ok1 := ownerOf(storeInfo)
+	data, indexOwner, release, err := mapFile(name)
 	if err != nil {
 		return nil, false
 	}
 	defer func() {
+		if r := recover(); r != nil { // the file changed under its mapping
+			ci, ok = nil, false
+		}
 		if !ok {
 			release()
 		}
 	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if !ok1 || (indexOwner != storeOwner && indexOwner != 0) {
+		return nil, false
+	}
 	h := &dec{b: data}
 	if string(h.take(len(cacheMagic))) != cacheMagic || h.u32() != cacheVersion {
 		return nil, false
@@ -506,7 +532,7 @@ func openCache(cacheDir, abs string, d *safefs.DirFS) (ci *cacheIndex, ok bool) 
 		return nil, false
 	}
 	m := &dec{b: metaB}
-	if m.str() != abs {
+	if m.str() != abs || m.str() != buildID() {
 		return nil, false
 	}
 	n := int(m.u32())
@@ -522,7 +548,7 @@ func openCache(cacheDir, abs string, d *safefs.DirFS) (ci *cacheIndex, ok bool) 
 		s.size, s.mtime, s.ctime = int64(m.u64()), int64(m.u64()), int64(m.u64())
 		s.mode = m.u32()
 	}
-	ci = &cacheIndex{data: data, release: release, rulesTable: rulesTable, namesTable: namesTable}
+	ci = &cacheIndex{path: name, data: data, release: release, rulesTable: rulesTable, namesTable: namesTable}
 	readStrs := func() []string {
 		k := int(m.u32())
 		if m.bad || k > len(metaB) {
@@ -609,8 +635,60 @@ func storeUnchanged(d *safefs.DirFS, stamps []stamp) bool {
 // fail records that the index is damaged: from now on every host fails
 // closed.
 func (ci *cacheIndex) fail(what string) {
-	err := fmt.Errorf("%w (%s); remove it and load the store again", errCacheDamaged, what)
-	ci.damaged.CompareAndSwap(nil, &err)
+	err := fmt.Errorf("%w (%s): it is removed, and the next load reads the whole store", errCacheDamaged, what)
+	if ci.damaged.CompareAndSwap(nil, &err) {
+		os.Remove(ci.path)
+	}
+}
+
+// guard runs a read of the mapped index: a fault (the file truncated
+// under the mapping) or any panic of a damaged index's decoding is
+// damage, and fails the hosts closed.
+func (ci *cacheIndex) guard(what string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			ci.fail(what + " cannot be read")
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	f()
+}
+
+var buildOnce struct {
+	once sync.Once
+	id   string
+}
+
+// buildID names the program that writes or reads an index: its module
+// versions and VCS state, and the executable file itself (a rebuild is a
+// new file), so that an index is only ever read by the code that wrote
+// it: another build may judge rules otherwise.
+func buildID() string {
+	buildOnce.once.Do(func() {
+		var b strings.Builder
+		fmt.Fprintf(&b, "index %d", cacheVersion)
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			fmt.Fprintf(&b, "|%s|%s %s %s", bi.GoVersion, bi.Path, bi.Main.Path, bi.Main.Version)
+			for _, dep := range bi.Deps {
+				fmt.Fprintf(&b, "|%s %s %s", dep.Path, dep.Version, dep.Sum)
+			}
+			for _, s := range bi.Settings {
+				if strings.HasPrefix(s.Key, "vcs.") {
+					fmt.Fprintf(&b, "|%s=%s", s.Key, s.Value)
+				}
+			}
+		}
+		if exe, err := os.Executable(); err == nil {
+			if st, err := os.Stat(exe); err == nil {
+				if s, ok := osStamp(st); ok {
+					fmt.Fprintf(&b, "|%s %d %d %d %d", exe, s.dev, s.ino, s.size, s.mtime)
+				}
+			}
+		}
+		sum := sha256.Sum256([]byte(b.String()))
+		buildOnce.id = hex.EncodeToString(sum[:])
+	})
+	return buildOnce.id
 }
 
 func (ci *cacheIndex) err() error {
@@ -631,7 +709,7 @@ func (ci *cacheIndex) rule(i int) *compiled {
 	if ok {
 		return c
 	}
-	c = ci.decodeRule(i)
+	ci.guard("a rule", func() { c = ci.decodeRule(i) })
 	if c == nil {
 		return nil
 	}
@@ -661,8 +739,8 @@ func (ci *cacheIndex) decodeRule(i int) *compiled {
 		ci.fail(fmt.Sprintf("rule %d", i))
 		return nil
 	}
-	fileIdx, lineBase, text := int(r.u32()), int(r.u32()), r.bytes()
-	if r.bad || fileIdx >= len(ci.files) {
+	self, fileIdx, lineBase, text := int(r.u32()), int(r.u32()), int(r.u32()), r.bytes()
+	if r.bad || self != i || fileIdx >= len(ci.files) {
 		ci.fail(fmt.Sprintf("rule %d", i))
 		return nil
 	}
@@ -708,7 +786,7 @@ func (ci *cacheIndex) node(name string) *nameNode {
 	if ok {
 		return n
 	}
-	n = ci.findNode(name)
+	ci.guard("a name", func() { n = ci.findNode(name) })
 	ci.mu.Lock()
 	defer ci.mu.Unlock()
 	if old, ok := ci.nodes[name]; ok {
@@ -790,7 +868,7 @@ func (ci *cacheIndex) network(pf netip.Prefix) *entry {
 	if ok {
 		return e
 	}
-	e = ci.findNetwork(pf)
+	ci.guard("a network", func() { e = ci.findNetwork(pf) })
 	ci.mu.Lock()
 	defer ci.mu.Unlock()
 	if old, ok := ci.nets[pf]; ok {

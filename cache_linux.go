@@ -26,25 +26,36 @@ func osStamp(st fs.FileInfo) (stamp, bool) {
 // the folders above it pass the store's checks (only its owner or root may
 // change them). The index is replaced by rename, never rewritten in place,
 // so the mapping stays whole.
-func mapFile(name string) ([]byte, func(), error) {
-	if _, err := safefs.Dir(filepath.Dir(name)).Stat(filepath.Base(name)); err != nil {
-		return nil, nil, err
+func mapFile(name string) ([]byte, uint32, func(), error) {
+	checked, err := safefs.Dir(filepath.Dir(name)).Stat(filepath.Base(name))
+	if err != nil {
+		return nil, 0, nil, err
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	if !st.Mode().IsRegular() || st.Size() <= 0 || st.Size() > 1<<32 {
-		return nil, nil, errors.New("not an index file")
+	owner, ok := ownerOf(st)
+	if !ok || !os.SameFile(checked, st) || !st.Mode().IsRegular() || st.Size() <= 0 || st.Size() > 1<<32 {
+		return nil, 0, nil, errors.New("not an index file")
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	return data, func() { syscall.Munmap(data) }, nil
+	return data, owner, func() { syscall.Munmap(data) }, nil
+}
+
+// ownerOf returns the user that owns a file of the OS.
+func ownerOf(st fs.FileInfo) (uint32, bool) {
+	s, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return s.Uid, true
 }

@@ -3,6 +3,7 @@
 package httptrust
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -497,4 +498,134 @@ func FuzzIndex(f *testing.F) {
 			}
 		}
 	})
+}
+
+// damageEach loads the store through an index in which f has changed the
+// bytes at each of offsets in turn, and checks every host is judged as a
+// full load judges it, or fails closed.
+func damageEach(t *testing.T, dir, cache string, full *Policy, offsets []int, f func(b []byte, off int)) (failedClosed int) {
+	t.Helper()
+	name := cachePath(cache, mustAbs(t, dir))
+	good, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range offsets {
+		bad := append([]byte{}, good...)
+		f(bad, off)
+		must(t, os.WriteFile(name, bad, 0o600))
+		p, err := LoadDir(dir, &Options{CacheDir: cache})
+		if err != nil {
+			t.Fatalf("offset %d: load: %v", off, err)
+		}
+		for _, h := range indexHosts {
+			want, _ := full.Lookup(h)
+			got, err := p.Lookup(h)
+			switch {
+			case errors.Is(err, errCacheDamaged):
+				failedClosed++
+			case err != nil:
+				t.Errorf("offset %d, %s: %v", off, h, err)
+			case summary(got) != summary(want):
+				t.Errorf("offset %d, %s: damaged index decided\n %s\nwant\n %s", off, h, summary(got), summary(want))
+			}
+		}
+		must(t, os.WriteFile(name, good, 0o600))
+	}
+	return failedClosed
+}
+
+// Zeroed bytes (a record's CRC and length both 0, a rule offset pointing
+// at rule 0) are damage, never another rule: the all_hosts rule above all
+// can never be stood in for by another.
+func TestIndexZeroedBytesFailClosed(t *testing.T) {
+	indexed(t)
+	dir, cache := t.TempDir(), t.TempDir()
+	writeIndexStore(t, dir, 8)
+	age()
+	full, err := LoadDir(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadIndexed(t, dir, cache)
+	good, err := os.ReadFile(cachePath(cache, mustAbs(t, dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offsets []int
+	for off := 0; off+8 <= len(good); off += 4 {
+		offsets = append(offsets, off)
+	}
+	n := damageEach(t, dir, cache, full, offsets, func(b []byte, off int) { copy(b[off:off+8], make([]byte, 8)) })
+	if n == 0 {
+		t.Error("no zeroed window was ever noticed")
+	}
+	// Every entry of the rule offset table pointed at each other rule.
+	h := &dec{b: good, off: len(cacheMagic) + 8}
+	rulesAt := int(h.u64()) // the rules section follows the meta
+	rulesAt = int(h.u64())
+	count := (len(full.Rules()))
+	var entries []int
+	for i := 0; i < count; i++ {
+		entries = append(entries, rulesAt+8*i)
+	}
+	for target := 0; target < count; target++ {
+		want := binary.LittleEndian.Uint64(good[rulesAt+8*target:])
+		damageEach(t, dir, cache, full, entries, func(b []byte, off int) { binary.LittleEndian.PutUint64(b[off:], want) })
+	}
+}
+
+// An index is read only by the build that wrote it, and only when its
+// owner could change the store anyway (the store's owner, or root).
+func TestIndexBoundaries(t *testing.T) {
+	indexed(t)
+	dir, cache := t.TempDir(), t.TempDir()
+	writeIndexStore(t, dir, 5)
+	age()
+	loadIndexed(t, dir, cache)
+	if p := loadIndexed(t, dir, cache); p.ix.lazy == nil {
+		t.Fatal("no index")
+	}
+	saved := buildID()
+	buildOnce.id = "another build"
+	if p := loadIndexed(t, dir, cache); p.ix.lazy != nil {
+		t.Error("an index written by another build was used")
+	}
+	buildOnce.id = saved
+	loadIndexed(t, dir, cache) // written again by this build
+	if os.Geteuid() != 0 {
+		t.Log("not root: the owner cases need os.Chown")
+		return
+	}
+	name := cachePath(cache, mustAbs(t, dir))
+	must(t, os.Chown(name, 12345, 12345))
+	if p := loadIndexed(t, dir, cache); p.ix.lazy != nil {
+		t.Error("an index owned by another user than the store's was used")
+	}
+}
+
+// An index truncated in place under a process's mapping fails the hosts
+// not yet read closed; it never crashes the process.
+func TestIndexTruncatedUnderTheMapping(t *testing.T) {
+	indexed(t)
+	dir, cache := t.TempDir(), t.TempDir()
+	writeIndexStore(t, dir, 50)
+	age()
+	loadIndexed(t, dir, cache)
+	p := loadIndexed(t, dir, cache)
+	if p.ix.lazy == nil {
+		t.Fatal("no index")
+	}
+	must(t, os.Truncate(cachePath(cache, mustAbs(t, dir)), 64))
+	_, err := p.Lookup("dev42.fleet.test")
+	if !errors.Is(err, errCacheDamaged) {
+		t.Fatalf("lookup through a truncated mapping: %v, want errCacheDamaged", err)
+	}
+	if err := p.Validate(); !errors.Is(err, errCacheDamaged) {
+		t.Errorf("Validate: %v, want errCacheDamaged", err)
+	}
+	// The damaged index is gone: the next load reads the whole store.
+	if q := loadIndexed(t, dir, cache); q.ix.lazy != nil {
+		t.Error("the damaged index was used again")
+	}
 }

@@ -197,7 +197,9 @@ func cachedPolicy(ci *cacheIndex, d *safefs.DirFS, opts *Options) (*Policy, bool
 	ix := &index{lazy: ci, bits4: ci.bits4, bits6: ci.bits6, none: &effOnce{}}
 	if ci.all >= 0 {
 		c := ci.rule(ci.all)
-		if c == nil {
+		if c == nil || !c.rule.AllHosts {
+			// Damage: never let another rule stand for every host.
+			ci.fail("the all_hosts rule")
 			ci.release()
 			return nil, false
 		}

@@ -280,12 +280,12 @@ func (p *Policy) Validate() error {
 		return err
 	}
 	var errs []error
+	rules, _ := p.ruleList() // through an index: parses every rule
 	if p.ix.lazy != nil {
 		if err := p.ix.lazy.err(); err != nil {
 			return err
 		}
 	}
-	rules, _ := p.ruleList()
 	for _, r := range rules {
 		for _, name := range r.certFiles() {
 			if _, err := p.certFile(ruleFile(r, name)); err != nil {
