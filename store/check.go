@@ -293,7 +293,7 @@ func (s *Store) checkTOFU(rep *Report, now time.Time, within time.Duration) {
 			Fix: "fix or remove the file named above (removing it forgets the first-use records it holds)"})
 		return
 	}
-	if _, err := os.Lstat(s.filePath(LegacyKnownHostsFile)); err == nil {
+	if old, err := s.KnownHosts().legacy(); err == nil && old != nil {
 		rep.Findings = append(rep.Findings, Finding{Kind: "legacy_known_hosts", File: LegacyKnownHostsFile,
 			Message: "first-use records in the single-file layout of earlier versions: they are read as they are",
 			Fix:     "nothing: the next first use or trust forget moves them into " + KnownHostsDir})

@@ -84,20 +84,38 @@ func (k *KnownHosts) readFile(name string, max int64) ([]byte, bool, error) {
 	return data, true, nil
 }
 
-// legacy reads the legacy file's records; nil when there is none.
+// legacyStub is what the legacy file holds once its records have moved:
+// versions before KnownHostsDir read it as a damaged file and refuse the
+// store, rather than take every host for a first contact.
+const legacyStub = "# httptrust: the first-use records are in managed/known_hosts.d now.\n" +
+	"# This line makes versions that kept them here refuse the store instead of\n" +
+	"# taking every host for a first contact:\n" +
+	"moved-to-known_hosts.d\n"
+
+// legacy reads the legacy file's records; nil when there is none (or only
+// the stub a move leaves).
 func (k *KnownHosts) legacy() (map[string]httptrust.TOFURecord, error) {
 	data, ok, err := k.readFile(LegacyKnownHostsFile, maxLegacyKnownHosts)
-	if err != nil || !ok {
+	if err != nil || !ok || string(data) == legacyStub {
 		return nil, err
 	}
 	return ParseKnownHosts(LegacyKnownHostsFile, data)
 }
 
 // Lookup implements httptrust.TOFUStore. A damaged file is an error
-// (treating it as empty would trust an attacker).
+// (treating it as empty would trust an attacker): the host's file of
+// records must hold at least one record, each line the six fields of a
+// record of a host:port that belongs in that file, and the host's own
+// record once at most and whole.
 func (k *KnownHosts) Lookup(hostport string) (httptrust.TOFURecord, bool, error) {
+	// The legacy file first: a move writes the files of records, then
+	// empties it, so a record is always found in one or the other.
+	old, err := k.legacy()
+	if err != nil {
+		return httptrust.TOFURecord{}, false, err
+	}
 	name := KnownHostsFileFor(hostport)
-	data, _, err := k.readFile(name, maxKnownHostsFile)
+	data, exists, err := k.readFile(name, maxKnownHostsFile)
 	if err != nil {
 		return httptrust.TOFURecord{}, false, err
 	}
@@ -105,22 +123,34 @@ func (k *KnownHosts) Lookup(hostport string) (httptrust.TOFURecord, bool, error)
 	if err != nil {
 		return httptrust.TOFURecord{}, false, err
 	}
-	// Until a write moves them, records may still be in the legacy file,
-	// which must be sound even when the record is found: a store with a
-	// damaged file of records is damaged. A moved record is the newer.
-	recs, err := k.legacy()
-	if err != nil {
-		return httptrust.TOFURecord{}, false, err
+	if exists && !ok && !holdsRecords(data) {
+		return httptrust.TOFURecord{}, false, emptyFile(name)
 	}
 	if !ok {
-		rec, ok = recs[hostport]
+		rec, ok = old[hostport]
 	}
 	return rec, ok, nil
 }
 
+// holdsRecords reports whether a file of records has a line that is not a
+// comment.
+func holdsRecords(data []byte) bool {
+	for _, line := range bytes.Split(data, []byte{'\n'}) {
+		if line = bytes.TrimSpace(line); len(line) > 0 && line[0] != '#' {
+			return true
+		}
+	}
+	return false
+}
+
+func emptyFile(name string) error {
+	return fmt.Errorf("store: %s: a file of first-use records with no record (httptrust removes the file with its last record): it was emptied or cut short; restore it, or remove it to forget the records it held", name)
+}
+
 // findRecord finds the record of hostport in a file of records, parsing
 // that line only; every other line must still have the six fields of a
-// record, and hostport may have one line only.
+// record, of a host:port that belongs in this file, and hostport may have
+// one line only.
 func findRecord(name string, data []byte, hostport string) (httptrust.TOFURecord, bool, error) {
 	var found httptrust.TOFURecord
 	ok := false
@@ -140,11 +170,15 @@ func findRecord(name string, data []byte, hostport string) (httptrust.TOFURecord
 			host = line[:i]
 		}
 		if string(host) != hostport {
-			if bytes.Count(line, space) == 5 && bytes.IndexByte(line, '\t') < 0 {
-				continue // the six fields httptrust writes, the common case
+			if bytes.Count(line, space) != 5 || bytes.IndexByte(line, '\t') >= 0 {
+				if fields := countFields(line); fields != 6 {
+					return httptrust.TOFURecord{}, false, damaged(name, n, fmt.Errorf("%d fields, want 6", fields))
+				}
 			}
-			if fields := countFields(line); fields != 6 {
-				return httptrust.TOFURecord{}, false, damaged(name, n, fmt.Errorf("%d fields, want 6", fields))
+			// A record changed by a bit, or put here by hand, belongs in
+			// another file: where it is, its host would find no record.
+			if want := KnownHostsFileFor(string(host)); want != name {
+				return httptrust.TOFURecord{}, false, fmt.Errorf("store: %s:%d: the record of %s belongs in %s, where httptrust looks for it: the line was changed, or moved here by hand; fix or move it", name, n, host, want)
 			}
 			continue
 		}
@@ -316,13 +350,16 @@ func isShardName(s string) bool {
 // readShard parses one file of records in full, checking that each record
 // is in the file its host:port belongs to.
 func (k *KnownHosts) readShard(name string) (map[string]httptrust.TOFURecord, error) {
-	data, _, err := k.readFile(name, maxKnownHostsFile)
+	data, exists, err := k.readFile(name, maxKnownHostsFile)
 	if err != nil {
 		return nil, err
 	}
 	recs, err := ParseKnownHosts(name, data)
 	if err != nil {
 		return nil, err
+	}
+	if exists && len(recs) == 0 {
+		return nil, emptyFile(name)
 	}
 	for hp := range recs {
 		if want := KnownHostsFileFor(hp); want != name {
@@ -356,6 +393,10 @@ func (k *KnownHosts) update(hostport string, f func(map[string]httptrust.TOFURec
 }
 
 func (k *KnownHosts) writeShard(name string, recs map[string]httptrust.TOFURecord) error {
+	return k.writeShardSync(name, recs, true)
+}
+
+func (k *KnownHosts) writeShardSync(name string, recs map[string]httptrust.TOFURecord, sync bool) error {
 	p := k.abs(name)
 	if len(recs) == 0 {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -367,17 +408,34 @@ func (k *KnownHosts) writeShard(name string, recs map[string]httptrust.TOFURecor
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := atomicfile.WriteFile(p, EncodeKnownHosts(recs), 0o644); err != nil {
+	write := atomicfile.WriteFile
+	if !sync {
+		write = atomicfile.WriteFileUnsynced
+	}
+	if err := write(p, EncodeKnownHosts(recs), 0o644); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
 }
 
+// Migrate moves the records of the single file of earlier versions
+// (LegacyKnownHostsFile) into KnownHostsDir now, under the store's lock;
+// the next write does it anyway. Until then every lookup also reads the
+// single file whole.
+func (k *KnownHosts) Migrate() error {
+	l, err := k.s.lock(context.Background())
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	return k.migrate()
+}
+
 // migrate moves the legacy file's records into KnownHostsDir, under the
 // lock: each file of records is written with the legacy records it lacks
-// (a record already moved is newer), then the legacy file is removed. A
-// move cut short is finished by the next write; nothing is lost at any
-// point.
+// (a record already moved is newer), the file system is synced once, then
+// the legacy file is replaced by legacyStub. A move cut short is finished
+// by the next write; nothing is lost at any point.
 func (k *KnownHosts) migrate() error {
 	old, err := k.legacy()
 	if err != nil || old == nil {
@@ -408,12 +466,16 @@ func (k *KnownHosts) migrate() error {
 			}
 		}
 		if changed {
-			if err := k.writeShard(name, recs); err != nil {
+			if err := k.writeShardSync(name, recs, false); err != nil {
 				return err
 			}
 		}
 	}
-	if err := os.Remove(k.abs(LegacyKnownHostsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// Every record is in its file, durably, before the old file goes.
+	if err := atomicfile.SyncFS(k.abs(KnownHostsDir)); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := atomicfile.WriteFile(k.abs(LegacyKnownHostsFile), []byte(legacyStub), 0o644); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil

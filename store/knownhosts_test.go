@@ -248,8 +248,13 @@ func TestKnownHostsMigratesTheSingleFile(t *testing.T) {
 	if _, err := k.Record(tofuRec("new.test:443", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
-		t.Fatalf("the single file is still there: %v", err)
+	// The single file is left as a stub that versions which read it
+	// refuse as damaged, rather than take every host for a first contact.
+	if data, err := os.ReadFile(legacy); err != nil || string(data) != legacyStub {
+		t.Fatalf("the single file after the move: %q, %v; want the stub", data, err)
+	}
+	if _, err := ParseKnownHosts(LegacyKnownHostsFile, []byte(legacyStub)); err == nil {
+		t.Error("the stub reads as records")
 	}
 	recs, err := k.List()
 	if err != nil || len(recs) != len(old)+1 {
@@ -322,18 +327,26 @@ func TestKnownHostsDamage(t *testing.T) {
 // ParseKnownHosts, which reads them all.
 func FuzzFindRecord(f *testing.F) {
 	recs := map[string]httptrust.TOFURecord{}
-	for i := 0; i < 5; i++ {
-		hp := fmt.Sprintf("h%d.test:443", i)
-		recs[hp] = tofuRec(hp, byte(i))
+	for i := 0; len(recs) < 4; i++ { // records that share one file
+		if hp := fmt.Sprintf("h%d.test:443", i); KnownHostsFileFor(hp) == KnownHostsFileFor("h0.test:443") {
+			recs[hp] = tofuRec(hp, byte(i))
+		}
 	}
-	f.Add(EncodeKnownHosts(recs), "h3.test:443")
+	for hp := range recs {
+		f.Add(EncodeKnownHosts(recs), hp)
+	}
 	f.Add([]byte("# c\n\nh.test:443 sha256/AAAA 00 2020-01-01T00:00:00Z 2020-01-01T00:00:00Z 2021-01-01T00:00:00Z\n"), "h.test:443")
 	f.Add([]byte("h.test:443 a b c d e\nh.test:443 a b c d e\n"), "h.test:443")
 	f.Add([]byte("h.test:443\tsha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= 0000000000000000000000000000000000000000000000000000000000000000 2020-01-01T00:00:00Z 2020-01-01T00:00:00Z 2021-01-01T00:00:00Z\n"), "h.test:443")
 	f.Fuzz(func(t *testing.T, data []byte, hp string) {
-		all, perr := ParseKnownHosts("k", data)
-		rec, ok, ferr := findRecord("k", data, hp)
-		if perr == nil {
+		name := KnownHostsFileFor(hp)
+		all, perr := ParseKnownHosts(name, data)
+		rec, ok, ferr := findRecord(name, data, hp)
+		belong := true
+		for other := range all {
+			belong = belong && KnownHostsFileFor(other) == name
+		}
+		if perr == nil && belong {
 			want, wok := all[hp]
 			if ferr != nil || ok != wok || rec != want {
 				t.Fatalf("findRecord(%q) = %+v, %v, %v; ParseKnownHosts has %+v, %v", hp, rec, ok, ferr, want, wok)
@@ -345,4 +358,61 @@ func FuzzFindRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Damage never reads as "no record" for any host whose record the file
+// would hold: a file emptied or cut to its header, a record's host or port
+// changed by a bit, a record moved into another host's file.
+func TestKnownHostsDamageIsNeverNoRecord(t *testing.T) {
+	s := Open(t.TempDir())
+	k := s.KnownHosts()
+	neighbour := sameFile(t, "dev.test:443")
+	for _, hp := range []string{"dev.test:443", neighbour} {
+		if _, err := k.Record(tofuRec(hp, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := KnownHostsFileFor("dev.test:443")
+	file := filepath.Join(s.Dir, name)
+	good, _ := os.ReadFile(file)
+	cases := map[string][]byte{
+		"emptied":                   {},
+		"cut to its header":         []byte(knownHostsHeader),
+		"a host changed by a bit":   []byte(strings.Replace(string(good), "dev.test:443", "deu.test:443", 1)),
+		"a port changed":            []byte(strings.Replace(string(good), "dev.test:443", "dev.test:453", 1)),
+		"CRLF and tabs still count": []byte(strings.ReplaceAll(strings.Replace(string(good), " ", "\t", 1), "\n", "\r\n")),
+	}
+	for what, data := range cases {
+		t.Run(what, func(t *testing.T) {
+			must(t, os.WriteFile(file, data, 0o644))
+			defer os.WriteFile(file, good, 0o644)
+			for _, hp := range []string{"dev.test:443", neighbour} {
+				rec, ok, err := k.Lookup(hp)
+				if what == "CRLF and tabs still count" {
+					if err != nil || !ok || rec != tofuRec(hp, 1) {
+						t.Errorf("Lookup(%s): %+v, %v, %v", hp, rec, ok, err)
+					}
+					continue
+				}
+				if err == nil {
+					t.Errorf("Lookup(%s) = %v, no error: the damage reads as a record or as none", hp, ok)
+				}
+			}
+		})
+	}
+	// A record moved by hand into another host's file: that file is damaged
+	// for its own hosts too.
+	other := "other.test:443"
+	for KnownHostsFileFor(other) == name {
+		other = "x" + other
+	}
+	if _, err := k.Record(tofuRec(other, 2)); err != nil {
+		t.Fatal(err)
+	}
+	otherFile := filepath.Join(s.Dir, KnownHostsFileFor(other))
+	otherData, _ := os.ReadFile(otherFile)
+	must(t, os.WriteFile(otherFile, append(otherData, good[len(knownHostsHeader):]...), 0o644))
+	if _, _, err := k.Lookup(other); err == nil || !strings.Contains(err.Error(), "belongs in "+name) {
+		t.Errorf("a misplaced record: %v", err)
+	}
 }

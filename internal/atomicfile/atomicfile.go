@@ -57,6 +57,17 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return nil
 }
 
+// WriteFileUnsynced is WriteFile without its syncs: path holds either its
+// old content or all of data at every moment, but after a crash either may
+// be lost unless the caller syncs the file system (SyncFS) before it relies
+// on the new content. It is for writing many files at once.
+func WriteFileUnsynced(path string, data []byte, perm fs.FileMode) error {
+	if err := writeSync(path, data, perm, replace, false); err != nil {
+		return &fs.PathError{Op: "atomicfile: write", Path: path, Err: err}
+	}
+	return nil
+}
+
 // WriteNew is like WriteFile but fails with an error wrapping fs.ErrExist if
 // path exists (as a file, directory or symbolic link). It links the finished
 // temporary file to path with link(2), which fails if path exists, so of two
@@ -83,6 +94,10 @@ func replace(tmp, path string) error {
 // write writes data to a new temporary file next to path and publishes it
 // with commit (replace or os.Link).
 func write(path string, data []byte, perm fs.FileMode, commit func(tmp, path string) error) error {
+	return writeSync(path, data, perm, commit, true)
+}
+
+func writeSync(path string, data []byte, perm fs.FileMode, commit func(tmp, path string) error, sync bool) error {
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	removeStale(dir, base)
 	f, err := createTemp(dir, base)
@@ -102,11 +117,16 @@ func write(path string, data []byte, perm fs.FileMode, commit func(tmp, path str
 	if err := f.Chmod(perm.Perm()); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := commit(tmp, path); err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(dir)
 }
