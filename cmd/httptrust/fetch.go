@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -203,7 +205,10 @@ func (r *fetchRun) checkGivenFingerprint(chain []*x509.Certificate) error {
 
 // prove completes a handshake that accepts exactly leaf before anything is
 // written: the probe stops as soon as the chain arrives, before the server
-// proves it holds the leaf's key.
+// proves it holds the leaf's key. ctx is what is left of --max-time; the
+// connection is bounded by --connect-timeout too. Only a failed proof is
+// a possible interception (exit 60); a server that cannot be reached or
+// does not answer in time is reported as get reports it (exit 7, 28).
 func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
 	t, err := probeTarget(r.u, &r.f.probeFlags)
 	if err != nil {
@@ -213,13 +218,30 @@ func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
 	if r.policy != nil {
 		id, _ = r.policy.ClientIdentity(r.host)
 	}
-	ctx, cancel := r.f.probeContext(ctx)
+	start := time.Now()
+	cctx, cancel := r.f.probeContext(ctx)
 	defer cancel()
-	if err := probe.Confirm(ctx, t, leaf, id); err != nil {
+	err = probe.Confirm(cctx, t, leaf, id)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, probe.ErrNotProven):
 		return &exitError{code: exitVerify, err: fmt.Errorf("%s: %w; nothing written", r.host, err),
 			hints: []string{"the server presented this certificate but did not complete a handshake with it: it may not hold its key (someone may be intercepting the connection)"}}
+	case isTimeout(err) && !errors.As(err, new(*probe.StartTLSError)):
+		p := phaseConnected
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" {
+			p = phaseNone
+		}
+		return &exitError{code: exitTimeout,
+			err:   fmt.Errorf("%s (checking that the server holds the certificate's key); nothing written", timeoutMessage(r.u.Redacted(), p, time.Since(start), 0, -1)),
+			hints: []string{timeoutHint(r.f.timeouts, p, ctx.Err() != nil)}}
 	}
-	return nil
+	pe := r.e.probeError(err, r.u)
+	if ee, ok := pe.(*exitError); ok {
+		ee.err = fmt.Errorf("%w (checking that the server holds the certificate's key); nothing written", ee.err)
+	}
+	return pe
 }
 
 // parse checks the URL and flags before anything is dialled.
