@@ -326,15 +326,19 @@ func (r *fetchRun) printState(w io.Writer) {
 	printf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
 	printChain(w, "  ", v.Chain)
 	r.printFetched(w)
+	// The reason, the plan's subject and why hold the certificate's words:
+	// wrapLine lays them out so that none starts a line of a terminal.
 	if se := r.verdict.Err; se != nil {
-		printf(w, "not trusted today: %s: %s\n", se.Reason, se.Detail)
+		printf(w, "%s", wrapLine(ours(fmt.Sprintf("not trusted today: %s: ", se.Reason)), se.Detail))
 	}
 	if v.Plan != nil {
 		what := "the exact certificate"
 		if v.Plan.Kind == "anchor" {
 			what = "the CA certificate (anchor)"
 		}
-		printf(w, "to trust for %s: %s %s\n  sha256 %s\n  (%s)\n", strings.Join(r.patterns, ", "), what, v.Plan.Subject, v.Plan.SHA256, v.Plan.Why)
+		printf(w, "%s", wrapLine("to trust for ", fmt.Sprintf("%s: %s %s", strings.Join(r.patterns, ", "), what, v.Plan.Subject)))
+		printf(w, "  sha256 %s\n", v.Plan.SHA256)
+		printf(w, "%s", wrapLine("  (", v.Plan.Why+")"))
 	}
 }
 
