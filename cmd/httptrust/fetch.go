@@ -53,9 +53,11 @@ so. A name mismatch or an expired certificate is written only with
 Consent: a y/N prompt on a terminal, --yes, or --fingerprint HEX (the SHA-256
 of the certificate that will be written, read from the device or its
 operator; a mismatch exits 60). Without any of them nothing is written
-(exit 1). --host widens the scope (*.corp.example) and needs --fingerprint
-or a yes at the prompt. A certificate that changed since it was trusted is
-replaced only with --fingerprint.
+(exit 1). --host widens the scope (*.corp.example) and needs --fingerprint;
+a certificate that needs --allow-name-mismatch or --allow-expired is
+refused with --host at once, as a rule allows those for one exact host
+only (the hint says the command for the URL's host). A certificate that
+changed since it was trusted is replaced only with --fingerprint.
 
 --tofu trusts the host and port on first use instead (the ssh known_hosts
 model): the server's key is recorded in the store (with the same consent)
@@ -121,6 +123,7 @@ type fetchRun struct {
 	view     fetchView
 	verdict  *httptrust.Verdict
 	policy   *httptrust.Policy
+	plan     *plan // what would be written, once known
 	aiaErr   error // why a missing intermediate could not be fetched
 	aiaURL   string
 }
@@ -170,6 +173,7 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) error {
 	sys, _ := x509.SystemCertPool()
 	chain, fetched := r.completeChain(ctx, res.Chain)
 	pl := planTrust(chain, name, e.now(), sys)
+	r.plan = pl
 	r.patterns = r.writePatterns(pl)
 	r.noteFetched(pl, chain, fetched)
 	r.view.Plan = pl.view()
