@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -205,8 +206,11 @@ func (r *Result) String() string {
 }
 
 // ErrNotProven means Confirm's handshake did not complete with the leaf it
-// expected: the server did not prove it holds that certificate's key, or
-// presented another one.
+// expected: the server presented another certificate, or presented the
+// leaf and then failed to prove it holds its key (a signature that does
+// not verify, an alert instead). It is never a network failure: a dial
+// that fails, a connection that is cut or a handshake that does not finish
+// in time are returned as themselves.
 var ErrNotProven = errors.New("probe: the server did not prove it holds the key of the certificate captured")
 
 // Confirm completes a TLS handshake with t that accepts exactly leaf, the
@@ -215,7 +219,17 @@ var ErrNotProven = errors.New("probe: the server did not prove it holds the key 
 // ServerKeyExchange signature checked out), which a Probe, aborted as soon
 // as the chain arrives, never learns. Nothing is sent after the handshake:
 // the connection is closed. identity, if not nil, is offered when the
-// server asks for a client certificate.
+// server asks for a client certificate; a server that has proved its key
+// and then refuses the client's certificate (or the lack of one) has
+// proved it all the same, and Confirm returns nil.
+//
+// Confirm returns an error wrapping ErrNotProven only when the server
+// failed the proof: it presented another certificate, or presented leaf
+// and did not prove its key. A dial that fails, a plain-text upgrade that
+// fails (a *StartTLSError), a handshake that fails before the server
+// presents a certificate, and a deadline that runs out (the context's)
+// are returned as themselves, wrapped, so that a caller can tell an
+// unreachable or slow server from one that may not be who it says.
 func Confirm(ctx context.Context, t Target, leaf *x509.Certificate, identity *tls.Certificate) error {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
@@ -224,6 +238,8 @@ func Confirm(ctx context.Context, t Target, leaf *x509.Certificate, identity *tl
 		return err
 	}
 	defer raw.Close()
+	var seen, proven bool
+	var suite uint16
 	cfg := captureConfig(t, nil)
 	// InsecureSkipVerify stops crypto/tls from judging the chain; this
 	// VerifyConnection does the whole check for the purpose (this exact
@@ -233,20 +249,47 @@ func Confirm(ctx context.Context, t Target, leaf *x509.Certificate, identity *tl
 		if len(cs.PeerCertificates) == 0 || !cs.PeerCertificates[0].Equal(leaf) {
 			return fmt.Errorf("%w: it presented another certificate", ErrNotProven)
 		}
+		seen, suite = true, cs.CipherSuite
 		return nil
 	}
-	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		// crypto/tls asks for the client's certificate only after it has
+		// checked the server's signature (TLS 1.3's CertificateVerify,
+		// TLS 1.2's ServerKeyExchange), and a key exchange by signature is
+		// all the client offers (ECDHE, see signedKeyExchange).
+		proven = seen && signedKeyExchange(cri.Version, suite)
 		if identity != nil {
 			return identity, nil
 		}
 		return &tls.Certificate{}, nil
 	}
 	conn := tls.Client(raw, cfg)
-	if err := conn.HandshakeContext(ctx); err != nil {
-		if errors.Is(err, ErrNotProven) {
-			return err
-		}
-		return fmt.Errorf("%w: %w", ErrNotProven, err)
+	err = conn.HandshakeContext(ctx)
+	switch {
+	case err == nil, proven && ctx.Err() == nil:
+		return nil
+	case errors.Is(err, ErrNotProven):
+		return err
+	case !seen || ctx.Err() != nil || isTimeout(err):
+		// Nothing was presented to prove (the server failed before, or
+		// the connection did), or time ran out: not a failed proof.
+		return fmt.Errorf("probe: the confirming handshake did not finish: %w", err)
 	}
-	return nil
+	// The server presented leaf and then failed to prove its key: a bad
+	// signature, an alert or a connection closed instead.
+	return fmt.Errorf("%w: %w", ErrNotProven, err)
+}
+
+// signedKeyExchange reports whether a handshake of version and suite
+// proves the server's key by a signature before the client sends its
+// certificate: TLS 1.3, and TLS 1.0–1.2 with an ECDHE suite (an RSA key
+// exchange proves it only with the server's Finished message).
+func signedKeyExchange(version, suite uint16) bool {
+	return version == tls.VersionTLS13 || strings.HasPrefix(tls.CipherSuiteName(suite), "TLS_ECDHE_")
+}
+
+// isTimeout reports whether err is a deadline that ran out.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

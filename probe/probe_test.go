@@ -156,3 +156,81 @@ func TestConfirmRefusesAnotherLeaf(t *testing.T) {
 		t.Errorf("the server counted %d completed handshakes", s.Handshakes.Load())
 	}
 }
+
+// TestConfirmFailures: Confirm's ErrNotProven is for a server that failed
+// the proof only; a server that cannot be reached, does not speak TLS or
+// does not answer in time is reported as itself.
+func TestConfirmFailures(t *testing.T) {
+	pki := testpki.New(t)
+	leaf := pki.SelfSigned(t, "dev.test")
+	plain := testpki.StartHTTP(t, "127.0.0.1", nil)
+	silent := testpki.StartSilent(t, "127.0.0.1")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	timeout := func(err error) bool {
+		var ne net.Error
+		return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+	}
+	var rh tls.RecordHeaderError
+	for _, tt := range []struct {
+		name string
+		addr string
+		want func(error) bool
+	}{
+		{"closed port", closed, func(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }},
+		{"silent", silent.Addr, timeout},
+		{"plain HTTP", plain.Addr, func(err error) bool { return errors.As(err, &rh) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			err := Confirm(ctx, Target{Host: "127.0.0.1", Addr: tt.addr}, leaf.Cert, nil)
+			if err == nil || errors.Is(err, ErrNotProven) || !tt.want(err) {
+				t.Errorf("Confirm = %v, want the failure itself, not ErrNotProven", err)
+			}
+		})
+	}
+}
+
+// TestConfirmClientAuth: a server that asks for a client certificate and
+// refuses the client's lack of one has proved its key before (its
+// signature is checked first): Confirm succeeds, in TLS 1.2 as in 1.3. A
+// server without the key still fails.
+func TestConfirmClientAuth(t *testing.T) {
+	pki := testpki.New(t)
+	real := pki.SelfSigned(t, "dev.test")
+	thief := pki.SelfSigned(t, "dev.test")
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		mod := func(c *tls.Config) { c.MinVersion, c.MaxVersion, c.ClientAuth = v, v, tls.RequireAnyClientCert }
+		good := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(real), nil, mod)
+		if err := Confirm(context.Background(), Target{Host: "127.0.0.1", Port: good.Port}, real.Cert, nil); err != nil {
+			t.Errorf("%s: the real server, which wants a client certificate: %v", tls.VersionName(v), err)
+		}
+		bad := testpki.StartTLS(t, "127.0.0.1", tls.Certificate{Certificate: [][]byte{real.DER}, PrivateKey: thief.Key}, nil, mod)
+		if err := Confirm(context.Background(), Target{Host: "127.0.0.1", Port: bad.Port}, real.Cert, nil); !errors.Is(err, ErrNotProven) {
+			t.Errorf("%s: a server without the key, which wants a client certificate: %v", tls.VersionName(v), err)
+		}
+	}
+}
+
+func TestSignedKeyExchange(t *testing.T) {
+	for _, tt := range []struct {
+		version, suite uint16
+		want           bool
+	}{
+		{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256, true},
+		{tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true},
+		{tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, true},
+		{tls.VersionTLS10, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, true},
+		{tls.VersionTLS12, tls.TLS_RSA_WITH_AES_128_GCM_SHA256, false},
+		{tls.VersionTLS12, 0, false},
+	} {
+		if got := signedKeyExchange(tt.version, tt.suite); got != tt.want {
+			t.Errorf("signedKeyExchange(%s, %s) = %v, want %v", tls.VersionName(tt.version), tls.CipherSuiteName(tt.suite), got, tt.want)
+		}
+	}
+}

@@ -195,8 +195,10 @@ func checkPinSets(rep *Report, p *httptrust.Policy, now time.Time, within time.D
 			rep.Findings = append(rep.Findings, f)
 		}
 		if ps.Single() {
-			add("no_backup_pin", "a single pin and no backup: a key rotation locks these hosts out",
-				fmt.Sprintf("add to pins in %s the pin of a key held in reserve: a backup key pair (openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key; its pin: openssl pkey -in backup.key -pubout -outform der | openssl dgst -sha256 -binary | base64), or the issuing CA's key (httptrust pin URL lists every key of a server's chain)", r.Where()))
+			f := at
+			f.Kind, f.Message = "no_backup_pin", "a single pin and no backup: a key rotation locks these hosts out"
+			f.Fix, f.Commands = backupPinFix(r, cmds)
+			rep.Findings = append(rep.Findings, f)
 		}
 		next := fmt.Sprintf("add the next pins (from the server's operator) and move pins_expire in %s", r.Where())
 		switch ps.State(now, within) {
@@ -210,6 +212,36 @@ func checkPinSets(rep *Report, p *httptrust.Policy, now time.Time, within time.D
 			}
 		}
 	}
+}
+
+// PlaceholderBackupPin stands, in the commands of a no_backup_pin
+// finding, for the pin that `httptrust mint --key-only` (or `httptrust pin
+// FILE`) prints for the backup key.
+const PlaceholderBackupPin = "<pin of the backup key>"
+
+// backupPinFix says how to give the pin set of r a backup: make a key pair
+// held in reserve (mint --key-only prints its pin; pin FILE prints that of
+// a key, public key or CSR one has) and add its pin to the rule, with
+// trust add where the rule is the store's own (it adds to the rule's pins)
+// and by hand in a person's file; or pin the issuing CA's key, which pin
+// URL (pins, the commands of every pin finding) lists.
+func backupPinFix(r *httptrust.Rule, pins []httptrust.Command) (string, []httptrust.Command) {
+	cmds := []httptrust.Command{{Name: "mint", Args: []string{"--key-only"}}}
+	how := "then add its pin to pins in " + r.Where() + ", beside the current one"
+	if managed(r) {
+		args := []string{}
+		for _, h := range r.Hosts {
+			args = append(args, "--host", h)
+		}
+		cmds = append(cmds, httptrust.Command{Name: "trust add", Args: append(args, "--pin", PlaceholderBackupPin)})
+		how = "then add its pin to the rule (trust add adds it beside the current one)"
+	}
+	fix := "make a backup key pair and keep it offline, not on the server: httptrust mint --key-only writes one and prints its pin (httptrust pin FILE prints the pin of a key, public key or CSR you have); " +
+		how + "; when the current key is retired, the new certificate is issued for the backup key. Or pin the issuing CA's key too"
+	if len(pins) > 0 {
+		fix += " (httptrust pin URL lists every key of the server's chain)"
+	}
+	return fix, append(cmds, pins...)
 }
 
 func (s *Store) filePath(name string) string { return s.Dir + string(os.PathSeparator) + name }

@@ -88,3 +88,48 @@ system_roots = true
 		t.Errorf("short horizon: %s", got)
 	}
 }
+
+// TestCheckBackupPinFix: a single pin's finding names the commands that
+// give it a backup: mint --key-only, and trust add --pin for the store's
+// own rule (none for a person's, whose file the fix names).
+func TestCheckBackupPinFix(t *testing.T) {
+	pki := testpki.New(t)
+	dir := t.TempDir()
+	pin := certs.SPKIPin(pki.Root.Cert).String()
+	write(t, filepath.Join(dir, "person.toml"), `
+[[rule]]
+hosts = ["person.test"]
+pins = ["`+pin+`"]
+`)
+	s := Open(dir)
+	if _, err := s.Add(context.Background(), Trust{Pattern: "api.test", Pins: []string{certs.SPKIPin(pki.Intermediate.Cert).String()}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Check(time.Now(), 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range rep.Findings {
+		if f.Kind != "no_backup_pin" {
+			continue
+		}
+		var lines []string
+		for _, c := range f.Commands {
+			lines = append(lines, c.Line(""))
+		}
+		got[f.Hosts[0]] = strings.Join(lines, "; ")
+		if !strings.Contains(f.Fix, "httptrust mint --key-only") || !strings.Contains(f.Fix, "httptrust pin FILE") {
+			t.Errorf("%s: fix %q", f.Hosts[0], f.Fix)
+		}
+	}
+	want := map[string]string{
+		"api.test":    "httptrust mint --key-only; httptrust trust add --host api.test --pin '<pin of the backup key>'; httptrust pin https://api.test/",
+		"person.test": "httptrust mint --key-only; httptrust pin https://person.test/",
+	}
+	for h, w := range want {
+		if got[h] != w {
+			t.Errorf("%s: commands %q, want %q", h, got[h], w)
+		}
+	}
+}

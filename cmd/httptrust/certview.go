@@ -24,12 +24,19 @@ func printCert(w io.Writer, prefix string, i int, v certs.Info) {
 // printCertView is printCert; full adds what inspect shows beyond every
 // command's chain: serial, key usages, key identifiers, AIA and CRL URLs,
 // the SHA-1 fingerprint.
+//
+// A value from the certificate is cut to the columns left on its line of
+// a terminal viewWidth wide (fit), so that no line the terminal wraps can
+// start with it; a warning, which holds the certificate's words within
+// the program's own, is wrapped by wrapLine.
 func printCertView(w io.Writer, prefix string, i int, v certs.Info, full bool) {
-	printf(w, "%s%d  subject:   %s\n", ours(prefix), i, v.Subject)
+	head := fmt.Sprintf("%s%d  subject:   ", prefix, i)
+	printf(w, "%s%s\n", ours(head), fit(v.Subject, viewWidth-columns(head)))
 	p := ours(prefix + "   ")
 	line := func(label string, value string) {
 		if value != "" {
-			printf(w, "%s%-11s%s\n", p, ours(label), value)
+			head := fmt.Sprintf("%s%-11s", p, label)
+			printf(w, "%s%s\n", ours(head), fit(value, viewWidth-columns(head)))
 		}
 	}
 	line("issuer:", v.Issuer)
@@ -71,7 +78,7 @@ func printCertView(w io.Writer, prefix string, i int, v certs.Info, full bool) {
 	}
 	printf(w, "%spin:       %s\n", p, v.Pin)
 	for _, warn := range v.Warnings {
-		printf(w, "%swarning:   %s\n", p, warn)
+		printf(w, "%s", wrapLine(p+"warning:   ", warn))
 	}
 }
 

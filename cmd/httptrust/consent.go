@@ -15,7 +15,7 @@ import (
 // person where it says so, and checks the relaxations pl needs.
 func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 	in := consent.Input{Verdict: v, Write: pl.Cert, Fingerprint: r.fp, Yes: r.f.yes,
-		Interactive: r.interactive(), Widening: r.widening}
+		Interactive: r.interactive(), Widening: r.widening, Relaxed: pl.relaxed()}
 	var prompt *bufio.Reader
 	if in.Interactive {
 		prompt = bufio.NewReader(r.e.stdin)
@@ -24,6 +24,8 @@ func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 	case consent.ByFingerprint, consent.ByYes:
 	case consent.WrongFingerprint:
 		return r.wrongFingerprint(pl, consent.Protected(v))
+	case consent.ExactHostOnly:
+		return r.exactHostOnly(pl)
 	case consent.NeedFingerprint:
 		return r.needFingerprint(v.Err, pl)
 	case consent.NeedFingerprintToWiden:
@@ -61,21 +63,14 @@ func (r *fetchRun) needFingerprint(se *httptrust.VerifyError, pl *plan) error {
 	offered := false
 	if se != nil {
 		what = fmt.Sprintf("%s: %s (%s)", se.Reason, what, se.Rule)
-		hints = r.e.viewRemedy(se.Remedy).hints()
+		hints = r.e.viewRemedy(pl.relaxRemedy(se.Remedy)).hints()
 		for _, c := range se.Remedy.Commands {
 			offered = offered || (c.Name == "fetch" && slices.Contains(c.Args, "--fingerprint"))
 		}
 	}
 	if !offered {
-		var args []string
-		if pl.NameMismatch {
-			args = append(args, "--allow-name-mismatch")
-		}
-		if pl.Expired {
-			args = append(args, "--allow-expired")
-		}
 		hints = append(hints, fmt.Sprintf("to trust this %s for %s all the same, get its SHA-256 fingerprint out of band (from the device or its operator, not from this connection), then:", pl.Kind, r.host),
-			"  "+r.e.commandLine(r.fetchCommand(append(args, "--fingerprint", httptrust.PlaceholderFingerprint)...)))
+			"  "+r.e.commandLine(r.fetchCommand("--fingerprint", httptrust.PlaceholderFingerprint)))
 	}
 	return &exitError{code: exitFail, err: fmt.Errorf("%s: %s; nothing written (--yes and the prompt cannot replace it)", r.host, what), hints: hints}
 }
@@ -115,9 +110,7 @@ func (r *fetchRun) relaxations(pl *plan, prompt *bufio.Reader, byPrompt bool) er
 		if !n.needed || n.allowed {
 			continue
 		}
-		if r.widening {
-			return failf(nil, "the certificate %s, which can be allowed only for one exact host, not with --host", n.what)
-		}
+		// (Never with --host: consent.Decide refused that already.)
 		if prompt != nil && byPrompt && r.ask(prompt, fmt.Sprintf("The certificate %s. Trust it anyway, for %s only? [y/N] ", n.what, r.host)) {
 			continue
 		}
@@ -135,24 +128,72 @@ func (r *fetchRun) relaxations(pl *plan, prompt *bufio.Reader, byPrompt bool) er
 }
 
 // fetchCommand is "fetch ... ARGS URL" with this run's own flags kept
-// (--host, --server-name, --tofu, --allow-*, --fetch-intermediates), so
-// that the command printed does what this one meant.
+// (--host, --server-name, --tofu, --allow-*, --fetch-intermediates), and
+// the allowances the plan needs (--allow-name-mismatch, --allow-expired),
+// so that the command printed does what this one meant and can succeed.
 func (r *fetchRun) fetchCommand(args ...string) httptrust.Command {
+	return r.fetchCommandFor(r.f.hosts, args...)
+}
+
+// fetchCommandFor is fetchCommand with hosts for --host.
+func (r *fetchRun) fetchCommandFor(hosts []string, args ...string) httptrust.Command {
 	var all []string
 	add := func(flag string, on bool, value ...string) {
 		if on && !slices.Contains(args, flag) {
 			all = append(append(all, flag), value...)
 		}
 	}
-	for _, h := range r.f.hosts {
+	for _, h := range hosts {
 		all = append(all, "--host", h)
 	}
 	add("--server-name", r.f.serverName != "", r.f.serverName)
 	add("--tofu", r.f.tofu)
-	add("--allow-name-mismatch", r.f.allowNameMismatch)
-	add("--allow-expired", r.f.allowExpired)
+	add("--allow-name-mismatch", r.f.allowNameMismatch || r.plan != nil && r.plan.NameMismatch)
+	add("--allow-expired", r.f.allowExpired || r.plan != nil && r.plan.Expired)
 	add("--fetch-intermediates", r.f.fetchIntermediates)
 	return httptrust.Command{Name: "fetch", Args: append(append(all, args...), r.u.Redacted())}
+}
+
+// exactHostOnly refuses --host for a certificate that needs an allowance
+// (consent.ExactHostOnly): a rule may allow a name mismatch or an expiry
+// for one exact host only, so no consent can write it for the patterns
+// given. It says which commands can: the same without the patterns that
+// widen (for the URL's host and port, or the host --host named), or a
+// certificate that needs no allowance. The fingerprint in the command is
+// the one given on this command line, or a placeholder: never one taken
+// from the connection.
+func (r *fetchRun) exactHostOnly(pl *plan) error {
+	var whats, fields []string
+	if pl.NameMismatch {
+		whats, fields = append(whats, "does not name "+r.host), append(fields, "allow_name_mismatch")
+	}
+	if pl.Expired {
+		whats, fields = append(whats, "is outside its validity period"), append(fields, "allow_expired")
+	}
+	what, field := strings.Join(whats, " and "), strings.Join(fields, " and ")
+	var exact, wide []string
+	for _, h := range r.f.hosts {
+		if pat, err := httptrust.ParsePattern(h); err == nil && (pat.String() == r.host || pat.String() == r.hostPort()) {
+			exact = append(exact, h)
+		} else {
+			wide = append(wide, h)
+		}
+	}
+	fp := httptrust.PlaceholderFingerprint
+	if r.fp != nil {
+		fp = r.fp.String() // the operator's, given on this command line
+	}
+	scope := r.hostPort()
+	if len(exact) > 0 {
+		scope = strings.Join(exact, ", ")
+	}
+	return &exitError{code: exitFail,
+		err: fmt.Errorf("the certificate %s: %s is possible only in a rule for one exact host, and --host %s is wider; nothing written", what, field, strings.Join(wide, ", ")),
+		hints: []string{
+			fmt.Sprintf("to trust this certificate for %s only, get its SHA-256 from the device or its operator (not from this connection), then:", scope),
+			"  " + r.e.commandLine(r.fetchCommandFor(exact, "--fingerprint", fp)),
+			fmt.Sprintf("for %s, the server needs a certificate that names its hosts and is valid now: ask its operator to reissue it (for a development server, httptrust mint makes one)", strings.Join(wide, ", ")),
+		}}
 }
 
 // interactive reports whether a person can answer a prompt.

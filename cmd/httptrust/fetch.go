@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,9 +53,11 @@ so. A name mismatch or an expired certificate is written only with
 Consent: a y/N prompt on a terminal, --yes, or --fingerprint HEX (the SHA-256
 of the certificate that will be written, read from the device or its
 operator; a mismatch exits 60). Without any of them nothing is written
-(exit 1). --host widens the scope (*.corp.example) and needs --fingerprint
-or a yes at the prompt. A certificate that changed since it was trusted is
-replaced only with --fingerprint.
+(exit 1). --host widens the scope (*.corp.example) and needs --fingerprint;
+a certificate that needs --allow-name-mismatch or --allow-expired is
+refused with --host at once, as a rule allows those for one exact host
+only (the hint says the command for the URL's host). A certificate that
+changed since it was trusted is replaced only with --fingerprint.
 
 --tofu trusts the host and port on first use instead (the ssh known_hosts
 model): the server's key is recorded in the store (with the same consent)
@@ -119,6 +123,7 @@ type fetchRun struct {
 	view     fetchView
 	verdict  *httptrust.Verdict
 	policy   *httptrust.Policy
+	plan     *plan // what would be written, once known
 	aiaErr   error // why a missing intermediate could not be fetched
 	aiaURL   string
 }
@@ -170,6 +175,7 @@ func (e *env) fetch(ctx context.Context, f *fetchFlags, raw string) (err error) 
 	sys, _ := x509.SystemCertPool()
 	chain, fetched := r.completeChain(ctx, res.Chain)
 	pl := planTrust(chain, name, e.now(), sys)
+	r.plan = pl
 	r.patterns = r.writePatterns(pl)
 	r.noteFetched(pl, chain, fetched)
 	r.view.Plan = pl.view()
@@ -205,7 +211,10 @@ func (r *fetchRun) checkGivenFingerprint(chain []*x509.Certificate) error {
 
 // prove completes a handshake that accepts exactly leaf before anything is
 // written: the probe stops as soon as the chain arrives, before the server
-// proves it holds the leaf's key.
+// proves it holds the leaf's key. ctx is what is left of --max-time; the
+// connection is bounded by --connect-timeout too. Only a failed proof is
+// a possible interception (exit 60); a server that cannot be reached or
+// does not answer in time is reported as get reports it (exit 7, 28).
 func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
 	t, err := probeTarget(r.u, &r.f.probeFlags)
 	if err != nil {
@@ -215,13 +224,30 @@ func (r *fetchRun) prove(ctx context.Context, leaf *x509.Certificate) error {
 	if r.policy != nil {
 		id, _ = r.policy.ClientIdentity(r.host)
 	}
-	ctx, cancel := r.f.probeContext(ctx)
+	start := time.Now()
+	cctx, cancel := r.f.probeContext(ctx)
 	defer cancel()
-	if err := probe.Confirm(ctx, t, leaf, id); err != nil {
+	err = probe.Confirm(cctx, t, leaf, id)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, probe.ErrNotProven):
 		return &exitError{code: exitVerify, err: fmt.Errorf("%s: %w; nothing written", r.host, err),
 			hints: []string{"the server presented this certificate but did not complete a handshake with it: it may not hold its key (someone may be intercepting the connection)"}}
+	case isTimeout(err) && !errors.As(err, new(*probe.StartTLSError)):
+		p := phaseConnected
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" {
+			p = phaseNone
+		}
+		return &exitError{code: exitTimeout,
+			err:   fmt.Errorf("%s (checking that the server holds the certificate's key); nothing written", timeoutMessage(r.u.Redacted(), p, time.Since(start), 0, -1)),
+			hints: []string{timeoutHint(r.f.timeouts, p, ctx.Err() != nil)}}
 	}
-	return nil
+	pe := r.e.probeError(err, r.u)
+	if ee, ok := pe.(*exitError); ok {
+		ee.err = fmt.Errorf("%w (checking that the server holds the certificate's key); nothing written", ee.err)
+	}
+	return pe
 }
 
 // parse checks the URL and flags before anything is dialled.
@@ -306,15 +332,19 @@ func (r *fetchRun) printState(w io.Writer) {
 	printf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
 	printChain(w, "  ", v.Chain)
 	r.printFetched(w)
+	// The reason, the plan's subject and why hold the certificate's words:
+	// wrapLine lays them out so that none starts a line of a terminal.
 	if se := r.verdict.Err; se != nil {
-		printf(w, "not trusted today: %s: %s\n", se.Reason, se.Detail)
+		printf(w, "%s", wrapLine(ours(fmt.Sprintf("not trusted today: %s: ", se.Reason)), se.Detail))
 	}
 	if v.Plan != nil {
 		what := "the exact certificate"
 		if v.Plan.Kind == "anchor" {
 			what = "the CA certificate (anchor)"
 		}
-		printf(w, "to trust for %s: %s %s\n  sha256 %s\n  (%s)\n", strings.Join(r.patterns, ", "), what, v.Plan.Subject, v.Plan.SHA256, v.Plan.Why)
+		printf(w, "%s", wrapLine("to trust for ", fmt.Sprintf("%s: %s %s", strings.Join(r.patterns, ", "), what, v.Plan.Subject)))
+		printf(w, "  sha256 %s\n", v.Plan.SHA256)
+		printf(w, "%s", wrapLine("  (", v.Plan.Why+")"))
 	}
 }
 

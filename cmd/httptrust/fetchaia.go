@@ -95,17 +95,19 @@ func (r *fetchRun) noteFetched(pl *plan, full, fetched []*x509.Certificate) {
 	}
 }
 
-// printFetched says what completeChain fetched, or why it could not.
+// printFetched says what completeChain fetched, or why it could not. The
+// lines that hold a certificate's words are wrapped by wrapLine.
 func (r *fetchRun) printFetched(w io.Writer) {
 	for _, v := range r.view.Fetched {
-		printf(w, "the server did not send its intermediate %s; fetched it from the issuer URL its certificate names:\n", v.Subject)
+		printf(w, "%s", wrapLine("the server did not send its intermediate ", v.Subject+"; fetched it from the issuer URL its certificate names:"))
 		printChain(w, "  ", []certs.Info{v})
 	}
 	if r.aiaErr != nil {
-		printf(w, "the server did not send the certificate of its issuer, and fetching it failed: %v\n", r.aiaErr)
+		printf(w, "%s", wrapLine("the server did not send the certificate of its issuer, and fetching it failed: ", r.aiaErr.Error()))
 	}
 	if r.aiaURL != "" {
-		printf(w, "the server did not send the certificate of its issuer; its certificate names the issuer URL %q (not fetched: the certificate is not verified)\n", r.aiaURL)
+		printf(w, "%s", wrapLine("the server did not send the certificate of its issuer; its certificate names the issuer URL ",
+			fmt.Sprintf("%q (not fetched: the certificate is not verified)", r.aiaURL)))
 		printf(w, "  to fetch it and offer it as the anchor: %s\n", r.e.commandLine(r.fetchCommand("--fetch-intermediates")))
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/store"
 )
@@ -18,6 +20,45 @@ type plan struct {
 	// allow_name_mismatch or allow_expired to be trusted.
 	NameMismatch bool
 	Expired      bool
+}
+
+// relaxed reports whether the plan's certificate is trusted only with an
+// allowance (allow_name_mismatch, allow_expired), which a rule may hold
+// for one exact host only.
+func (p *plan) relaxed() bool { return p.NameMismatch || p.Expired }
+
+// relaxFlags are the flags of fetch that allow what the plan needs.
+func (p *plan) relaxFlags() []string {
+	var flags []string
+	if p.NameMismatch {
+		flags = append(flags, "--allow-name-mismatch")
+	}
+	if p.Expired {
+		flags = append(flags, "--allow-expired")
+	}
+	return flags
+}
+
+// relaxRemedy returns rem with the plan's relaxFlags added to each of its
+// fetch commands that lacks them: the library's remedy names the fetch
+// that replaces trust, and this is what that fetch will need to write.
+func (p *plan) relaxRemedy(rem httptrust.Remedy) httptrust.Remedy {
+	cmds := make([]httptrust.Command, len(rem.Commands))
+	for i, c := range rem.Commands {
+		cmds[i] = c
+		if c.Name != "fetch" || len(c.Args) == 0 {
+			continue
+		}
+		args := slices.Clone(c.Args[:len(c.Args)-1])
+		for _, f := range p.relaxFlags() {
+			if !slices.Contains(args, f) {
+				args = append([]string{f}, args...)
+			}
+		}
+		cmds[i].Args = append(args, c.Args[len(c.Args)-1])
+	}
+	rem.Commands = cmds
+	return rem
 }
 
 // planView is a plan as --json prints it.

@@ -10,7 +10,12 @@
 // changed certificate, another CA, a name mismatch, an expiry): only a
 // fingerprint obtained out of band may then write, never a yes. Widening
 // the scope beyond the URL's host (--host) takes a fingerprint too: the
-// new pattern may replace or shadow what other hosts trust today.
+// new pattern may replace or shadow what other hosts trust today. And a
+// certificate that can be trusted only with an allowance (a name it does
+// not have, dates it is outside of) cannot be trusted beyond the URL's
+// host at all: a rule may allow that for one exact host only. Decide says
+// so before anyone is asked, so that no command is printed that could
+// only fail.
 package consent
 
 import (
@@ -35,6 +40,9 @@ type Input struct {
 	Interactive bool
 	// Widening says --host names a pattern other than the URL's host.
 	Widening bool
+	// Relaxed says Write is trusted only with allow_name_mismatch or
+	// allow_expired, which a rule may hold only for one exact host.
+	Relaxed bool
 }
 
 // Outcome is what Decide says.
@@ -58,11 +66,16 @@ const (
 	NeedFingerprintToWiden
 	// NoConsent: not a terminal, and neither --yes nor --fingerprint.
 	NoConsent
+	// ExactHostOnly: --host widens the scope, and the certificate to write
+	// needs an allowance that a rule may hold only for one exact host:
+	// nothing can write it for that scope, whatever the consent.
+	ExactHostOnly
 )
 
 var outcomeNames = map[Outcome]string{
 	ByFingerprint: "by_fingerprint", ByYes: "by_yes", Ask: "ask", NeedFingerprint: "need_fingerprint",
 	WrongFingerprint: "wrong_fingerprint", NeedFingerprintToWiden: "need_fingerprint_to_widen", NoConsent: "no_consent",
+	ExactHostOnly: "exact_host_only",
 }
 
 func (o Outcome) String() string { return outcomeNames[o] }
@@ -86,13 +99,18 @@ func Protected(v *httptrust.Verdict) bool {
 	return true
 }
 
-// Decide says how fetch may go on.
+// Decide says how fetch may go on. A wrong fingerprint is said first (it
+// is what the person must fix before anything else), then a write that no
+// consent can make (ExactHostOnly).
 func Decide(in Input) Outcome {
-	if in.Fingerprint != nil {
-		if *in.Fingerprint == certs.CertFingerprint(in.Write) {
-			return ByFingerprint
-		}
+	right := in.Fingerprint != nil && *in.Fingerprint == certs.CertFingerprint(in.Write)
+	switch {
+	case in.Fingerprint != nil && !right:
 		return WrongFingerprint
+	case in.Widening && in.Relaxed:
+		return ExactHostOnly
+	case right:
+		return ByFingerprint
 	}
 	switch {
 	case Protected(in.Verdict):

@@ -34,9 +34,9 @@ var trustsSomething = map[string]bool{
 }
 
 type flags struct {
-	name                              string
-	fp                                string // "", "right" or "wrong"
-	yes, interactive, widening, exact bool
+	name                                       string
+	fp                                         string // "", "right" or "wrong"
+	yes, interactive, widening, exact, relaxed bool
 }
 
 func allFlags() []flags {
@@ -46,8 +46,10 @@ func allFlags() []flags {
 			for _, inter := range []bool{false, true} {
 				for _, widen := range []bool{false, true} {
 					for _, exact := range []bool{false, true} {
-						out = append(out, flags{fmt.Sprintf("fp=%q yes=%v prompt=%v widen=%v exact=%v", fp, yes, inter, widen, exact),
-							fp, yes, inter, widen, exact})
+						for _, relaxed := range []bool{false, true} {
+							out = append(out, flags{fmt.Sprintf("fp=%q yes=%v prompt=%v widen=%v exact=%v relaxed=%v", fp, yes, inter, widen, exact, relaxed),
+								fp, yes, inter, widen, exact, relaxed})
+						}
 					}
 				}
 			}
@@ -64,11 +66,13 @@ var ownDates = map[httptrust.Reason]bool{
 
 // want is the consent rule, stated on its own.
 func want(kind string, reason httptrust.Reason, f flags) Outcome {
-	switch f.fp {
-	case "right":
-		return ByFingerprint
-	case "wrong":
+	switch {
+	case f.fp == "wrong":
 		return WrongFingerprint
+	case f.widening && f.relaxed:
+		return ExactHostOnly // no consent can write an allowance for a pattern
+	case f.fp == "right":
+		return ByFingerprint
 	}
 	refused := reason != httptrust.ReasonUnknown
 	if trustsSomething[kind] && refused && !(f.exact && ownDates[reason]) {
@@ -100,7 +104,7 @@ func TestDecide(t *testing.T) {
 				if reason != httptrust.ReasonUnknown {
 					v.Err = &httptrust.VerifyError{Host: "dev.test", Reason: reason, Rule: eff}
 				}
-				in := Input{Verdict: v, Write: leaf, Yes: f.yes, Interactive: f.interactive, Widening: f.widening}
+				in := Input{Verdict: v, Write: leaf, Yes: f.yes, Interactive: f.interactive, Widening: f.widening, Relaxed: f.relaxed}
 				switch f.fp {
 				case "right":
 					in.Fingerprint = &right
@@ -146,6 +150,9 @@ func TestDecideReviewCases(t *testing.T) {
 		{"under an inspection root, --yes", kinds["all_hosts anchor"], httptrust.ReasonSelfSigned, false, Input{Yes: true}, ByYes},
 		{"widening, --yes, no terminal", kinds["nothing (defaults)"], httptrust.ReasonUnknownAuthority, false, Input{Yes: true, Widening: true}, NeedFingerprintToWiden},
 		{"widening, a yes at the prompt", kinds["nothing (defaults)"], httptrust.ReasonSelfSigned, false, Input{Interactive: true, Widening: true}, NeedFingerprintToWiden},
+		{"widening a name mismatch, no consent yet", kinds["nothing (defaults)"], httptrust.ReasonNameMismatch, false, Input{Widening: true, Relaxed: true}, ExactHostOnly},
+		{"widening an expired certificate, a host that trusts a CA", kinds["anchors"], httptrust.ReasonExpired, false, Input{Widening: true, Relaxed: true}, ExactHostOnly},
+		{"an allowance for the URL's host, with --yes", kinds["nothing (defaults)"], httptrust.ReasonNameMismatch, false, Input{Yes: true, Relaxed: true}, ByYes},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
