@@ -46,10 +46,10 @@ type Exporter struct {
 	// Reload, when set, reloads the store for POST /-/reload.
 	Reload func() error
 
-	mux     *http.ServeMux
-	reg     *prometheus.Registry
-	probes  *prometheus.CounterVec
-	unknown prometheus.Counter
+	mux                *http.ServeMux
+	reg                *prometheus.Registry
+	probes             *prometheus.CounterVec
+	unknown            prometheus.Counter
 	reloadOK, reloadAt prometheus.Gauge
 
 	mu      sync.Mutex
