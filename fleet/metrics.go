@@ -265,12 +265,14 @@ func httpVersion(proto string) float64 {
 	return v
 }
 
-// WriteMetrics writes c's metrics to w in format (expfmt.NewFormat(
-// expfmt.TypeTextPlain) for the text format).
-func WriteMetrics(w io.Writer, format expfmt.Format, c prometheus.Collector) error {
+// WriteMetrics writes the collectors' metrics to w in format
+// (expfmt.NewFormat(expfmt.TypeTextPlain) for the text format).
+func WriteMetrics(w io.Writer, format expfmt.Format, cs ...prometheus.Collector) error {
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
-		return err
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
 	}
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -97,7 +97,7 @@ name, and no other.
 	pf.BoolVar(&e.json, "json", false, "print data as JSON")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
 	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
-		e.diagnoseCmd(), e.checkCmd())
+		e.diagnoseCmd(), e.checkCmd(), e.scanCmd(), e.exporterCmd())
 	return root
 }
 
