@@ -150,7 +150,8 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	}
 	format := expfmt.Negotiate(r.Header)
 	var buf bytes.Buffer
-	if err := WriteMetrics(&buf, format, NewCollector(res)); err != nil {
+	buf.Grow(8 << 10)
+	if err := WriteProbe(&buf, format, res); err != nil {
 		http.Error(w, "fleet: encoding the metrics: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -245,7 +246,7 @@ func (e *Exporter) writeDebug(w http.ResponseWriter, r *Result) {
 	}
 	b.WriteString("\n\n\nMetrics that would have been returned:\n")
 	var m bytes.Buffer
-	if err := WriteMetrics(&m, expfmt.NewFormat(expfmt.TypeTextPlain), NewCollector(r)); err != nil {
+	if err := WriteProbe(&m, expfmt.NewFormat(expfmt.TypeTextPlain), r); err != nil {
 		fmt.Fprintf(&m, "error encoding the metrics: %v\n", err)
 	}
 	for _, line := range strings.SplitAfter(m.String(), "\n") {

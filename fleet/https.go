@@ -26,7 +26,7 @@ func (p *Prober) probeHTTPS(ctx context.Context, pol *httptrust.Policy, res *Res
 		// A fresh connection and a full handshake per probe, as
 		// blackbox_exporter does: nothing is reused from an earlier probe.
 		DisableKeepAlives: true,
-		TLSClientConfig:   &tls.Config{SessionTicketsDisabled: true},
+		TLSClientConfig:   &tls.Config{SessionTicketsDisabled: true, CurvePreferences: p.keyExchanges()},
 		ForceAttemptHTTP2: true,
 		// The probe's deadline bounds every step; no proxy from the
 		// environment: a probe measures the server itself.
@@ -90,7 +90,7 @@ func (p *Prober) probeHTTPS(ctx context.Context, pol *httptrust.Policy, res *Res
 	// The transport verified the connection; judging the same state again
 	// gives what it does not return: the verified chains, the deciding
 	// rule, the first-use state. Nothing is recorded by judging.
-	v, err := pol.Judge(net.JoinHostPort(host, port), cs)
+	v, err := p.judgeTrusted(pol, net.JoinHostPort(host, port), cs)
 	if err != nil {
 		res.fail(FailBadTarget, err)
 		return

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/x509"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/httptrust/httptrust/certs"
@@ -23,30 +25,30 @@ type metric struct {
 }
 
 var metrics = []metric{
-	{"probe_success", "Whether the probe succeeded: the policy trusted the connection (and, for https, a 2xx answer)", nil},
-	{"probe_duration_seconds", "How long the probe took, in seconds", nil},
-	{"probe_dns_lookup_time_seconds", "How long resolving the host took, in seconds", nil},
-	{"probe_ip_protocol", "The IP protocol of the address connected to: 4 or 6", nil},
-	{"probe_ssl_earliest_cert_expiry", "The earliest expiry (Unix time) of the certificates the server presented, also when refused", nil},
-	{"probe_ssl_last_chain_expiry_timestamp_seconds", "Over the chains the policy verified, the latest of each chain's earliest expiry (Unix time); absent when nothing was verified", nil},
-	{"probe_ssl_last_chain_info", "The leaf certificate the server presented, also when refused", []string{"fingerprint_sha256", "subject", "issuer", "subjectalternative"}},
+	{"probe_success", "Whether the probe succeeded: trusted (and for https a 2xx answer)", nil},
+	{"probe_duration_seconds", "How long the probe took", nil},
+	{"probe_dns_lookup_time_seconds", "How long resolving the host took", nil},
+	{"probe_ip_protocol", "The IP protocol of the address connected to (4 or 6)", nil},
+	{"probe_ssl_earliest_cert_expiry", "The earliest expiry of the certificates presented, also when refused", nil},
+	{"probe_ssl_last_chain_expiry_timestamp_seconds", "The earliest expiry of the verified chain that lasts longest", nil},
+	{"probe_ssl_last_chain_info", "The leaf certificate presented, also when refused", []string{"fingerprint_sha256", "subject", "issuer", "subjectalternative"}},
 	{"probe_tls_version_info", "The TLS version negotiated", []string{"version"}},
-	{"probe_http_status_code", "The status code of the final answer; 0 when none came", nil},
-	{"probe_http_duration_seconds", "How long each phase of the request took, summed over redirects, in seconds", []string{"phase"}},
+	{"probe_http_status_code", "The status code of the final answer (0: none)", nil},
+	{"probe_http_duration_seconds", "How long each phase of the request took, over all redirects", []string{"phase"}},
 	{"probe_http_ssl", "Whether the final answer came over TLS", nil},
 	{"probe_http_redirects", "The number of redirects followed", nil},
 	{"probe_http_version", "The HTTP version of the final answer", nil},
-	{"probe_http_content_length", "The Content-Length of the final answer; -1 when not given", nil},
+	{"probe_http_content_length", "The Content-Length of the final answer (-1: none)", nil},
 	{"probe_http_uncompressed_body_length", "The length of the body read", nil},
-	{"httptrust_probe_trusted", "Whether the policy trusted the connection; absent when no verdict was reached (no connection)", nil},
-	{"httptrust_probe_refused", "Why the policy refused the connection: one of the fixed reason codes", []string{"reason"}},
-	{"httptrust_probe_failed", "Why the probe failed when the policy did not refuse: one of the fixed failure codes", []string{"reason"}},
-	{"httptrust_probe_rule_info", "The rule that decided for the host: its pattern and where it is written (file:line, defaults)", []string{"pattern", "rule"}},
-	{"httptrust_cert_not_after_timestamp_seconds", "The expiry (Unix time) of each certificate: of the chain presented and of the chain verified, with its position (0 is the leaf)", []string{"chain", "position", "role", "fingerprint_sha256", "subject", "issuer"}},
-	{"httptrust_pins_state", "The state of the deciding rule's pin set: enforced, expiring_soon, report_only or expired", []string{"state", "rule"}},
-	{"httptrust_pins_expire_timestamp_seconds", "When the deciding rule's pins stop being enforced (Unix time: the start of the day after pins_expire)", []string{"rule"}},
-	{"httptrust_pins_match", "Whether a pin of the deciding rule matched the verified chain (0 with report-only pins: a mismatch let through)", []string{"rule"}},
-	{"httptrust_first_use", "Where the host stands with its first-use record: known, first_contact, recorded or changed", []string{"state"}},
+	{"httptrust_probe_trusted", "Whether the policy trusted the connection", nil},
+	{"httptrust_probe_refused", "Why the policy refused the connection (a fixed code)", []string{"reason"}},
+	{"httptrust_probe_failed", "Why the probe failed, when not refused (a fixed code)", []string{"reason"}},
+	{"httptrust_probe_rule_info", "The rule that decided for the host", []string{"pattern", "rule"}},
+	{"httptrust_cert_not_after_timestamp_seconds", "The expiry of each certificate of the verified chain (else of the chain presented), by position", []string{"chain", "position", "role", "fingerprint_sha256", "subject", "issuer"}},
+	{"httptrust_pins_state", "The state of the deciding rule's pin set", []string{"state", "rule"}},
+	{"httptrust_pins_expire_timestamp_seconds", "When the deciding rule's pins stop being enforced", []string{"rule"}},
+	{"httptrust_pins_match", "Whether a pin matched the verified chain", []string{"rule"}},
+	{"httptrust_first_use", "Where the host stands with its first-use record", []string{"state"}},
 }
 
 // Metric names, as the metrics table holds them.
@@ -86,20 +88,34 @@ func MetricNames() []string {
 	return out
 }
 
-// descs are the metrics' descriptors, with extra leading labels.
-type descs []*prometheus.Desc
+// descs are the metrics' descriptors, with extra leading labels, and
+// for each the order of its labels by name (as the text format sorts
+// them).
+type descs struct {
+	d      []*prometheus.Desc
+	labels [][]string
+	order  [][]int
+}
 
-func newDescs(extra ...string) descs {
-	d := make(descs, len(metrics))
+func newDescs(extra ...string) *descs {
+	d := &descs{d: make([]*prometheus.Desc, len(metrics)), labels: make([][]string, len(metrics)), order: make([][]int, len(metrics))}
 	for i, m := range metrics {
-		d[i] = prometheus.NewDesc(m.name, m.help, append(append([]string{}, extra...), m.labels...), nil)
+		names := append(append([]string{}, extra...), m.labels...)
+		d.d[i] = prometheus.NewDesc(m.name, m.help, names, nil)
+		d.labels[i] = names
+		order := make([]int, len(names))
+		for j := range order {
+			order[j] = j
+		}
+		sort.Slice(order, func(a, b int) bool { return names[order[a]] < names[order[b]] })
+		d.order[i] = order
 	}
 	return d
 }
 
 var (
-	probeDescs = sync.OnceValue(func() descs { return newDescs() })
-	scanDescs  = sync.OnceValue(func() descs { return newDescs("target", "module") })
+	probeDescs = sync.OnceValue(func() *descs { return newDescs() })
+	scanDescs  = sync.OnceValue(func() *descs { return newDescs("target", "module") })
 )
 
 // Collector reports probe results as Prometheus metrics: one probe's (the
@@ -117,7 +133,7 @@ func NewCollector(r *Result) *Collector { return &Collector{results: []*Result{r
 // target and module.
 func NewScanCollector(rs []*Result) *Collector { return &Collector{results: rs, scan: true} }
 
-func (c *Collector) descs() descs {
+func (c *Collector) descs() *descs {
 	if c.scan {
 		return scanDescs()
 	}
@@ -126,7 +142,7 @@ func (c *Collector) descs() descs {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.descs() {
+	for _, d := range c.descs().d {
 		ch <- d
 	}
 }
@@ -134,16 +150,78 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	d := c.descs()
+	c.each(func(m int, v float64, labels []string) {
+		ch <- prometheus.MustNewConstMetric(d.d[m], prometheus.GaugeValue, v, labels...)
+	})
+}
+
+// each emits every metric of every result, with the extra labels first.
+func (c *Collector) each(emit func(m int, v float64, labels []string)) {
 	for _, r := range c.results {
 		var extra []string
 		if c.scan {
 			extra = []string{labelValue(r.Target.Raw), string(r.Module)}
 		}
-		emit := func(m int, v float64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d[m], prometheus.GaugeValue, v, append(append([]string{}, extra...), labels...)...)
-		}
-		collect(r, emit)
+		collect(r, func(m int, v float64, labels ...string) {
+			emit(m, v, append(append([]string{}, extra...), labels...))
+		})
 	}
+}
+
+// Families returns the metrics as metric families, sorted by name, as
+// the Prometheus encoders take them: what a registry's Gather would
+// return for c, without a registry.
+func (c *Collector) Families() []*dto.MetricFamily {
+	d := c.descs()
+	fams := make([]*dto.MetricFamily, len(metrics))
+	gauge := dto.MetricType_GAUGE
+	c.each(func(m int, v float64, labels []string) {
+		f := fams[m]
+		if f == nil {
+			f = &dto.MetricFamily{Name: &metrics[m].name, Help: &metrics[m].help, Type: &gauge}
+			fams[m] = f
+		}
+		names := d.labels[m]
+		pairs := make([]*dto.LabelPair, len(labels))
+		for i, j := range d.order[m] {
+			pairs[i] = &dto.LabelPair{Name: &names[j], Value: &labels[j]}
+		}
+		f.Metric = append(f.Metric, &dto.Metric{Label: pairs, Gauge: &dto.Gauge{Value: &v}})
+	})
+	out := make([]*dto.MetricFamily, 0, len(fams))
+	for _, f := range fams {
+		if f == nil {
+			continue
+		}
+		// As a registry orders them: by label values.
+		sort.SliceStable(f.Metric, func(i, j int) bool {
+			a, b := f.Metric[i].Label, f.Metric[j].Label
+			for k := range a {
+				if a[k].GetValue() != b[k].GetValue() {
+					return a[k].GetValue() < b[k].GetValue()
+				}
+			}
+			return false
+		})
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	return out
+}
+
+// WriteProbe writes the metrics of one probe to w in format, as the
+// exporter answers /probe.
+func WriteProbe(w io.Writer, format expfmt.Format, r *Result) error {
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range NewCollector(r).Families() {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	if cl, ok := enc.(expfmt.Closer); ok {
+		return cl.Close()
+	}
+	return nil
 }
 
 // collect emits r's metrics.
@@ -198,19 +276,22 @@ func collect(r *Result, emit func(m int, v float64, labels ...string)) {
 }
 
 // collectTLS emits the certificate and TLS metrics: from the presented
-// chain whenever there is one, from the verified chain when there is one.
-// The −62135596800 of blackbox_exporter's unverified chain is never sent.
+// chain whenever there is one (also when refused), and every
+// certificate's expiry from the verified chain when there is one, else
+// from the presented chain. The −62135596800 of blackbox_exporter's
+// unverified chain is never sent.
 func collectTLS(r *Result, emit func(m int, v float64, labels ...string)) {
 	if len(r.Chain) > 0 {
 		leaf := r.Chain[0]
 		emit(mEarliest, float64(r.NotAfter().Unix()))
 		emit(mChainInfo, 1, certs.CertFingerprint(leaf).String(), labelValue(leaf.Subject.String()),
 			labelValue(leaf.Issuer.String()), labelValue(strings.Join(leaf.DNSNames, ",")))
-		certMetrics(emit, "presented", r.Chain)
 	}
 	if best := r.BestChain(); best != nil {
 		emit(mLastChain, float64(r.LastChainExpiry().Unix()))
 		certMetrics(emit, "verified", best)
+	} else if len(r.Chain) > 0 {
+		certMetrics(emit, "presented", r.Chain)
 	}
 	if v := r.TLSVersionName(); v != "" {
 		emit(mTLSVersion, 1, v)

@@ -41,6 +41,27 @@ type Prober struct {
 	Clock func() time.Time
 	// UserAgent is sent by the https module; "" means "httptrust".
 	UserAgent string
+	// KeyExchanges are the TLS key exchanges a probe offers, most
+	// preferred first; nil means DefaultKeyExchanges.
+	KeyExchanges []tls.CurveID
+
+	cacheOnce sync.Once
+	cache     *judgeCache
+}
+
+// DefaultKeyExchanges are what probes offer unless told otherwise: X25519
+// and P-256, as blackbox_exporter's Go offers them. A probe carries
+// nothing secret, and the post-quantum hybrid (tls.X25519MLKEM768, first
+// in Go's own default) costs both ends a key exchange of its own on every
+// probe, devices included; give it in Prober.KeyExchanges to probe as
+// Go's default client does.
+var DefaultKeyExchanges = []tls.CurveID{tls.X25519, tls.CurveP256}
+
+func (p *Prober) keyExchanges() []tls.CurveID {
+	if p.KeyExchanges != nil {
+		return p.KeyExchanges
+	}
+	return DefaultKeyExchanges
 }
 
 // ErrNotRecorded is wrapped in the refusal of a first contact that a probe
@@ -136,6 +157,7 @@ func (p *Prober) probeTLS(ctx context.Context, pol *httptrust.Policy, res *Resul
 		res.fail(FailBadTarget, err)
 		return
 	}
+	cfg.CurvePreferences = p.keyExchanges()
 	var mu sync.Mutex
 	var seen *tls.ConnectionState
 	var verdict *httptrust.Verdict

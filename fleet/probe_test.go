@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +85,8 @@ type metricCase struct {
 	want map[string]float64
 	// families that must be absent.
 	absent []string
+	// series that must not exist.
+	absentSeries []string
 }
 
 // series parses `name{k=v;k=v}` into a name and labels.
@@ -125,11 +129,12 @@ func TestProbeMetrics(t *testing.T) {
 			"probe_tls_version_info{version=TLS 1.3}":                                                                1,
 			"probe_ip_protocol":                                                                                      4,
 			"httptrust_probe_rule_info{pattern=api.test;rule=fleet.toml:1}":                                          1,
-			"httptrust_cert_not_after_timestamp_seconds{chain=presented;position=0;role=leaf}":                       float64(api.Cert.NotAfter.Unix()),
-			"httptrust_cert_not_after_timestamp_seconds{chain=presented;position=1;role=intermediate}":               float64(l.pki.Intermediate.Cert.NotAfter.Unix()),
+			"httptrust_cert_not_after_timestamp_seconds{chain=verified;position=0;role=leaf}":                        float64(api.Cert.NotAfter.Unix()),
+			"httptrust_cert_not_after_timestamp_seconds{chain=verified;position=1;role=intermediate}":                float64(l.pki.Intermediate.Cert.NotAfter.Unix()),
 			"httptrust_cert_not_after_timestamp_seconds{chain=verified;position=2;role=root}":                        float64(l.pki.Root.Cert.NotAfter.Unix()),
 			"httptrust_cert_not_after_timestamp_seconds{chain=verified;position=0;fingerprint_sha256=" + apiFP + "}": float64(api.Cert.NotAfter.Unix()),
-		}, absent: []string{"httptrust_probe_refused", "httptrust_probe_failed", "probe_http_status_code", "httptrust_pins_state", "httptrust_first_use"}},
+		}, absent: []string{"httptrust_probe_refused", "httptrust_probe_failed", "probe_http_status_code", "httptrust_pins_state", "httptrust_first_use"},
+			absentSeries: []string{"httptrust_cert_not_after_timestamp_seconds{chain=presented}"}},
 		{name: "trusted/https", target: at(l.servers["api"], "api.test"), module: ModuleHTTPS, ok: true, want: map[string]float64{
 			"probe_success": 1, "probe_http_status_code": 200, "probe_http_ssl": 1, "probe_http_redirects": 0, "probe_http_version": 2,
 			"probe_ssl_last_chain_expiry_timestamp_seconds": lastChain,
@@ -238,6 +243,16 @@ func checkCase(t *testing.T, r *Result, c metricCase) {
 			t.Errorf("%s = %v (found %v), want %v; series: %s", s, got, ok, want, labelsOf(mfs, name))
 		}
 	}
+	for _, s := range c.absentSeries {
+		name, labels := series(s)
+		if mf, ok := mfs[name]; ok {
+			for _, m := range mf.Metric {
+				if hasLabels(m, labels) {
+					t.Errorf("%s present: %s", s, labelsOf(mfs, name))
+				}
+			}
+		}
+	}
 	for _, name := range c.absent {
 		if _, ok := mfs[name]; ok {
 			t.Errorf("%s present: %s", name, labelsOf(mfs, name))
@@ -344,5 +359,39 @@ func TestFreshHandshakePerProbe(t *testing.T) {
 	}
 	if h, res, c := s.Handshakes.Load(), s.Resumed.Load(), s.Conns.Load(); h != 6 || res != 0 || c != 6 {
 		t.Errorf("handshakes %d, resumed %d, connections %d; want 6, 0, 6", h, res, c)
+	}
+}
+
+// Probes offer X25519 and P-256 unless told otherwise; KeyExchanges
+// changes what is offered.
+func TestProbeKeyExchanges(t *testing.T) {
+	l := newLab(t)
+	leaf := l.pki.Leaf(t, "api.test")
+	var mu sync.Mutex
+	var seen []tls.CurveID
+	s := testpki.StartTLS(t, "127.0.0.1", l.pki.FullChain(leaf), nil, func(c *tls.Config) {
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			mu.Lock()
+			seen = append(seen, cs.CurveID)
+			mu.Unlock()
+			return nil
+		}
+	})
+	l.resolve["api.test"] = "127.0.0.1"
+	p := l.policy(nil, false, httptrust.Rule{Hosts: []string{"api.test"}, AnchorCerts: certsOf(l.pki.Root)})
+	pr := l.prober(p, nil)
+	for _, m := range []Module{ModuleTLS, ModuleHTTPS} {
+		if r := pr.Probe(context.Background(), target(t, at(s, "api.test")), m); !r.OK {
+			t.Fatal(r.Err)
+		}
+	}
+	pr.KeyExchanges = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
+	if r := pr.Probe(context.Background(), target(t, at(s, "api.test")), ModuleTLS); !r.OK {
+		t.Fatal(r.Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []tls.CurveID{tls.X25519, tls.X25519, tls.X25519MLKEM768}; !slices.Equal(seen, want) {
+		t.Errorf("key exchanges %v, want %v", seen, want)
 	}
 }
