@@ -42,13 +42,40 @@ func exporters(args []string) error {
 	for _, a := range fs.Args() {
 		name, rest, _ := strings.Cut(a, "=")
 		p := strings.Split(rest, ",")
-		if len(p) != 3 {
-			return fmt.Errorf("want NAME=URL,PID,MODULE, got %q", a)
+		switch {
+		case len(p) == 3 && p[0] == "floor":
+			// The floor itself, in this process: floor,MODULE,CAFILE.
+			cs = append(cs, &contestant{name: name, module: p[1], pid: p[2]})
+		case len(p) == 3:
+			cs = append(cs, &contestant{name: name, url: p[0], pid: p[1], module: p[2]})
+		default:
+			return fmt.Errorf("want NAME=URL,PID,MODULE or NAME=floor,MODULE,CAFILE, got %q", a)
 		}
-		cs = append(cs, &contestant{name: name, url: p[0], pid: p[1], module: p[2]})
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *c, MaxIdleConns: *c}, Timeout: 30 * time.Second}
+	floors := map[*contestant]func(string) bool{}
+	for _, ct := range cs {
+		if ct.url == "" {
+			pool, err := readPool(ct.pid)
+			if err != nil {
+				return err
+			}
+			if floors[ct], err = floorProbe(ct.module, pool, "classic"); err != nil {
+				return err
+			}
+		}
+	}
+	usage := func(ct *contestant) float64 {
+		if ct.url == "" {
+			return selfCPU()
+		}
+		c, _, _ := procUsage(ct.pid)
+		return c
+	}
 	probe := func(ct *contestant) func(string) bool {
+		if f := floors[ct]; f != nil {
+			return f
+		}
 		return func(t string) bool {
 			req, _ := http.NewRequest(http.MethodGet, ct.url+"?"+url.Values{"target": {t}, "module": {ct.module}}.Encode(), nil)
 			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
@@ -68,12 +95,9 @@ func exporters(args []string) error {
 	for r := 0; r < *rounds; r++ {
 		for i := range cs {
 			ct := cs[(i+r)%len(cs)]
-			cpu0, _, err := procUsage(ct.pid)
-			if err != nil {
-				return err
-			}
+			cpu0 := usage(ct)
 			rep := run(targets, *c, *d, probe(ct))
-			cpu1, _, _ := procUsage(ct.pid)
+			cpu1 := usage(ct)
 			ct.probes += rep.Probes
 			ct.ok += rep.OK
 			ct.seconds += rep.Seconds
@@ -85,7 +109,10 @@ func exporters(args []string) error {
 	}
 	fmt.Printf("%-10s %8s %10s %12s %14s %13s %s\n", "exporter", "probes", "ok", "probes/s", "CPU s/1000", "peak RSS MiB", "rounds (probes/s)")
 	for _, ct := range cs {
-		_, rss, _ := procUsage(ct.pid)
+		var rss int64
+		if ct.url != "" {
+			_, rss, _ = procUsage(ct.pid)
+		}
 		var rs []string
 		for _, x := range ct.rounds {
 			rs = append(rs, fmt.Sprintf("%.0f", x))
@@ -93,8 +120,8 @@ func exporters(args []string) error {
 		fmt.Printf("%-10s %8d %10d %12.0f %14.3f %13.1f %s\n", ct.name, ct.probes, ct.ok, float64(ct.probes)/ct.seconds,
 			ct.cpu/float64(ct.probes)*1000, float64(rss)/1024, strings.Join(rs, " "))
 	}
-	if len(cs) >= 2 {
-		a, b := cs[0], cs[1]
+	for _, b := range cs[1:] {
+		a := cs[0]
 		fmt.Printf("ratio %s/%s: rate %.2fx, CPU per probe %.2fx\n", b.name, a.name,
 			(float64(b.probes)/b.seconds)/(float64(a.probes)/a.seconds), (b.cpu/float64(b.probes))/(a.cpu/float64(a.probes)))
 	}
@@ -111,6 +138,7 @@ func scanBench(args []string) error {
 	rounds := fs.Int("rounds", 3, "runs of each")
 	ca := fs.String("ca", "", "root certificate file, for the floor")
 	module := fs.String("module", "tls", "the floor's module")
+	kexes := fs.String("kex", "default,classic", "the floors' key exchanges, comma-separated")
 	fs.Parse(args)
 	scanCmd := fs.Args()
 	if len(scanCmd) == 0 {
@@ -132,9 +160,9 @@ func scanBench(args []string) error {
 		maxRSS        int64
 		failedTargets int
 	}
-	sides := []*side{
-		{name: "scan", cmd: append(scanCmd, "--targets", *list, "--concurrency", fmt.Sprint(*c))},
-		{name: "floor", cmd: []string{self, "floor", "-targets", *list, "-c", fmt.Sprint(*c), "-module", *module, "-ca", *ca}},
+	sides := []*side{{name: "scan", cmd: append(scanCmd, "--targets", *list, "--concurrency", fmt.Sprint(*c))}}
+	for _, k := range strings.Split(*kexes, ",") {
+		sides = append(sides, &side{name: "floor/" + k, cmd: []string{self, "floor", "-targets", *list, "-c", fmt.Sprint(*c), "-module", *module, "-ca", *ca, "-kex", k}})
 	}
 	for r := 0; r < *rounds; r++ {
 		for i := range sides {
@@ -148,7 +176,7 @@ func scanBench(args []string) error {
 			if err != nil && cmd.ProcessState == nil {
 				return err
 			}
-			if s.name == "floor" {
+			if strings.HasPrefix(s.name, "floor") {
 				var rep report
 				if json.Unmarshal(out.Bytes(), &rep) == nil && rep.OK != int64(len(targets)) {
 					return fmt.Errorf("the floor failed %d targets", int64(len(targets))-rep.OK)
@@ -163,16 +191,18 @@ func scanBench(args []string) error {
 			if ru, ok := ps.SysUsage().(*syscallRusage); ok && ru.Maxrss > s.maxRSS {
 				s.maxRSS = ru.Maxrss
 			}
-			fmt.Fprintf(os.Stderr, "round %d %-6s %7.0f targets/s, %5.3f CPU s/1000\n", r+1, s.name, float64(len(targets))/wall,
+			fmt.Fprintf(os.Stderr, "round %d %-13s %7.0f targets/s, %5.3f CPU s/1000\n", r+1, s.name, float64(len(targets))/wall,
 				(ps.UserTime()+ps.SystemTime()).Seconds()/float64(len(targets))*1000)
 		}
 	}
 	n := float64(len(targets) * *rounds)
-	fmt.Printf("%-6s %10s %12s %14s %13s %s\n", "", "targets", "targets/s", "CPU s/1000", "peak RSS MiB", "runs (targets/s)")
+	fmt.Printf("%-13s %10s %12s %14s %13s %s\n", "", "targets", "targets/s", "CPU s/1000", "peak RSS MiB", "runs (targets/s)")
 	for _, s := range sides {
-		fmt.Printf("%-6s %10d %12.0f %14.3f %13.1f %s\n", s.name, len(targets)**rounds, n/s.wall, s.cpu/n*1000, float64(s.maxRSS)/1024, strings.Join(s.rates, " "))
+		fmt.Printf("%-13s %10d %12.0f %14.3f %13.1f %s\n", s.name, len(targets)**rounds, n/s.wall, s.cpu/n*1000, float64(s.maxRSS)/1024, strings.Join(s.rates, " "))
 	}
-	fmt.Printf("ratio scan/floor: rate %.2fx, CPU per target %.2fx\n", sides[1].wall/sides[0].wall, sides[0].cpu/sides[1].cpu)
+	for _, f := range sides[1:] {
+		fmt.Printf("ratio scan/%s: rate %.2fx, CPU per target %.2fx\n", f.name, f.wall/sides[0].wall, sides[0].cpu/f.cpu)
+	}
 	return nil
 }
 

@@ -5,7 +5,7 @@
 //
 //	harness serve -dir DIR -first PORT -n N    N TLS servers on 127.0.0.1:PORT... (one process)
 //	harness load -url URL -module M -targets FILE -c C -d DUR   drive an exporter
-//	harness floor -targets FILE -c C [-d DUR] -module tls|https -ca FILE   the floor
+//	harness floor -targets FILE -c C [-d DUR] -module tls|https -ca FILE [-kex default|classic]   the floor
 //	harness cpu PID                            CPU seconds (user+system) and peak RSS of PID
 //	harness exporters -targets FILE -c C -d DUR -rounds R NAME=URL,PID,MODULE...
 //	                                           interleaved rounds of load on each exporter
@@ -198,23 +198,53 @@ func floor(args []string) error {
 	d := fs.Duration("d", 0, "duration (0: once through the targets)")
 	module := fs.String("module", "tls", "tls or https")
 	ca := fs.String("ca", "", "root certificate file")
+	kex := fs.String("kex", "default", "key exchanges offered: default (Go's, with X25519MLKEM768) or classic (X25519, P-256)")
 	fs.Parse(args)
 	targets, err := readTargets(*list)
 	if err != nil {
 		return err
 	}
-	pem, err := os.ReadFile(*ca)
+	pool, err := readPool(*ca)
 	if err != nil {
 		return err
 	}
+	probe, err := floorProbe(*module, pool, *kex)
+	if err != nil {
+		return err
+	}
+	cpu0 := selfCPU()
+	rep := run(targets, *c, *d, probe)
+	rep.CPU = selfCPU() - cpu0
+	return json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+func readPool(ca string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return errors.New("no certificate in " + *ca)
+		return nil, errors.New("no certificate in " + ca)
 	}
-	var probe func(string) bool
-	switch *module {
+	return pool, nil
+}
+
+// floorProbe returns the floor's probe of a target: a fresh connection
+// and a full handshake verified against pool, and for https a GET with
+// keep-alive off; nothing is reported.
+func floorProbe(module string, pool *x509.CertPool, kex string) (func(string) bool, error) {
+	var curves []tls.CurveID
+	switch kex {
+	case "default":
+	case "classic":
+		curves = []tls.CurveID{tls.X25519, tls.CurveP256}
+	default:
+		return nil, fmt.Errorf("kex %q: want default or classic", kex)
+	}
+	switch module {
 	case "tls":
-		probe = func(t string) bool {
+		return func(t string) bool {
 			t = strings.TrimPrefix(strings.TrimPrefix(t, "tls://"), "https://")
 			t = strings.TrimSuffix(t, "/")
 			host, _, _ := net.SplitHostPort(t)
@@ -225,12 +255,13 @@ func floor(args []string) error {
 				return false
 			}
 			defer raw.Close()
-			return tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: host, SessionTicketsDisabled: true}).HandshakeContext(ctx) == nil
-		}
+			cfg := &tls.Config{RootCAs: pool, ServerName: host, SessionTicketsDisabled: true, CurvePreferences: curves}
+			return tls.Client(raw, cfg).HandshakeContext(ctx) == nil
+		}, nil
 	case "https":
-		probe = func(t string) bool {
+		return func(t string) bool {
 			c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, ForceAttemptHTTP2: true,
-				TLSClientConfig: &tls.Config{RootCAs: pool, SessionTicketsDisabled: true}}}
+				TLSClientConfig: &tls.Config{RootCAs: pool, SessionTicketsDisabled: true, CurvePreferences: curves}}}
 			resp, err := c.Get(t)
 			if err != nil {
 				return false
@@ -238,17 +269,15 @@ func floor(args []string) error {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			return resp.StatusCode/100 == 2
-		}
-	default:
-		return fmt.Errorf("module %q", *module)
+		}, nil
 	}
-	var ru0 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	rep := run(targets, *c, *d, probe)
-	var ru1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	rep.CPU = tv(ru1.Utime) + tv(ru1.Stime) - tv(ru0.Utime) - tv(ru0.Stime)
-	return json.NewEncoder(os.Stdout).Encode(rep)
+	return nil, fmt.Errorf("module %q", module)
+}
+
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
