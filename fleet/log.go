@@ -50,8 +50,16 @@ func (l *plog) outcome() {
 	if r.Effective != nil {
 		l.logf("rule for %s: %s", r.hostPort(), r.Effective)
 	}
-	if r.Pins != nil {
-		l.logf("pins: %s, set by %s", r.Pins.State, r.Pins.Rule.Where())
+	if ps := r.Pins; ps != nil {
+		match := ""
+		switch {
+		case ps.Matched == nil:
+		case *ps.Matched:
+			match = "; a pin matched the verified chain"
+		default:
+			match = "; no pin matched the verified chain"
+		}
+		l.logf("pins: %s, set by %s%s", ps.State, ps.Rule.Where(), match)
 	}
 	if r.FirstUse != "" {
 		l.logf("first use: %s", r.FirstUse)
