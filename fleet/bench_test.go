@@ -36,8 +36,11 @@ func newBenchBed(b *testing.B) *benchBed {
 
 // BenchmarkProbe is one probe per op, against the floor: a bare Go loop
 // doing the same work (a fresh connection and full handshake verified
-// against the same root, and for https a GET) with nothing reported.
-// Compare impl=fleet with impl=floor for each module.
+// against the same root, offering the same key exchanges, and for https a
+// GET) with nothing reported; floor-go-default offers Go's default key
+// exchanges instead (the post-quantum hybrid first). Compare impl=fleet
+// with impl=floor for each module. The server runs in the same process:
+// its handshakes are in every figure.
 func BenchmarkProbe(b *testing.B) {
 	bed := newBenchBed(b)
 	pr := &Prober{Policy: func() *httptrust.Policy { return bed.policy }}
@@ -67,20 +70,25 @@ func BenchmarkProbe(b *testing.B) {
 				}
 			}
 		})
-		b.Run("module="+string(m)+"/impl=floor", func(b *testing.B) {
-			for b.Loop() {
-				if err := floorProbe(ctx, bed.srv.Addr, "127.0.0.1", bed.pool, m == ModuleHTTPS); err != nil {
-					b.Fatal(err)
+		for _, f := range []struct {
+			name   string
+			curves []tls.CurveID
+		}{{"floor", DefaultKeyExchanges}, {"floor-go-default", nil}} {
+			b.Run("module="+string(m)+"/impl="+f.name, func(b *testing.B) {
+				for b.Loop() {
+					if err := floorProbe(ctx, bed.srv.Addr, "127.0.0.1", bed.pool, f.curves, m == ModuleHTTPS); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
 // floorProbe is the floor of a probe: what any prober must do, in plain
 // Go (bench/fleet/harness does the same).
-func floorProbe(ctx context.Context, addr, name string, roots *x509.CertPool, get bool) error {
-	cfg := &tls.Config{RootCAs: roots, ServerName: name, SessionTicketsDisabled: true}
+func floorProbe(ctx context.Context, addr, name string, roots *x509.CertPool, curves []tls.CurveID, get bool) error {
+	cfg := &tls.Config{RootCAs: roots, ServerName: name, SessionTicketsDisabled: true, CurvePreferences: curves}
 	if get {
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true, ForceAttemptHTTP2: true}}
 		resp, err := c.Get("https://" + addr + "/")
