@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,13 +180,25 @@ func TestExporterScrapeTimeout(t *testing.T) {
 	l := newExporterLab(t)
 	silent := testpki.StartSilent(t, "127.0.0.1")
 	start := time.Now()
-	_, body, _ := l.get(t, probePath("127.0.0.1:"+silent.Port, "tls"), "X-Prometheus-Scrape-Timeout-Seconds", "1")
-	took := time.Since(start)
-	if took < 400*time.Millisecond || took > 900*time.Millisecond {
-		t.Errorf("a 1 s scrape timeout took %s, want about 0.5 s", took)
+	_, body, _ := l.get(t, probePath("127.0.0.1:"+silent.Port, "tls", "debug", "true"), "X-Prometheus-Scrape-Timeout-Seconds", "1")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("a 1 s scrape timeout took %s", took)
+	}
+	m := regexp.MustCompile(`beginning probe: module tls, target \S+, timeout (\d+)ms`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no timeout in the log:\n%s", body)
+	}
+	if ms, _ := strconv.Atoi(m[1]); ms < 400 || ms > 500 {
+		t.Errorf("timeout %s ms, want 1 s less the 0.5 s offset", m[1])
 	}
 	if !strings.Contains(body, `httptrust_probe_failed{reason="timeout"} 1`) {
 		t.Errorf("no timeout:\n%s", body)
+	}
+	// Without the header, the exporter's own timeout.
+	l.exp.Timeout = 300 * time.Millisecond
+	_, body, _ = l.get(t, probePath("127.0.0.1:"+silent.Port, "tls", "debug", "true"))
+	if !regexp.MustCompile(`timeout (2\d\d|300)ms`).MatchString(body) {
+		t.Errorf("no 300 ms timeout in the log:\n%s", body)
 	}
 	code, _, _ := l.get(t, probePath("127.0.0.1:1", "tls"), "X-Prometheus-Scrape-Timeout-Seconds", "soon")
 	if code != http.StatusBadRequest {

@@ -21,16 +21,23 @@ func TestScanBounds(t *testing.T) {
 	}
 	for _, c := range []struct{ targets, workers, want int }{{100, 7, 7}, {3, 50, 3}, {40, 0, DefaultConcurrency}, {0, 4, 0}} {
 		t.Run(fmt.Sprintf("%d/%d", c.targets, c.workers), func(t *testing.T) {
-			var now, peak, inEach atomic.Int64
+			var now, peak, inEach, started atomic.Int64
+			want := int64(min(c.want, c.targets))
 			pr := &Prober{Policy: func() *httptrust.Policy { return p }, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				n := now.Add(1)
+				started.Add(1)
 				for {
 					m := peak.Load()
 					if n <= m || peak.CompareAndSwap(m, n) {
 						break
 					}
 				}
-				time.Sleep(10 * time.Millisecond)
+				// Hold the probe until the pool is full (or every target has
+				// started, or a second has passed), so that the peak is
+				// reached however slowly the machine schedules the workers.
+				for deadline := time.Now().Add(time.Second); now.Load() < want && started.Load() < int64(c.targets) && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
 				now.Add(-1)
 				return nil, errors.New("refused")
 			}}
@@ -54,7 +61,6 @@ func TestScanBounds(t *testing.T) {
 					t.Errorf("target %d reported %d times", i, n)
 				}
 			}
-			want := int64(min(c.want, c.targets))
 			if got := peak.Load(); got != want {
 				t.Errorf("peak %d probes at once, want %d", got, want)
 			}
