@@ -2,6 +2,7 @@ package httptrust
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 )
@@ -17,6 +18,10 @@ type Verdict struct {
 	// FirstUse is set when the host trusts on first use and has no record
 	// yet: a connection would record this key once its handshake completed.
 	FirstUse *TOFURecord
+	// Chains are the chains a trusted connection verified, leaf first,
+	// each ending at the anchor or exact certificate that vouched for it
+	// (for trust on first use alone, the leaf alone). Nil when refused.
+	Chains [][]*x509.Certificate
 	// Exact says the presented leaf is, byte for byte, one of the exact
 	// certificates the rule trusts (even when it was refused, say for its
 	// expiry).
@@ -64,6 +69,6 @@ func (p *Policy) Judge(hostport string, cs tls.ConnectionState) (*Verdict, error
 		verdict.Err = ve
 		return verdict, nil
 	}
-	verdict.FirstUse = v.firstUse
+	verdict.FirstUse, verdict.Chains = v.firstUse, v.chains
 	return verdict, nil
 }

@@ -68,6 +68,8 @@ type verifier struct {
 	warned map[string]bool
 	// firstUse is, in modeJudge, the record a connection would write.
 	firstUse *TOFURecord
+	// chains are, in modeJudge, the chains a trusted connection verified.
+	chains [][]*x509.Certificate
 }
 
 // validity is the window in which a cached verification stays good, and
@@ -144,8 +146,11 @@ func (v *verifier) check(presented []*x509.Certificate, report bool) error {
 		if verr != nil {
 			return verr
 		}
-		_, err := v.checkPins(chains, presented, now, report)
-		return err
+		if _, err := v.checkPins(chains, presented, now, report); err != nil {
+			return err
+		}
+		v.judged(chains)
+		return nil
 	}
 	key := chainKey(presented)
 	if w, ok := v.cached(key, now); ok {
@@ -175,7 +180,15 @@ func (v *verifier) check(presented []*x509.Certificate, report bool) error {
 	if cacheable {
 		v.store(key, win, now)
 	}
+	v.judged(chains)
 	return nil
+}
+
+// judged keeps, when judging, the chains a trusted connection verified.
+func (v *verifier) judged(chains [][]*x509.Certificate) {
+	if v.mode == modeJudge {
+		v.chains = chains
+	}
 }
 
 // tofuToo adds key continuity on top of a verified chain, when a rule with

@@ -102,7 +102,7 @@ name, and no other.
 	pf.BoolVar(&e.json, "json", false, "print data as JSON: one object on stdout, {\"error\": ...} for a failure (not curl's --json DATA)")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
 	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
-		e.diagnoseCmd(), e.checkCmd(), e.exportCmd())
+		e.diagnoseCmd(), e.checkCmd(), e.exportCmd(), e.scanCmd(), e.exporterCmd())
 	e.completionNoJSON(root)
 	return root
 }

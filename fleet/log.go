@@ -1,0 +1,122 @@
+package fleet
+
+import (
+	"crypto/tls"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/httptrust/httptrust/certs"
+)
+
+// plog is a probe's log, kept only when asked for.
+type plog struct {
+	res *Result
+	on  bool
+}
+
+// logf adds a line. Values from the network are made safe for a terminal
+// (SafeText): the log is read with curl as often as in a browser.
+func (l *plog) logf(format string, args ...any) {
+	if !l.on {
+		return
+	}
+	ts := time.Now().UTC().Format("15:04:05.000")
+	l.res.Log = append(l.res.Log, ts+" "+SafeText(fmt.Sprintf(format, args...)))
+}
+
+// handshake logs what the server presented and how the policy judged it.
+func (l *plog) handshake(r *Result) {
+	if !l.on {
+		return
+	}
+	if r.TLSVersion != 0 {
+		l.logf("%s, %s", r.TLSVersionName(), tls.CipherSuiteName(r.CipherSuite))
+	}
+	for i, c := range r.Chain {
+		l.logf("certificate %d: subject %s; issuer %s; not after %s; sha256 %s", i, c.Subject, c.Issuer,
+			c.NotAfter.UTC().Format(time.RFC3339), certs.CertFingerprint(c))
+	}
+}
+
+// outcome logs the decision and the result.
+func (l *plog) outcome() {
+	if !l.on {
+		return
+	}
+	r := l.res
+	if r.Effective != nil {
+		l.logf("rule for %s: %s", r.hostPort(), r.Effective)
+	}
+	if ps := r.Pins; ps != nil {
+		match := ""
+		switch {
+		case ps.Matched == nil:
+		case *ps.Matched:
+			match = "; a pin matched the verified chain"
+		default:
+			match = "; no pin matched the verified chain"
+		}
+		l.logf("pins: %s, set by %s%s", ps.State, ps.Rule.Where(), match)
+	}
+	if r.FirstUse != "" {
+		l.logf("first use: %s", r.FirstUse)
+	}
+	switch {
+	case r.OK:
+		l.logf("probe succeeded in %s", r.Duration.Round(time.Microsecond))
+	case r.Refusal != nil:
+		l.logf("refused (%s): %v", r.Reason, r.Err)
+		if s := r.Refusal.Remedy.String(); s != "" {
+			l.logf("remedy: %s", s)
+		}
+		l.logf("probe failed in %s", r.Duration.Round(time.Microsecond))
+	default:
+		l.logf("probe failed (%s) in %s: %v", r.Reason, r.Duration.Round(time.Microsecond), r.Err)
+	}
+}
+
+// SafeText returns s with every rune a terminal or a browser would not show
+// as itself written as an escape (\x1b, \u202e): C0 and C1 controls, DEL,
+// line breaks, bidirectional and other format characters, invalid UTF-8.
+// Certificates and servers choose their subjects and names; such a rune
+// could forge a line or reorder one.
+func SafeText(s string) string {
+	clean := true
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r, n) {
+			clean = false
+			break
+		}
+		i += n
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unsafeRune(r, n):
+			b.WriteString(s[i : i+n])
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune, n int) bool {
+	if r == utf8.RuneError && n == 1 {
+		return true
+	}
+	return r != ' ' && !strconv.IsPrint(r)
+}
