@@ -134,7 +134,7 @@ func (e *env) export(format string, f *exportFlags) error {
 	for _, name := range view.Files {
 		printf(e.stdout, "%s\n", filepath.Join(abs, filepath.FromSlash(name)))
 	}
-	e.note(fmt.Sprintf("exported %s: %d file(s) in %s", format, len(view.Files), abs))
+	e.note(fmt.Sprintf("exported %s: %s in %s", format, plural(len(view.Files), "file"), abs))
 	return nil
 }
 
@@ -156,9 +156,9 @@ func (e *env) exportFailed(err error) error {
 		writeJSON(e.stdout, struct {
 			Error  errorView `json:"error"`
 			Issues []string  `json:"issues"`
-		}{errorView{Message: fmt.Sprintf("export %s: %d problem(s)", xe.Format, len(xe.Issues)), ExitCode: exitFail}, issues})
+		}{errorView{Message: fmt.Sprintf("export %s: %s", xe.Format, plural(len(xe.Issues), "problem")), ExitCode: exitFail}, issues})
 	}
-	e.errorLine(fmt.Sprintf("export %s: %d problem(s); nothing was written", xe.Format, len(xe.Issues)))
+	e.errorLine(fmt.Sprintf("export %s: %s; nothing was written", xe.Format, plural(len(xe.Issues), "problem")))
 	lossy := false
 	for _, i := range xe.Issues {
 		kind := "refused (it would widen trust, or the platform would reject it)"

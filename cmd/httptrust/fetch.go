@@ -329,7 +329,7 @@ func (r *fetchRun) alreadyTrusted() error {
 // printState shows the chain, why it is not trusted, and the plan.
 func (r *fetchRun) printState(w io.Writer) {
 	v := r.view
-	printf(w, "%s presents %d certificate(s) (%s, %s):\n", v.URL, len(v.Chain), v.Trust.TLSVersion, v.Trust.CipherSuite)
+	printf(w, "%s presents %s (%s, %s):\n", v.URL, plural(len(v.Chain), "certificate"), v.Trust.TLSVersion, v.Trust.CipherSuite)
 	printChain(w, "  ", v.Chain)
 	r.printFetched(w)
 	// The reason, the plan's subject and why hold the certificate's words:

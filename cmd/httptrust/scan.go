@@ -285,10 +285,10 @@ func (s *scanRun) finish() {
 	s.clearProgress()
 	d := time.Since(s.start)
 	rate := float64(s.total) / max(d.Seconds(), 1e-9)
-	msg := fmt.Sprintf("scanned %d target(s) in %s (%.0f/s): %d trusted, %d refused, %d failed",
-		s.total, d.Round(time.Millisecond), rate, s.ok, s.refused, s.failed)
+	msg := fmt.Sprintf("scanned %s in %s (%.0f/s): %d trusted, %d refused, %d failed",
+		plural(s.total, "target"), d.Round(time.Millisecond), rate, s.ok, s.refused, s.failed)
 	if s.firstContacts > 0 {
-		msg += fmt.Sprintf("; %d first contact(s) under tofu rules not recorded (--record-first-use records them)", s.firstContacts)
+		msg += fmt.Sprintf("; %s under tofu rules not recorded (--record-first-use records them)", plural(s.firstContacts, "first contact"))
 	}
 	s.e.note(msg)
 }

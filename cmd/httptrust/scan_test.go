@@ -28,7 +28,7 @@ func TestScanProgressOnTerminal(t *testing.T) {
 		t.Errorf("exit %d, want 1", code)
 	}
 	got := stderr.String()
-	if !strings.Contains(got, "\rscanning: 1/3, 0 refused, 1 failed") || !strings.Contains(got, "\r\x1b[Khttptrust: scanned 3 target(s) in ") ||
+	if !strings.Contains(got, "\rscanning: 1/3, 0 refused, 1 failed") || !strings.Contains(got, "\r\x1b[Khttptrust: scanned 3 targets in ") ||
 		strings.Count(got, "\n") != 1 {
 		t.Errorf("stderr %q", got)
 	}

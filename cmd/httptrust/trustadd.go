@@ -412,7 +412,7 @@ func (f *trustAddFlags) fromFile(e *env, t *store.Trust, file string) error {
 			e.note(file + ": " + droppedLeaf(l, parts.under[l]))
 		}
 		if parts.isChain() {
-			e.note(fmt.Sprintf("%s holds a chain: its top CA is written as the anchor, %d intermediate(s) as intermediates", file, len(parts.intermediates)))
+			e.note(fmt.Sprintf("%s holds a chain: its top CA is written as the anchor, %s as intermediates", file, plural(len(parts.intermediates), "intermediate")))
 		}
 	}
 	return nil
