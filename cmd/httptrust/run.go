@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -80,7 +79,7 @@ name, and no other.
   httptrust inspect cert.pem             what a file or a server's chain holds
   httptrust diagnose https://dev.local/  every check in order, and the fix
   httptrust check                        what in the store expires soon (exit 1 if anything)`,
-		Version:       version(),
+		Version:       buildInfo().line(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -92,22 +91,21 @@ name, and no other.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	// Subcommands inherit it: every flag error is a usage error (exit 2).
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.storeDir, "store", "", "trust store folder `DIR` (env "+store.EnvStore+"; default <user config dir>/httptrust)")
 	pf.BoolVar(&e.json, "json", false, "print data as JSON")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
 	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
-		e.diagnoseCmd(), e.checkCmd())
-	return root
-}
-
-// version returns the module version the binary was built from.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+		e.diagnoseCmd(), e.checkCmd(), e.versionCmd())
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			withoutStoreAndJSON(c)
+		}
 	}
-	return "devel"
+	return root
 }
 
 // store returns the store chosen by --store, $HTTPTRUST_STORE or the default.
