@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,10 @@ second host serving the same certificate still refused.`,
 			if cmd.Flags().Changed("json") {
 				return usagef("demo takes no --json: it prints a tour for people to read")
 			}
-			return e.demo(cmd.Context())
+			out := &readerGone{w: e.stdout}
+			d := *e
+			d.stdout = out
+			return d.demo(cmd.Context())
 		},
 	}
 	withoutStoreAndJSON(cmd)
@@ -63,6 +67,26 @@ func withoutStoreAndJSON(cmd *cobra.Command) {
 		}
 		c.Root().HelpFunc()(c, args)
 	})
+}
+
+// readerGone is the demo's stdout. Once its reader has gone (demo | head
+// has read enough), the rest of the tour is dropped, and the demo ends as
+// if it had been read to the end: exit 0, nothing on stderr.
+type readerGone struct {
+	w    io.Writer
+	gone bool
+}
+
+func (r *readerGone) Write(p []byte) (int, error) {
+	if r.gone {
+		return len(p), nil
+	}
+	n, err := r.w.Write(p)
+	if err != nil && errors.Is(err, syscall.EPIPE) {
+		r.gone = true
+		return len(p), nil
+	}
+	return n, err
 }
 
 // demoServer is the demo's self-signed HTTPS server.
