@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 )
 
@@ -110,7 +109,7 @@ func (e *env) identityHints(err error, certFile, keyFile string) []string {
 	if fe != nil && fe.File != "" {
 		what = fe.File
 	}
-	return append(hints, "what the file holds:", "  "+e.commandLine(httptrust.Command{Name: "inspect", Args: []string{what}}))
+	return append(hints, e.inspectHints(what)...)
 }
 
 // isPKCS12File reports whether name holds PKCS#12 data.

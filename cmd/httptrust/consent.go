@@ -204,7 +204,11 @@ func (r *fetchRun) interactive() bool {
 // ask prints q on stderr and reads a yes.
 func (r *fetchRun) ask(in *bufio.Reader, q string) bool {
 	printf(r.e.stderr, "%s", q)
-	line, _ := in.ReadString('\n')
+	line, err := in.ReadString('\n')
+	if err != nil && !strings.HasSuffix(line, "\n") {
+		// End of input (Ctrl-D): end the prompt's line before what follows.
+		fmt.Fprintln(r.e.stderr)
+	}
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes"
 }

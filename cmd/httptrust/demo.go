@@ -12,16 +12,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/mint"
 )
 
 func (e *env) demoCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A short tour, fully offline: a self-signed server, refused, explained, trusted for one host",
 		Long: `Run a short tour, fully offline, in a temporary store (yours is not touched):
@@ -30,17 +32,64 @@ client fail with its raw error and httptrust get fail with the reason,
 trust the certificate for that host only, make the request, and see a
 second host serving the same certificate still refused.
 
-The tour is for reading: --json is refused (exit 2). Each command it shows
-takes --json.`,
+The tour is for reading and has no JSON form; each command it shows has
+one of its own.`,
 		Example: "  httptrust demo",
 		Args:    exactArgs(0, "demo takes no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if e.json {
 				return noJSON("demo", "the demo is a tour to read; run it without --json, and the commands it shows with --json")
 			}
-			return e.demo(cmd.Context())
+			if cmd.Flags().Changed("store") {
+				return usagef("demo takes no --store: it always runs in a temporary store of its own (yours is not touched)")
+			}
+			out := &readerGone{w: e.stdout}
+			d := *e
+			d.stdout = out
+			return d.demo(cmd.Context())
 		},
 	}
+	withoutStoreAndJSON(cmd)
+	return cmd
+}
+
+// storeAndJSON are the global flags that mean nothing to demo and
+// completion.
+var storeAndJSON = []string{"store", "json"}
+
+// withoutStoreAndJSON leaves --store and --json out of the help of cmd
+// and its subcommands. The flags are the root's, shared by every command:
+// they are hidden only while cmd's help is printed (one command a run).
+func withoutStoreAndJSON(cmd *cobra.Command) {
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		for _, name := range storeAndJSON {
+			if f := c.Root().PersistentFlags().Lookup(name); f != nil {
+				f.Hidden = true
+				defer func() { f.Hidden = false }()
+			}
+		}
+		c.Root().HelpFunc()(c, args)
+	})
+}
+
+// readerGone is the demo's stdout. Once its reader has gone (demo | head
+// has read enough), the rest of the tour is dropped, and the demo ends as
+// if it had been read to the end: exit 0, nothing on stderr.
+type readerGone struct {
+	w    io.Writer
+	gone bool
+}
+
+func (r *readerGone) Write(p []byte) (int, error) {
+	if r.gone {
+		return len(p), nil
+	}
+	n, err := r.w.Write(p)
+	if err != nil && errors.Is(err, syscall.EPIPE) {
+		r.gone = true
+		return len(p), nil
+	}
+	return n, err
 }
 
 // noJSON refuses --json for a command whose output is not data.
@@ -105,7 +154,7 @@ func (e *env) demo(ctx context.Context) error {
 		return err
 	}
 	d.say("4. Trust it for device.demo.test only. The fingerprint is the one the device shows\n   on its screen or label (here the demo made the certificate, so it knows):")
-	if err := d.step(exitOK, "fetch", "--fingerprint", fp, "--resolve", d.resolve("device.demo.test"), device); err != nil {
+	if err := d.step(exitOK, "fetch", "--resolve", d.resolve("device.demo.test"), "--fingerprint", fp, device); err != nil {
 		return err
 	}
 	d.say("5. Now the request succeeds, verified:")
@@ -144,11 +193,20 @@ func (d *demoRun) say(format string, args ...any) {
 // everything it prints on stdout so that the tour reads in order, and
 // checks its exit code.
 func (d *demoRun) step(want int, args ...string) error {
-	fmt.Fprintf(d.e.stdout, "\n   $ httptrust %s\n", strings.Join(args, " "))
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = httptrust.ShellQuote(a)
+	}
+	fmt.Fprintf(d.e.stdout, "\n   $ httptrust %s\n", strings.Join(quoted, " "))
 	w := &indent{w: d.e.stdout, prefix: "   "}
 	getenv := func(k string) string {
-		if k == "HTTPTRUST_STORE" {
+		switch k {
+		case "HTTPTRUST_STORE":
 			return d.store
+		case envCommandLog:
+			// What the steps print works only while the demo's server
+			// runs: TestDemoCommands checks it instead.
+			return ""
 		}
 		return d.e.getenv(k)
 	}

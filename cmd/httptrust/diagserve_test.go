@@ -6,6 +6,7 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -106,6 +107,7 @@ func cmdAskCert(ts *testscript.TestScript, neg bool, args []string) {
 	go srv.Serve(tls.NewListener(ln, cfg))
 	ts.Defer(func() { srv.Close() })
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	p.present(port, func() []*x509.Certificate { return presentedTLS(&cfg.Certificates[0]) })
 	up := strings.ToUpper(name)
 	ts.Setenv(up+"_URL", "https://127.0.0.1:"+port+"/")
 	ts.Setenv(up+"_HOSTURL", fmt.Sprintf("https://%s.test:%s/", name, port))

@@ -304,6 +304,8 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 		return nil, nil, usagef("--tofu and --cacert (or --capath) cannot be used together: trust the host either on first use or through a CA")
 	}
 	e.setHintFlags(g.resolve)
+	e.hintCtx.get = g.hintFlags()
+	e.hintCtx.proxy = viaProxy(proxy, u)
 	t := &tracer{}
 	if e.verbose {
 		t.verbose = e.stderr
@@ -317,7 +319,7 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if p, err = overridden(p, host, rule, isolate); err != nil {
+	if p, err = e.overridden(p, u, host, rule, isolate); err != nil {
 		return nil, nil, err
 	}
 	tlsCfg, err := g.baseTLS(p, host)
@@ -343,7 +345,7 @@ func (e *env) client(g *getFlags, u *url.URL) (*http.Client, *tracer, error) {
 // policy: on top of the store's rules (--pin, --server-name, --cert,
 // --tofu), or alone (--cacert: exactly those CAs, whatever the store says).
 // The library does the inheritance; nothing is saved.
-func overridden(p *httptrust.Policy, host string, rule *httptrust.Rule, isolate bool) (*httptrust.Policy, error) {
+func (e *env) overridden(p *httptrust.Policy, u *url.URL, host string, rule *httptrust.Rule, isolate bool) (*httptrust.Policy, error) {
 	if rule == nil {
 		return p, nil
 	}
@@ -355,7 +357,8 @@ func overridden(p *httptrust.Policy, host string, rule *httptrust.Rule, isolate 
 	}
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err,
-			hints: []string{"give the CA with --cacert FILE, or see the server's chain and trust it first: httptrust fetch URL"}}
+			hints: []string{"give the CA with --cacert FILE, or see the server's chain and trust it first:",
+				"  " + e.commandLine(httptrust.Command{Name: "fetch", Args: []string{u.Redacted()}})}}
 	}
 	return p, nil
 }

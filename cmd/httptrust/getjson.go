@@ -248,8 +248,22 @@ func (e *env) curlJSONFlag(cmd *cobra.Command, err error) error {
 	u := "<URL>"
 	if rest := cmd.Flags().Args(); len(rest) == 1 {
 		u = rest[0]
+	} else if urls := urlArgs(e.args); len(urls) == 1 {
+		// --json=DATA stopped the parse before the URL after it.
+		u = urls[0]
 	}
 	return e.curlJSON(cmd, iv.GetValue(), u)
+}
+
+// urlArgs are the arguments that are http:// or https:// URLs.
+func urlArgs(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if l := strings.ToLower(a); strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // credentialHeaders are the headers whose value a printed command never

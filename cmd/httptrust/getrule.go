@@ -5,9 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,7 +77,7 @@ func (g *getFlags) allPins() ([]string, error) {
 	for _, p := range g.pins {
 		if _, err := certs.ParsePins(p); err != nil {
 			return nil, &exitError{code: exitUsage, err: fmt.Errorf("--pin: %w", err),
-				hints: []string{"httptrust pin FILE|URL prints the pins of a certificate"}}
+				hints: []string{pinHint}}
 		}
 		out = append(out, p)
 	}
@@ -105,7 +103,7 @@ func parsePinnedPubKey(s string) ([]string, error) {
 		return out, nil
 	} else if looksLikePins(s) {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("--pinnedpubkey: %w", err),
-			hints: []string{"httptrust pin FILE|URL prints the pins of a certificate"}}
+			hints: []string{pinHint}}
 	}
 	data, err := os.ReadFile(s)
 	if err != nil {
@@ -201,12 +199,7 @@ func (g *getFlags) readCAFile(e *env, flag, name string) ([]*x509.Certificate, e
 	if err == nil {
 		return cs, nil
 	}
-	hints := hintsFor(err)
-	if errors.Is(err, fs.ErrNotExist) {
-		hints = append(hints, "there is no file "+name+": check the path (relative paths start in the current folder)")
-	} else {
-		hints = append(hints, "what the file holds:", "  "+e.commandLine(httptrust.Command{Name: "inspect", Args: []string{name}}))
-	}
+	hints := append(hintsFor(err), e.inspectHints(name)...)
 	return nil, &exitError{code: exitCAFile, err: fmt.Errorf("%s: %w", flag, err), hints: hints}
 }
 

@@ -210,6 +210,7 @@ func (e *env) completionNoJSON(root *cobra.Command) {
 				}
 				return nil
 			}
+			withoutStoreAndJSON(c)
 		}
 	}
 }

@@ -8,6 +8,16 @@
 // command's usage and examples.
 package main
 
-import "os"
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
 
-func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	// A reader that goes away (httptrust demo | head) makes writes to
+	// stdout fail with EPIPE instead of killing the process, so that each
+	// command decides: get exits 23 as curl does, the demo ends quietly.
+	signal.Ignore(syscall.SIGPIPE)
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

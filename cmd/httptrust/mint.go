@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/mint"
 )
 
@@ -120,7 +121,7 @@ func (e *env) mint(cmd *cobra.Command, f *mintFlags, names []string) error {
 	if f.p12File != "" {
 		f.pkcs12 = true
 	}
-	if err := f.check(cmd, names); err != nil {
+	if err := f.check(e, cmd, names); err != nil {
 		return err
 	}
 	switch {
@@ -132,7 +133,7 @@ func (e *env) mint(cmd *cobra.Command, f *mintFlags, names []string) error {
 	now := e.now()
 	leafT := f.leafTemplate(names, kt, now)
 	if err := leafT.Validate(); err != nil && !f.caOnly {
-		return badNames(err)
+		return e.badNames(err)
 	}
 	ca, caView, err := e.mintCA(cmd, f, names, kt, now)
 	if err != nil {
@@ -153,7 +154,7 @@ func (e *env) mint(cmd *cobra.Command, f *mintFlags, names []string) error {
 }
 
 // check refuses flags that do not go together, before anything is made.
-func (f *mintFlags) check(cmd *cobra.Command, names []string) error {
+func (f *mintFlags) check(e *env, cmd *cobra.Command, names []string) error {
 	changed := func(names ...string) string {
 		var out []string
 		for _, n := range names {
@@ -163,7 +164,7 @@ func (f *mintFlags) check(cmd *cobra.Command, names []string) error {
 		}
 		return strings.Join(out, ", ")
 	}
-	if done, err := f.checkMode(names, changed); done || err != nil {
+	if done, err := f.checkMode(e, names, changed); done || err != nil {
 		return err
 	}
 	switch {
@@ -184,7 +185,7 @@ func (f *mintFlags) check(cmd *cobra.Command, names []string) error {
 // checkMode checks the names and flags of --caroot, --key-only and
 // --ca-only, and that a certificate has names; done means nothing else
 // needs checking.
-func (f *mintFlags) checkMode(names []string, changed func(...string) string) (done bool, err error) {
+func (f *mintFlags) checkMode(e *env, names []string, changed func(...string) string) (done bool, err error) {
 	switch {
 	case f.caRoot:
 		if len(names) > 0 {
@@ -212,7 +213,7 @@ func (f *mintFlags) checkMode(names []string, changed func(...string) string) (d
 		}
 	case len(names) == 0:
 		return true, &exitError{code: exitUsage, err: errors.New("mint needs the DNS names and IP addresses the certificate is for"),
-			hints: []string{"for a local development server:", "  httptrust mint localhost 127.0.0.1 ::1",
+			hints: []string{"for a local development server:", "  " + e.mintExample(),
 				"or: --client NAME for a client certificate, --key-only for a backup key to pin, --caroot for the CA's folder"}}
 	}
 	return false, nil
@@ -275,9 +276,14 @@ func (f *mintFlags) leafTemplate(names []string, kt mint.KeyType, now time.Time)
 }
 
 // badNames is the usage error for names mint refuses.
-func badNames(err error) error {
+func (e *env) badNames(err error) error {
 	return &exitError{code: exitUsage, err: err,
-		hints: []string{"give DNS names (punycode for international ones, *.domain for a wildcard) and IP addresses, without a scheme or port: httptrust mint localhost 127.0.0.1 ::1"}}
+		hints: []string{"give DNS names (punycode for international ones, *.domain for a wildcard) and IP addresses, without a scheme or port:", "  " + e.mintExample()}}
+}
+
+// mintExample is the mint command of a local development server.
+func (e *env) mintExample() string {
+	return e.commandLine(httptrust.Command{Name: "mint", Args: []string{"localhost", "127.0.0.1", "::1"}})
 }
 
 // mintLeaf makes the certificate of t and writes its files.
@@ -286,7 +292,7 @@ func (e *env) mintLeaf(f *mintFlags, t mint.Template, ca *mint.Cert, now time.Ti
 	leaf, err := mint.New(t, ca)
 	if err != nil {
 		if errors.Is(err, mint.ErrInvalidTemplate) {
-			return nil, badNames(err)
+			return nil, e.badNames(err)
 		}
 		return nil, err
 	}

@@ -173,8 +173,8 @@ func (e *env) clientHints(ca string, l *mintLeafView) {
 	}
 	switch name, ok := strings.CutPrefix(l.PasswordEnv, "$"); {
 	case l.Password != "":
-		e.hint("  P12_PASSWORD=" + httptrust.ShellQuote(l.Password) + " " +
-			e.commandLine(httptrust.Command{Name: "get", Args: []string{"--cert", l.PKCS12, "--password-env", "P12_PASSWORD", url}}))
+		e.hint("  " + e.commandLineWith([]string{"P12_PASSWORD=" + l.Password},
+			httptrust.Command{Name: "get", Args: []string{"--cert", l.PKCS12, "--password-env", "P12_PASSWORD", url}}))
 	case ok:
 		e.hint("  " + e.commandLine(httptrust.Command{Name: "get", Args: []string{"--cert", l.PKCS12, "--password-env", name, url}}))
 	default:

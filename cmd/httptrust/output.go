@@ -33,9 +33,10 @@ func (e *env) writeResponse(g *getFlags, resp *http.Response, body io.Reader) er
 	if g.head {
 		return nil
 	}
-	var dst io.Writer = out
+	sink := &writeSide{w: out}
+	var dst io.Writer = sink
 	if file == nil && g.output == "" && e.terminal(e.stdout) {
-		dst = &binaryGuard{w: out}
+		dst = &binaryGuard{w: sink}
 	}
 	toTerminal := file == nil && e.terminal(e.stdout)
 	if !toTerminal && !g.silent && e.terminal(e.stderr) {
@@ -47,6 +48,13 @@ func (e *env) writeResponse(g *getFlags, resp *http.Response, body io.Reader) er
 		if errors.Is(err, errBinaryOutput) {
 			return &exitError{code: exitWrite, err: fmt.Errorf("%s: binary output can mess up your terminal; nothing more was written", resp.Request.URL.Redacted()),
 				hints: []string{"use --output - to tell httptrust to output it to your terminal anyway, or consider --output FILE to save it to a file"}}
+		}
+		if sink.err != nil {
+			where := "-o " + g.output
+			if file == nil {
+				where = "stdout"
+			}
+			return &exitError{code: exitWrite, err: fmt.Errorf("%s: writing the body to %s: %w", resp.Request.URL.Redacted(), where, sink.err)}
 		}
 		if isTimeout(err) {
 			return err
@@ -85,6 +93,22 @@ var errBinaryOutput = errors.New("binary output")
 
 // binaryGuard writes to a terminal until a chunk holds a NUL byte, as curl
 // does: binary data would garble the terminal, or drive it.
+// writeSide keeps the error of the writer the body goes to, so that a
+// failure to write (a full disk, a reader gone: get | head) is told from
+// a failure to receive, as curl tells 23 from 56.
+type writeSide struct {
+	w   io.Writer
+	err error
+}
+
+func (s *writeSide) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
 type binaryGuard struct{ w io.Writer }
 
 func (b *binaryGuard) Write(p []byte) (int, error) {

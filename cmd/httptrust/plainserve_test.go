@@ -53,6 +53,8 @@ func cmdServeTLS(ts *testscript.TestScript, neg bool, args []string) {
 	srv, err := testpki.ListenPlain("127.0.0.1", proto, c.TLSCertificate(), o)
 	ts.Check(err)
 	ts.Defer(srv.Close)
+	tc := c.TLSCertificate()
+	pkiOf(ts).present(srv.Port, func() []*x509.Certificate { return presentedTLS(&tc) })
 	up := strings.ToUpper(name)
 	pkiOf(ts).export(ts, up, c, nil)
 	ts.Setenv(up+"_PORT", srv.Port)

@@ -206,3 +206,19 @@ func TestPromptHostileCertificate(t *testing.T) {
 		t.Errorf("sha256: lines %q, want just %q", lines, want)
 	}
 }
+
+// TestPromptEndOfInput presses Ctrl-D at the y/N question: the answer is
+// no, and the error starts a line of its own, not the prompt's.
+func TestPromptEndOfInput(t *testing.T) {
+	noLeaks(t)
+	pki := testpki.New(t)
+	dev := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(pki.SelfSigned(t, "dev.test", "127.0.0.1")), nil)
+	store := filepath.Join(t.TempDir(), "store")
+	code, _, errb := runOnTerminal(t, store, "\x04", "fetch", dev.URL)
+	if code != exitFail {
+		t.Fatalf("Ctrl-D: exit %d, want %d\n%s", code, exitFail, errb)
+	}
+	if !strings.Contains(errb, "[y/N] \nhttptrust: error: declined") {
+		t.Errorf("the error is not on a line of its own after the prompt:\n%q", errb)
+	}
+}

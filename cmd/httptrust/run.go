@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +34,10 @@ type env struct {
 	// (tests allow loopback with it); nil means the library's defaults.
 	aia *httptrust.AIAFetcher
 
+	// args are the run's arguments as given, for a usage error that
+	// stops parsing before the command has seen them all.
+	args []string
+
 	// hintCtx adjusts the fixes printed for this run.
 	hintCtx hintContext
 }
@@ -52,6 +55,7 @@ func isTerminal(f any) bool {
 }
 
 func (e *env) run(args []string) int {
+	e.args = args
 	root := e.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(e.stdin)
@@ -79,7 +83,7 @@ name, and no other.
   httptrust inspect cert.pem             what a file or a server's chain holds
   httptrust diagnose https://dev.local/  every check in order, and the fix
   httptrust check                        what in the store expires soon (exit 1 if anything)`,
-		Version:       version(),
+		Version:       buildInfo().line(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -91,6 +95,7 @@ name, and no other.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	// Subcommands inherit it: every flag error is a usage error (exit 2).
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if jerr := e.curlJSONFlag(c, err); jerr != nil {
 			return jerr
@@ -102,17 +107,9 @@ name, and no other.
 	pf.BoolVar(&e.json, "json", false, "print data as JSON: one object on stdout, {\"error\": ...} for a failure (not curl's --json DATA)")
 	pf.BoolVarP(&e.verbose, "verbose", "v", false, "say more on stderr")
 	root.AddCommand(e.getCmd(), e.fetchCmd(), e.inspectCmd(), e.pinCmd(), e.trustCmd(), e.mintCmd(), e.demoCmd(),
-		e.diagnoseCmd(), e.checkCmd(), e.exportCmd(), e.scanCmd(), e.exporterCmd())
+		e.diagnoseCmd(), e.checkCmd(), e.exportCmd(), e.scanCmd(), e.exporterCmd(), e.versionCmd())
 	e.completionNoJSON(root)
 	return root
-}
-
-// version returns the module version the binary was built from.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // store returns the store chosen by --store, $HTTPTRUST_STORE or the default.

@@ -10,10 +10,10 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"httptrust": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"httptrust": func() { logRun(os.Args[1:]); os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		// httptrust-aialoopback is the CLI with AIA fetches allowed to
 		// loopback, where the scripts' issuer servers listen.
-		"httptrust-aialoopback": func() { os.Exit(runAIALoopback(os.Args[1:])) },
+		"httptrust-aialoopback": func() { logRun(os.Args[1:]); os.Exit(runAIALoopback(os.Args[1:])) },
 	})
 }
 
@@ -53,11 +53,20 @@ func TestMain(m *testing.M) {
 // SSL_CERT_FILE), so nothing depends on the machine.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
+		Dir:                 scriptDir(t),
 		Setup:               setupScript,
 		Cmds:                scriptCmds,
 		RequireExplicitExec: false,
 	})
+}
+
+// scriptDir is testdata/script, rewritten to replay every command the
+// CLI prints (printed_test.go); with -short, as it is.
+func scriptDir(t *testing.T) string {
+	if testing.Short() {
+		return "testdata/script"
+	}
+	return replayScripts(t)
 }
 
 func setupScript(env *testscript.Env) error {
@@ -66,6 +75,8 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	env.Values["pki"] = pki
+	env.Values["replay"] = &replayState{seen: map[string]bool{}}
+	env.Setenv(envCommandLog, filepath.Join(env.WorkDir, ".printed-commands.jsonl"))
 	empty := filepath.Join(env.WorkDir, ".no-cert-dir")
 	if err := os.Mkdir(empty, 0o700); err != nil {
 		return err

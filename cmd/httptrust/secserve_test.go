@@ -300,14 +300,15 @@ func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
 	name := args[0]
 	ts.Check(fs.Parse(args[1:]))
 	resolve := map[string]string{}
+	p := pkiOf(ts)
 	for _, a := range fs.Args() {
 		from, to, ok := strings.Cut(a, "=")
 		if !ok {
 			ts.Fatalf("proxy: %q: want HOST:PORT=ADDR:PORT", a)
 		}
 		resolve[from] = to
+		p.alias(from, to)
 	}
-	p := pkiOf(ts)
 	up := strings.ToUpper(name)
 	var cert *tls.Certificate
 	if *useTLS {
@@ -322,6 +323,9 @@ func cmdProxy(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(px.Close)
 	ts.Setenv(up+"_URL", px.URL.String())
 	ts.Setenv(up+"_PORT", px.URL.Port())
+	if cert != nil {
+		p.present(px.URL.Port(), func() []*x509.Certificate { return presentedTLS(cert) })
+	}
 	p.mu.Lock()
 	if p.proxies == nil {
 		p.proxies = map[string]*testpki.Proxy{}

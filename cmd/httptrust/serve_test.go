@@ -39,6 +39,14 @@ type scriptPKI struct {
 	mu      sync.Mutex
 	servers map[string]*scriptServer
 	proxies map[string]*testpki.Proxy
+	// presented is the chain each server presents now, by port (for
+	// the replay of printed commands, printed_test.go).
+	presented map[string]func() []*x509.Certificate
+	// aliases map a HOST:PORT a proxy reaches to the ADDR:PORT it
+	// tunnels to; clientCAs are the issuers, with their keys, whose
+	// client certificates a server accepts, by port.
+	aliases   map[string]string
+	clientCAs map[string]*mint.Cert
 }
 
 func newScriptPKI(dir string) (*scriptPKI, error) {
@@ -238,6 +246,7 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 		}
 		tc := leaf.TLSCertificate(chain...)
 		s.cert.Store(&tc)
+		p.present(port, func() []*x509.Certificate { return presentedTLS(s.cert.Load()) })
 		cfg := &tls.Config{
 			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 				time.Sleep(o.slowTLS)
@@ -265,6 +274,7 @@ func (p *scriptPKI) start(ts *testscript.TestScript, name string, o serveOpts) (
 				}
 				cfg.ClientCAs = x509.NewCertPool()
 				cfg.ClientCAs.AppendCertsFromPEM(data)
+				p.clientCA(port, o.clientCA)
 			}
 		}
 		if o.askCert {

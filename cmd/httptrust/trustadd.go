@@ -287,7 +287,7 @@ func (f *trustAddFlags) fields(cmd *cobra.Command, e *env) (store.Trust, error) 
 		ps, err := certs.ParsePins(p)
 		if err != nil {
 			return t, &exitError{code: exitUsage, err: fmt.Errorf("--pin: %w", err),
-				hints: []string{"httptrust pin FILE|URL prints the pins of a certificate"}}
+				hints: []string{pinHint}}
 		}
 		for _, pin := range ps {
 			t.Pins = append(t.Pins, pin.String())
@@ -318,7 +318,7 @@ func (f *trustAddFlags) client(e *env, t *store.Trust) error {
 	}
 	if _, err := certs.LoadIdentity(localFS{}, f.clientCert, f.clientKey, opts); err != nil {
 		return &exitError{code: exitClientCert, err: fmt.Errorf("--client-cert: %w", err),
-			hints: hintsFor(err, e.commandLine(httptrust.Command{Name: "inspect", Args: []string{f.clientCert}})+" says what the file holds")}
+			hints: hintsFor(err, e.inspectHints(f.clientCert)...)}
 	}
 	id := &store.ClientIdentity{PasswordEnv: f.pw.env}
 	if id.Cert, err = readSmall(f.clientCert); err != nil {
