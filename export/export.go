@@ -190,6 +190,7 @@ func Build(p *httptrust.Policy, o Options) (*Result, error) {
 		return nil, err
 	}
 	m.checkUnknownFields()
+	m.checkFileNames()
 	for _, sc := range m.scopes {
 		m.checkTable(sc)
 	}
