@@ -207,6 +207,9 @@ func Build(p *httptrust.Policy, o Options) (*Result, error) {
 	}
 	sort.Strings(res.Exported)
 	res.Files = m.files
+	if err := checkUniqueFiles(res.Files); err != nil {
+		return nil, err
+	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Name < res.Files[j].Name })
 	return res, nil
 }

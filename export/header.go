@@ -246,40 +246,52 @@ func certName(c *x509.Certificate) string {
 	return fmt.Sprintf("%s, SHA-256 %s", c.Subject.String(), hex.EncodeToString(sum[:]))
 }
 
-// fileBase is a file name for a scope's pattern: lower case letters,
-// digits, '.', '_' and '-' only ("*.corp.example" → "star.corp.example",
-// "**.corp.example" → "any.corp.example", "10.0.0.0/8" → "10.0.0.0_8",
-// "[fd00::1]:8443" → "fd00--1_8443").
+// fileBase is a file name for a scope's pattern, one per pattern, named as
+// the store names its managed rule files: a name or IPv4 address as it is
+// ("device.local", "10.0.0.1"), and "+" (which no host name holds) for
+// everything else: "one+corp.example" for "*.corp.example",
+// "any+corp.example" for "**.corp.example", "net+10.0.0.0-8" for
+// "10.0.0.0/8", "ip6+fd00--1" for "fd00::1", "nas.local+5001" for
+// "nas.local:5001", "+defaults" for the hosts without a rule. The apex of
+// "**.x" is "x" (no exact "x" rule exists then).
 func fileBase(sc *scope) string {
+	dashes := strings.NewReplacer(":", "-", "/", "-")
+	var name string
 	switch sc.kind {
 	case kDefaults:
-		return "defaults"
+		return "+defaults"
 	case kOne:
-		return "star." + sc.host
+		name = "one+" + sc.host
 	case kAny:
-		return "any." + sc.host
-	}
-	s := sc.host
-	if sc.kind == kCIDR {
-		s = sc.pat.Prefix.String()
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
-			b.WriteRune(r)
-		case r == ':':
-			b.WriteString("-")
-		case r == '/':
-			b.WriteString("_")
-		default:
-			b.WriteString("_")
+		name = "any+" + sc.host
+	case kCIDR:
+		name = "net+" + dashes.Replace(sc.pat.Prefix.String())
+	case kIP:
+		name = sc.host
+		if sc.pat.Addr.Is6() {
+			name = "ip6+" + dashes.Replace(sc.host)
 		}
+	default:
+		name = sc.host
 	}
 	if sc.port != "" {
-		b.WriteString("_" + sc.port)
+		name += "+" + sc.port
 	}
-	return b.String()
+	return name
+}
+
+// checkUniqueFiles refuses an export in which two files would have one name
+// (one scope's trust written over another's); fileBase is meant never to
+// let that happen.
+func checkUniqueFiles(files []File) error {
+	seen := map[string]bool{}
+	for _, f := range files {
+		if seen[f.Name] {
+			return fmt.Errorf("export: two outputs would be written as %s; nothing was written (please report this)", f.Name)
+		}
+		seen[f.Name] = true
+	}
+	return nil
 }
 
 // xmlCommentSafe removes "--", which XML comments may not hold.
