@@ -13,19 +13,24 @@ func (m *model) bundleCerts(sc *scope) []*x509.Certificate {
 	if sc.noTrust {
 		return nil
 	}
-	// curl, openssl and Java match a certificate without DNS or IP names
-	// by its subject's common name; httptrust never does.
+	// curl, openssl and Java match a certificate without DNS names by its
+	// subject's common name (an IP name does not stop that); httptrust
+	// never does.
 	if len(sc.anchors) > 0 {
-		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS or IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here")
+		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS names, even with IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here")
 	}
 	for _, c := range sc.exact {
 		m.requireLeaf(sc, c)
-		if len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 && !sc.eff.AllowNameMismatch {
-			m.refuse(sc, "certificates", "the exact certificate "+certName(c)+" names its host only in its subject's common name: "+m.o.Format+" would accept it by that name, where httptrust refuses it for the name; use a certificate with the host in its subjectAltName, or a code format (okhttp, python, dart)")
+		if len(c.DNSNames) == 0 && sc.namesHosts() && !sc.eff.AllowNameMismatch {
+			m.refuse(sc, "certificates", "the exact certificate "+certName(c)+" has no DNS names, so "+m.o.Format+" would match a host name against its subject's common name, which httptrust never does: it would be accepted for "+sc.label+" where httptrust refuses it for the name; use a certificate with the host among its DNS names, or a code format (okhttp, python, dart)")
 		}
 	}
 	return sortCerts(append(append([]*x509.Certificate{}, sc.anchors...), sc.exact...))
 }
+
+// namesHosts reports whether the scope decides host names (not only IP
+// addresses), which a certificate's common name can match.
+func (s *scope) namesHosts() bool { return s.kind != kIP && s.kind != kCIDR }
 
 // requireLeaf refuses an exact certificate that is not marked CA:FALSE,
 // where the format can only hold it as an anchor.
