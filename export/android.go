@@ -204,7 +204,11 @@ func genAndroid(m *model) error {
 
 // androidChecks are the conditional fields of the android format.
 func (m *model) androidChecks(sc *scope) {
-	m.refuseExpiredAnchors(sc, time.Now())
+	m.refuseExpiredAnchors(sc)
+	m.anchorLimits(sc)
+	if len(sc.anchors) > 0 {
+		m.warn(sc, "Android, like Java, is not known to check an anchor's own validity: it would keep trusting what the anchor signed after it expires (the export checks it on the day it runs: %s); export again before then. The platform also decides itself the extended key usage of intermediates, SHA-1 signatures and negative serial numbers (docs/export.md)", firstExpiry(sc.anchors))
+	}
 	if len(sc.exact) == 0 {
 		return
 	}

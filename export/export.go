@@ -33,6 +33,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/httptrust/httptrust"
 )
@@ -81,6 +82,9 @@ type Options struct {
 	// Command is the command line that regenerates the output, for the
 	// header; "" means one built from the options.
 	Command string
+	// Time returns the current time, against which anchors are checked
+	// where the platform does not check them itself; nil means time.Now.
+	Time func() time.Time
 }
 
 // A File is one file of an export, with its path inside the output folder

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
-	"time"
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
@@ -23,7 +22,11 @@ func genJava(m *model) error {
 			continue
 		}
 		cs := m.bundleCerts(sc)
-		m.refuseExpiredAnchors(sc, time.Now())
+		m.refuseExpiredAnchors(sc)
+		m.anchorLimits(sc)
+		if len(sc.anchors) > 0 {
+			m.lossy(sc, "anchors", "Java decides these itself, where httptrust refuses: it keeps trusting what an anchor signed after the anchor expires (the export checks the anchors' validity on the day it runs: "+firstExpiry(sc.anchors)+"), it does not check the extended key usage of the intermediates a server sends, it accepts SHA-1 signatures under an anchor that is not one of the JDK's own, and it accepts negative serial numbers")
+		}
 		if len(sc.exact) > 0 && !sc.eff.AllowExpired {
 			m.refuse(sc, "certificates", "Java accepts a truststore certificate after it has expired: the rule checks the validity of its exact certificates; set allow_expired = true if that is what you mean, or use anchors")
 		}

@@ -36,3 +36,96 @@ func TestExactCertificateWithoutDNSNameRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorValidityAtExport: java and android (which do not check an
+// anchor's own validity) refuse an anchor that is not valid yet or has
+// expired by the export's clock, and say that expiry after the export is
+// the platform's.
+func TestAnchorValidityAtExport(t *testing.T) {
+	w := newWorld(t)
+	w.cert("root.pem", w.pki.Root)
+	w.file("rules.toml", "[[rule]]\nhosts = [\"a.test\"]\nanchors = [\"root.pem\"]\nsystem_roots = false\n")
+	root := w.pki.Root.Cert
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want string
+	}{
+		{"not yet valid", root.NotBefore.Add(-time.Minute), "is not valid before"},
+		{"expired", root.NotAfter.Add(time.Minute), "expired on"},
+	} {
+		for _, format := range []string{"java", "android"} {
+			now := tc.now
+			_, err := w.tryBuild(Options{Format: format, AllowLossy: true, Time: func() time.Time { return now }})
+			var e *Error
+			if !errors.As(err, &e) || !e.Refused() || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s, %s: want a refusal (%s), got %v", format, tc.name, tc.want, err)
+			}
+		}
+	}
+	now := func() time.Time { return root.NotBefore.Add(time.Hour) }
+	res, err := w.tryBuild(Options{Format: "java", AllowLossy: true, Time: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !listed(res.Dropped, "after the anchor expires") {
+		t.Errorf("java does not list that it trusts past the anchor's end: %v", res.Dropped)
+	}
+	res, err = w.tryBuild(Options{Format: "android", Time: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, n := range res.Warnings {
+		found = found || strings.Contains(n, "after it expires")
+	}
+	if !found {
+		t.Errorf("android does not say it trusts past the anchor's end: %v", res.Warnings)
+	}
+}
+
+func listed(is []Issue, text string) bool {
+	for _, i := range is {
+		if strings.Contains(i.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNameConstrainedAnchor: Java and Android never apply an anchor's own
+// name constraints: such an anchor fails the export unless --allow-lossy,
+// which lists it.
+func TestNameConstrainedAnchor(t *testing.T) {
+	w := newWorld(t)
+	w.cert("nc.pem", w.pki.NameConstrainedCA(t, "ok.nc.test"))
+	w.file("rules.toml", "[[rule]]\nhosts = [\"**.nc.test\"]\nanchors = [\"nc.pem\"]\nsystem_roots = false\n")
+	for _, format := range []string{"java", "android"} {
+		_, err := w.tryBuild(Options{Format: format})
+		if err == nil || !strings.Contains(err.Error(), "name constraints") {
+			t.Errorf("%s: want the name constraints to fail the export, got %v", format, err)
+			continue
+		}
+		res, err := w.tryBuild(Options{Format: format, AllowLossy: true})
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if !listed(res.Dropped, "name constraints") {
+			t.Errorf("%s: the name constraints are not listed: %v", format, res.Dropped)
+		}
+	}
+}
+
+// TestJavaListsWhatItDecides: the anchors' lossy text of java names what
+// the JDK decides itself (intermediate EKU, SHA-1, negative serials).
+func TestJavaListsWhatItDecides(t *testing.T) {
+	w := newWorld(t)
+	w.cert("root.pem", w.pki.Root)
+	w.file("rules.toml", "[[rule]]\nhosts = [\"a.test\"]\nanchors = [\"root.pem\"]\nsystem_roots = false\n")
+	res := w.build(Options{Format: "java", AllowLossy: true})
+	for _, want := range []string{"extended key usage of the intermediates", "SHA-1", "negative serial"} {
+		if !listed(res.Dropped, want) {
+			t.Errorf("java does not list %q: %v", want, res.Dropped)
+		}
+	}
+}
