@@ -44,6 +44,10 @@ func genJava(m *model) error {
 			"#   KeyStore ks = KeyStore.getInstance(\"PKCS12\"); ks.load(in, \"" + TrustStorePassword + "\".toCharArray());\n" +
 			"#   TrustManagerFactory.getInstance(\"PKIX\").init(ks)\n" +
 			"# or -Djavax.net.ssl.trustStore=FILE -Djavax.net.ssl.trustStorePassword=" + TrustStorePassword + " for a process that talks to them alone.\n" +
+			"# A truststore is the trust of its hosts alone: turn redirects off,\n" +
+			"#   HttpsURLConnection c = ...; c.setInstanceFollowRedirects(false);\n" +
+			"# because HttpsURLConnection follows a redirect to another https host by default, still with this truststore,\n" +
+			"# which that host's own rule may not trust; follow one yourself with the new host's truststore (never to http).\n" +
 			strings.Join(index, "\n") + "\n")
 	})
 	return nil
