@@ -156,9 +156,7 @@ func genAndroid(m *model) error {
 		t := m.nsc(sc)
 		switch sc.kind {
 		case kDefaults:
-			if !m.filtered {
-				base = &t
-			}
+			base = &t
 		case kExact:
 			if claim(sc, sc.host) {
 				domains = append(domains, nscDomain{sc, sc.host, false, t})
@@ -182,6 +180,13 @@ func genAndroid(m *model) error {
 				domains = append(domains, nscDomain{sc, sc.host, true, t})
 			}
 		}
+	}
+	if m.filtered {
+		// Hosts outside the export would fall to Android's own default
+		// (the system CAs, and the user's at targetSdk 23 and lower):
+		// they trust nothing here, as the code formats refuse them.
+		base = &nscTrust{}
+		m.warnings = append(m.warnings, "android: hosts that are not part of this --host export trust no certificate (an empty base-config), as the code formats refuse them; export without --host to give them the policy's defaults")
 	}
 	raw := map[string]*x509.Certificate{}
 	for _, d := range domains {
@@ -231,7 +236,11 @@ func (m *model) androidXML(base *nscTrust, domains []nscDomain) []byte {
 	b.WriteString(m.xmlComment())
 	b.WriteString("<network-security-config>\n")
 	if base != nil {
-		b.WriteString("    <!-- hosts without a rule -->\n    <base-config>\n")
+		if m.filtered {
+			b.WriteString("    <!-- hosts that are not part of this export (Hosts exported, above): no certificate is trusted -->\n    <base-config>\n")
+		} else {
+			b.WriteString("    <!-- hosts without a rule -->\n    <base-config>\n")
+		}
 		writeAnchors(&b, *base, "        ")
 		b.WriteString("    </base-config>\n")
 	}

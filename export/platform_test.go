@@ -129,3 +129,28 @@ func TestJavaListsWhatItDecides(t *testing.T) {
 		}
 	}
 }
+
+// TestAndroidHostExportHasBaseConfig: an export of some hosts writes a
+// base-config that trusts nothing, so that the app's other hosts do not
+// fall to Android's default trust.
+func TestAndroidHostExportHasBaseConfig(t *testing.T) {
+	w := newWorld(t)
+	w.cert("root.pem", w.pki.Root)
+	w.cert("c.pem", w.pki.OtherRoot(t))
+	w.file("rules.toml", "[[rule]]\nall_hosts = true\nanchors = [\"c.pem\"]\nsystem_roots = false\n\n"+
+		"[[rule]]\nhosts = [\"**.corp.example.com\"]\nanchors = [\"root.pem\"]\nsystem_roots = false\n")
+	dir := w.write(Options{Format: "android", Hosts: []string{"**.corp.example.com"}})
+	root := checkNSC(t, dir)
+	var base *xmlNode
+	for i := range root.Nodes {
+		if root.Nodes[i].XMLName.Local == "base-config" {
+			base = &root.Nodes[i]
+		}
+	}
+	if base == nil {
+		t.Fatal("no base-config: other hosts get Android's default trust")
+	}
+	if len(base.Nodes) != 1 || base.Nodes[0].XMLName.Local != "trust-anchors" || len(base.Nodes[0].Nodes) != 0 {
+		t.Errorf("the base-config trusts something: %s", xmlString(*base))
+	}
+}
