@@ -18,7 +18,7 @@ func (m *model) bundleCerts(sc *scope) []*x509.Certificate {
 	// subject's common name (an IP name does not stop that); httptrust
 	// never does.
 	if len(sc.anchors) > 0 {
-		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS names, even with IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here")
+		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS names, even with IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here"+pick(m.o.Format != "java", "; OpenSSL also accepts a certificate with a negative serial number, which httptrust refuses", ""))
 	}
 	for _, c := range sc.exact {
 		m.requireLeaf(sc, c)

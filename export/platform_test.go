@@ -154,3 +154,20 @@ func TestAndroidHostExportHasBaseConfig(t *testing.T) {
 		t.Errorf("the base-config trusts something: %s", xmlString(*base))
 	}
 }
+
+// TestDroppedSayWhy: every listed loss says what is lost.
+func TestDroppedSayWhy(t *testing.T) {
+	w := newWorld(t)
+	w.scenario("allow_expired = true")
+	for _, format := range Formats {
+		res, err := w.tryBuild(Options{Format: format, AllowLossy: true})
+		if err != nil {
+			continue // refused: another test's matter
+		}
+		for _, d := range res.Dropped {
+			if strings.TrimSpace(d.Message) == "" {
+				t.Errorf("%s: %s says nothing", format, d)
+			}
+		}
+	}
+}
