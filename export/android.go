@@ -156,9 +156,7 @@ func genAndroid(m *model) error {
 		t := m.nsc(sc)
 		switch sc.kind {
 		case kDefaults:
-			if !m.filtered {
-				base = &t
-			}
+			base = &t
 		case kExact:
 			if claim(sc, sc.host) {
 				domains = append(domains, nscDomain{sc, sc.host, false, t})
@@ -183,6 +181,13 @@ func genAndroid(m *model) error {
 			}
 		}
 	}
+	if m.filtered {
+		// Hosts outside the export would fall to Android's own default
+		// (the system CAs, and the user's at targetSdk 23 and lower):
+		// they trust nothing here, as the code formats refuse them.
+		base = &nscTrust{}
+		m.warnings = append(m.warnings, "android: hosts that are not part of this --host export trust no certificate (an empty base-config), as the code formats refuse them; export without --host to give them the policy's defaults")
+	}
 	raw := map[string]*x509.Certificate{}
 	for _, d := range domains {
 		for _, c := range d.trust.anchors {
@@ -204,7 +209,11 @@ func genAndroid(m *model) error {
 
 // androidChecks are the conditional fields of the android format.
 func (m *model) androidChecks(sc *scope) {
-	m.refuseExpiredAnchors(sc, time.Now())
+	m.refuseExpiredAnchors(sc)
+	m.anchorLimits(sc)
+	if len(sc.anchors) > 0 {
+		m.warn(sc, "Android, like Java, is not known to check an anchor's own validity: it would keep trusting what the anchor signed after it expires (the export checks it on the day it runs: %s); export again before then. The platform also decides itself the extended key usage of intermediates, SHA-1 signatures and negative serial numbers (docs/export.md)", firstExpiry(sc.anchors))
+	}
 	if len(sc.exact) == 0 {
 		return
 	}
@@ -227,7 +236,11 @@ func (m *model) androidXML(base *nscTrust, domains []nscDomain) []byte {
 	b.WriteString(m.xmlComment())
 	b.WriteString("<network-security-config>\n")
 	if base != nil {
-		b.WriteString("    <!-- hosts without a rule -->\n    <base-config>\n")
+		if m.filtered {
+			b.WriteString("    <!-- hosts that are not part of this export (Hosts exported, above): no certificate is trusted -->\n    <base-config>\n")
+		} else {
+			b.WriteString("    <!-- hosts without a rule -->\n    <base-config>\n")
+		}
 		writeAnchors(&b, *base, "        ")
 		b.WriteString("    </base-config>\n")
 	}

@@ -55,7 +55,12 @@ func (m *model) curlScope(sc *scope) {
 	if pins := m.curlPins(sc); pins != "" {
 		lines = append(lines, "pinnedpubkey = "+curlQuote(pins))
 	}
-	lines = append(lines, "tlsv"+tlsName(sc.eff.MinTLS))
+	lines = append(lines, "tlsv"+tlsName(sc.eff.MinTLS),
+		"# This file is the trust of these hosts alone: no redirect is followed (another host's trust is another file),",
+		"# and only https is spoken, even where a later -L --max-redirs follows one.",
+		"max-redirs = 0",
+		`proto = "=https"`,
+		`proto-redir = "=https"`)
 	m.file(base+".curl", 0o644, func() []byte {
 		head := m.comment("# ") + "#\n# curl flags for " + commentSafe(sc.label) + ". Use: curl -q -K " + commentSafe(m.outPath(base+".curl")) + " https://HOST/\n" +
 			"# (-q first keeps a ~/.curlrc from adding flags such as --insecure).\n"

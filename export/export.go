@@ -33,6 +33,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/httptrust/httptrust"
 )
@@ -81,6 +82,9 @@ type Options struct {
 	// Command is the command line that regenerates the output, for the
 	// header; "" means one built from the options.
 	Command string
+	// Time returns the current time, against which anchors are checked
+	// where the platform does not check them itself; nil means time.Now.
+	Time func() time.Time
 }
 
 // A File is one file of an export, with its path inside the output folder
@@ -190,6 +194,7 @@ func Build(p *httptrust.Policy, o Options) (*Result, error) {
 		return nil, err
 	}
 	m.checkUnknownFields()
+	m.checkFileNames()
 	for _, sc := range m.scopes {
 		m.checkTable(sc)
 	}
@@ -206,6 +211,9 @@ func Build(p *httptrust.Policy, o Options) (*Result, error) {
 	}
 	sort.Strings(res.Exported)
 	res.Files = m.files
+	if err := checkUniqueFiles(res.Files); err != nil {
+		return nil, err
+	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Name < res.Files[j].Name })
 	return res, nil
 }

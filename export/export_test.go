@@ -262,13 +262,13 @@ func TestWriteDirRemovesStaleFiles(t *testing.T) {
 }
 
 func FuzzCommentSafe(f *testing.F) {
-	for _, s := range []string{"", "a--b", "x\n-->y", "*/", "-----BEGIN CERTIFICATE-----", "\u202e", "---"} {
+	for _, s := range []string{"", "a--b", "x\n-->y", "*/", "-----BEGIN CERTIFICATE-----", "\u202e", "---", `\u000a`, "\u2028", `a\\b`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c := commentSafe(s)
 		x := xmlCommentSafe(c)
-		if strings.ContainsAny(c, "\r\n") || strings.Contains(c, "*/") || strings.Contains(c, "-----") {
+		if strings.ContainsAny(c, "\r\n\\") || strings.Contains(c, "*/") || strings.Contains(c, "-----") {
 			t.Fatalf("commentSafe(%q) = %q", s, c)
 		}
 		for _, r := range c {
@@ -278,6 +278,12 @@ func FuzzCommentSafe(f *testing.F) {
 		}
 		if strings.Contains(x, "--") || strings.HasSuffix(x, "-") {
 			t.Fatalf("xmlCommentSafe(%q) = %q", c, x)
+		}
+		for _, xml := range []bool{false, true} {
+			cmd := commandSafe(shellQuote(s), xml)
+			if commentSafe(cmd) != cmd || xml && xmlCommentSafe(cmd) != cmd {
+				t.Fatalf("commandSafe(%q, %t) = %q", s, xml, cmd)
+			}
 		}
 	})
 }

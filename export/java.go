@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
-	"time"
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
@@ -23,7 +22,11 @@ func genJava(m *model) error {
 			continue
 		}
 		cs := m.bundleCerts(sc)
-		m.refuseExpiredAnchors(sc, time.Now())
+		m.refuseExpiredAnchors(sc)
+		m.anchorLimits(sc)
+		if len(sc.anchors) > 0 {
+			m.lossy(sc, "anchors", "Java decides these itself, where httptrust refuses: it keeps trusting what an anchor signed after the anchor expires (the export checks the anchors' validity on the day it runs: "+firstExpiry(sc.anchors)+"), it does not check the extended key usage of the intermediates a server sends, it accepts SHA-1 signatures under an anchor that is not one of the JDK's own, and it accepts negative serial numbers")
+		}
 		if len(sc.exact) > 0 && !sc.eff.AllowExpired {
 			m.refuse(sc, "certificates", "Java accepts a truststore certificate after it has expired: the rule checks the validity of its exact certificates; set allow_expired = true if that is what you mean, or use anchors")
 		}
@@ -41,6 +44,10 @@ func genJava(m *model) error {
 			"#   KeyStore ks = KeyStore.getInstance(\"PKCS12\"); ks.load(in, \"" + TrustStorePassword + "\".toCharArray());\n" +
 			"#   TrustManagerFactory.getInstance(\"PKIX\").init(ks)\n" +
 			"# or -Djavax.net.ssl.trustStore=FILE -Djavax.net.ssl.trustStorePassword=" + TrustStorePassword + " for a process that talks to them alone.\n" +
+			"# A truststore is the trust of its hosts alone: turn redirects off,\n" +
+			"#   HttpsURLConnection c = ...; c.setInstanceFollowRedirects(false);\n" +
+			"# because HttpsURLConnection follows a redirect to another https host by default, still with this truststore,\n" +
+			"# which that host's own rule may not trust; follow one yourself with the new host's truststore (never to http).\n" +
 			strings.Join(index, "\n") + "\n")
 	})
 	return nil

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
@@ -308,6 +310,34 @@ func (m *model) checkUnknownFields() {
 				sc.label = "all_hosts"
 			}
 			m.refuse(sc, f.Name, "httptrust export does not know this field yet; exporting without it could widen trust")
+		}
+	}
+}
+
+// checkFileNames refuses rules whose file name holds a control, line or
+// paragraph separator or formatting character: the name is written into
+// comments of the output, where such a character could end the comment in
+// some language, or make it read otherwise than it is. (Comments are made
+// safe regardless: see commentSafe.)
+func (m *model) checkFileNames() {
+	seen := map[string]bool{}
+	for _, r := range m.p.Rules() {
+		if r.File == "" || seen[r.File] {
+			continue
+		}
+		seen[r.File] = true
+		for _, c := range r.File {
+			if unicode.IsControl(c) || unicode.In(c, unicode.Zl, unicode.Zp, unicode.Cf) {
+				label := strings.Join(r.Hosts, ", ")
+				if r.AllHosts {
+					label = "all_hosts"
+				}
+				m.issues = append(m.issues, Issue{Kind: Refused, Format: m.o.Format, Scope: label,
+					Where: strconv.QuoteToASCII(r.File), Field: "file name",
+					Message: fmt.Sprintf("the rule file's name holds the character %U, which output comments cannot show as it is", c),
+					Hint:    "rename the file to a name of printable characters"})
+				break
+			}
 		}
 	}
 }

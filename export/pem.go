@@ -2,6 +2,7 @@ package export
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"time"
 )
 
@@ -13,19 +14,24 @@ func (m *model) bundleCerts(sc *scope) []*x509.Certificate {
 	if sc.noTrust {
 		return nil
 	}
-	// curl, openssl and Java match a certificate without DNS or IP names
-	// by its subject's common name; httptrust never does.
+	// curl, openssl and Java match a certificate without DNS names by its
+	// subject's common name (an IP name does not stop that); httptrust
+	// never does.
 	if len(sc.anchors) > 0 {
-		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS or IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here")
+		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS names, even with IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here"+pick(m.o.Format != "java", "; OpenSSL also accepts a certificate with a negative serial number, which httptrust refuses", ""))
 	}
 	for _, c := range sc.exact {
 		m.requireLeaf(sc, c)
-		if len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 && !sc.eff.AllowNameMismatch {
-			m.refuse(sc, "certificates", "the exact certificate "+certName(c)+" names its host only in its subject's common name: "+m.o.Format+" would accept it by that name, where httptrust refuses it for the name; use a certificate with the host in its subjectAltName, or a code format (okhttp, python, dart)")
+		if len(c.DNSNames) == 0 && sc.namesHosts() && !sc.eff.AllowNameMismatch {
+			m.refuse(sc, "certificates", "the exact certificate "+certName(c)+" has no DNS names, so "+m.o.Format+" would match a host name against its subject's common name, which httptrust never does: it would be accepted for "+sc.label+" where httptrust refuses it for the name; use a certificate with the host among its DNS names, or a code format (okhttp, python, dart)")
 		}
 	}
 	return sortCerts(append(append([]*x509.Certificate{}, sc.anchors...), sc.exact...))
 }
+
+// namesHosts reports whether the scope decides host names (not only IP
+// addresses), which a certificate's common name can match.
+func (s *scope) namesHosts() bool { return s.kind != kIP && s.kind != kCIDR }
 
 // requireLeaf refuses an exact certificate that is not marked CA:FALSE,
 // where the format can only hold it as an anchor.
@@ -70,13 +76,60 @@ func genPEM(m *model) error {
 	return nil
 }
 
-// refuseExpiredAnchors refuses anchors that have expired, where the
-// platform (Java, Android) does not check an anchor's own validity: it
-// would keep trusting what they signed.
-func (m *model) refuseExpiredAnchors(sc *scope, now time.Time) {
+// now is the export's current time (Options.Time).
+func (m *model) now() time.Time {
+	if m.o.Time != nil {
+		return m.o.Time()
+	}
+	return time.Now()
+}
+
+// refuseExpiredAnchors refuses anchors that have expired or are not valid
+// yet, where the platform (Java, Android) does not check an anchor's own
+// validity: it would trust what they signed.
+func (m *model) refuseExpiredAnchors(sc *scope) {
+	now := m.now()
 	for _, c := range sc.anchors {
-		if now.After(c.NotAfter) {
+		switch {
+		case now.After(c.NotAfter):
 			m.refuse(sc, "anchors", "the anchor "+certName(c)+" expired on "+c.NotAfter.UTC().Format(time.DateOnly)+", and "+m.o.Format+" does not check an anchor's own validity: it would still trust what the anchor signed; remove it from the rule")
+		case now.Before(c.NotBefore):
+			m.refuse(sc, "anchors", "the anchor "+certName(c)+" is not valid before "+c.NotBefore.UTC().Format(time.RFC3339)+", and "+m.o.Format+" does not check an anchor's own validity: it would trust what the anchor signs now, where httptrust refuses it until then; export when it is valid")
+		}
+	}
+}
+
+// firstExpiry says when the first of the anchors expires.
+func firstExpiry(cs []*x509.Certificate) string {
+	first := cs[0]
+	for _, c := range cs {
+		if c.NotAfter.Before(first.NotAfter) {
+			first = c
+		}
+	}
+	return "the first expires on " + first.NotAfter.UTC().Format(time.DateOnly)
+}
+
+// oidNameConstraints is the name constraints extension (RFC 5280, 4.2.1.10).
+var oidNameConstraints = asn1.ObjectIdentifier{2, 5, 29, 30}
+
+// hasNameConstraints reports whether c carries name constraints.
+func hasNameConstraints(c *x509.Certificate) bool {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(oidNameConstraints) {
+			return true
+		}
+	}
+	return false
+}
+
+// anchorLimits records what a platform that holds anchors in a trust store
+// (Java, Android) cannot check: an anchor's name constraints (JSSE makes a
+// trust anchor of the certificate alone and never applies them) are lossy.
+func (m *model) anchorLimits(sc *scope) {
+	for _, c := range sc.anchors {
+		if hasNameConstraints(c) {
+			m.lossy(sc, "anchors", "the anchor "+certName(c)+" has name constraints, which "+m.o.Format+" does not apply to an anchor: it would vouch for names outside them, which httptrust refuses")
 		}
 	}
 }

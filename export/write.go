@@ -29,6 +29,14 @@ var ErrNotOurs = errors.New("was not written by httptrust export")
 // ManifestFile) is not overwritten unless force. Files of an earlier export
 // that this one does not write are removed.
 func WriteDir(dir string, res *Result, force bool) error {
+	if err := checkUniqueFiles(res.Files); err != nil {
+		return err
+	}
+	for _, f := range res.Files {
+		if !fs.ValidPath(f.Name) || f.Name == "." || f.Name == ManifestFile {
+			return fmt.Errorf("export: %q is not a file name an export may write; nothing was written", f.Name)
+		}
+	}
 	old, err := readManifest(dir)
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func (e *env) export(format string, f *exportFlags) error {
 	}
 	res, err := export.Build(p, export.Options{
 		Format: format, Hosts: f.hosts, AllowLossy: f.allowLossy, Version: version(),
-		Store: st.Dir, StoreFS: safefs.Dir(st.Dir), OutDir: abs, Package: f.pkg,
+		Store: st.Dir, StoreFS: safefs.Dir(st.Dir), OutDir: abs, Package: f.pkg, Time: e.now,
 	})
 	if err != nil {
 		return e.exportFailed(err)
