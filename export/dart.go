@@ -264,7 +264,13 @@ class HttptrustPolicy {
       }
       return ip.address;
     }
-    return h.toLowerCase();
+    // dart:io has no UTS-46 mapping (httptrust's), and Uri percent-encodes
+    // a host that is not ASCII: such a name is refused, never mapped.
+    final name = h.toLowerCase();
+    if (!RegExp(r'^[a-z0-9_.-]+$').hasMatch(name)) {
+      throw HttptrustRefused(host + ': write an international name in its ASCII (xn--) form');
+    }
+    return name;
   }
 
   static bool _inNetwork(InternetAddress ip, _Cidr c) {

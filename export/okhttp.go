@@ -125,7 +125,6 @@ func javaQuote(s string) string {
 const okhttpHead = `
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.IDN;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnknownHostException;
@@ -219,7 +218,7 @@ const okhttpBody = `
         return DEFAULT;
     }
 
-    private static String normalize(String host) {
+    private static String normalize(String host) throws CertificateException {
         String h = host.trim();
         if (h.startsWith("[") && h.endsWith("]")) h = h.substring(1, h.length() - 1);
         if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
@@ -231,7 +230,15 @@ const okhttpBody = `
                 return h;
             }
         }
-        return IDN.toASCII(h, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        // OkHttp hands over ASCII names. java.net.IDN is IDNA 2003, which
+        // maps some names to others than httptrust's UTS-46 does: a name
+        // that is not ASCII is refused, not mapped.
+        for (int k = 0; k < h.length(); k++) {
+            if (h.charAt(k) > 0x7e || h.charAt(k) < 0x21) {
+                throw new CertificateException("httptrust: " + host + ": write an international name in its ASCII (xn--) form");
+            }
+        }
+        return h.toLowerCase(Locale.ROOT);
     }
 
     /** The bytes of an IP literal, or null for a name (no DNS is asked). */

@@ -122,6 +122,11 @@ import ssl
 import time
 import warnings
 from base64 import b64decode
+
+try:
+    import idna as _idna  # requests and httpx need it too
+except ImportError:
+    _idna = None
 `
 
 const pythonCode = `
@@ -134,7 +139,25 @@ class RefusedError(ssl.SSLCertVerificationError):
     """A connection the policy does not trust, or a host it does not cover."""
 
 
+def _is_normal(s):
+    """Whether s is already a host name in the form httptrust compares:
+    lower-case ASCII labels of letters, digits, "_" and inner "-"."""
+    if not s or len(s) > 253 or not s.isascii():
+        return False
+    labels = s.split(".")
+    for label in labels:
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":
+            return False
+        if label.strip("abcdefghijklmnopqrstuvwxyz0123456789_-"):
+            return False
+    return not labels[-1].isdigit()
+
+
 def _norm(host):
+    """The form in which httptrust compares host, and whether it is an IP:
+    names are mapped as httptrust maps them (UTS-46, non-transitional: the
+    idna package, never Python's IDNA 2003 codec); a name that cannot be
+    mapped so is refused."""
     host = (host or "").strip()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -145,12 +168,22 @@ def _norm(host):
         return str(ip), True
     except ValueError:
         pass
-    host = host.rstrip(".").lower()
+    if host.endswith("."):
+        host = host[:-1]
+    if _is_normal(host):
+        return host, False
+    if _idna is None:
+        if host.isascii() and _is_normal(host.lower()):
+            return host.lower(), False
+        raise RefusedError("httptrust: %r: a name that is not lower-case ASCII needs the idna package "
+                           "(pip install idna) to be mapped as httptrust maps it" % host)
     try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        host = host.encode("idna").decode("ascii")
-    return host, False
+        ascii = _idna.encode(host, uts46=True, transitional=False).decode("ascii").lower()
+    except (_idna.IDNAError, UnicodeError, ValueError) as e:
+        raise RefusedError("httptrust: %r is not a host name httptrust can match: %s" % (host, e))
+    if not _is_normal(ascii):
+        raise RefusedError("httptrust: %r is not a host name httptrust can match" % host)
+    return ascii, False
 
 
 def _port_key(host, port):
@@ -283,8 +316,18 @@ class _Context(ssl.SSLContext):
 
     def _httptrust_sni(self, server_hostname):
         # The name the certificate must cover: the rule's server_name, else
-        # the host this context is for (urllib3 passes none for an IP).
+        # the host this context is for (urllib3 passes none for an IP). A
+        # context is for one host: another name would get its rule's trust.
+        # A name goes to ssl in its ASCII form (ssl would encode it with
+        # IDNA 2003, which maps some names to others).
         s = _SCOPES[self._httptrust_scope]
+        if server_hostname is not None:
+            h, is_ip = _norm(server_hostname)
+            if h != self._httptrust_host:
+                raise RefusedError("httptrust: a context for %s cannot connect to %s; use context_for(%r)"
+                                   % (self._httptrust_host, server_hostname, server_hostname))
+            if not is_ip:
+                server_hostname = h
         return s["server_name"] or server_hostname or self._httptrust_host
 
 
@@ -400,6 +443,11 @@ try:
 except ImportError:  # httpx is optional
     httpx = None
 else:
+    def _host(url):
+        # The name httpx connects to and sends as SNI: url.host decodes
+        # xn-- labels, which would be mapped again.
+        return url.raw_host.decode("ascii")
+
     class Transport(httpx.BaseTransport):
         """An httpx transport that gives each https host the trust of its
         rule; keyword arguments go to each httpx.HTTPTransport."""
@@ -412,10 +460,10 @@ else:
             if url.scheme != "https":
                 key = None
             else:
-                key = id(context_for(url.host, url.port or 443))
+                key = id(context_for(_host(url), url.port or 443))
             t = self._transports.get(key)
             if t is None:
-                verify = True if key is None else context_for(url.host, url.port or 443)
+                verify = True if key is None else context_for(_host(url), url.port or 443)
                 t = httpx.HTTPTransport(verify=verify, **self._kwargs)
                 self._transports[key] = t
             return t
@@ -435,10 +483,10 @@ else:
             self._transports = {}
 
         def _for(self, url):
-            key = None if url.scheme != "https" else id(context_for(url.host, url.port or 443))
+            key = None if url.scheme != "https" else id(context_for(_host(url), url.port or 443))
             t = self._transports.get(key)
             if t is None:
-                verify = True if key is None else context_for(url.host, url.port or 443)
+                verify = True if key is None else context_for(_host(url), url.port or 443)
                 t = httpx.AsyncHTTPTransport(verify=verify, **self._kwargs)
                 self._transports[key] = t
             return t

@@ -37,6 +37,12 @@ warnings.simplefilter("ignore")
 sys.path.insert(0, sys.argv[1])
 probes = json.load(sys.stdin)
 addrs = {p["host"]: p["ip"] for p in probes}
+import idna
+for p in probes:
+    try:
+        addrs.setdefault(idna.encode(p["host"], uts46=True).decode(), p["ip"])
+    except idna.IDNAError:
+        pass
 real = socket.getaddrinfo
 def fake(host, *a, **kw):
     return real(addrs.get(host, host), *a, **kw)
