@@ -201,7 +201,8 @@ class HttptrustPolicy {
     return HttptrustPolicy._(assets);
   }
 
-  /// An HttpClient whose https connections are judged by the policy.
+  /// An HttpClient whose https connections are judged by the policy. It
+  /// refuses plain http (so a redirect from https to http too).
   HttpClient httpClient() {
     final client = HttpClient(context: SecurityContext(withTrustedRoots: false));
     client.connectionFactory = _connect;
@@ -308,7 +309,10 @@ class HttptrustPolicy {
 
   Future<ConnectionTask<Socket>> _connect(Uri url, String? proxyHost, int? proxyPort) async {
     if (url.scheme != 'https') {
-      return Socket.startConnect(url.host, url.port);
+      // dart:io follows redirects itself and tells this factory nothing of
+      // them: a plain connection is refused, so a redirect from https to
+      // http never leaves TLS. Use another HttpClient for http://.
+      throw HttptrustRefused(url.toString() + ': this client connects to https only (a redirect to http is refused)');
     }
     if (proxyHost != null) {
       throw HttptrustRefused('a proxy would get one context for every host; connect directly');

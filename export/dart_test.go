@@ -68,3 +68,19 @@ func TestDartRefusesNonASCIIHosts(t *testing.T) {
 		t.Errorf("_normalize returns a lower-cased name unchecked:\n%s", body)
 	}
 }
+
+// TestDartRefusesPlainHTTP: dart:io follows redirects itself and tells the
+// connection factory nothing of them, so the factory refuses every plain
+// connection: a redirect from https to http never leaves TLS.
+func TestDartRefusesPlainHTTP(t *testing.T) {
+	body := dartFunc(t, dartSource(t), "Future<ConnectionTask<Socket>> _connect(")
+	i := strings.Index(body, "if (url.scheme != 'https') {")
+	if i < 0 {
+		t.Fatalf("_connect does not test the scheme:\n%s", body)
+	}
+	branch := dartFunc(t, body[i:], "if (url.scheme != 'https')")
+	wantIn(t, "_connect, plain http", branch, "throw HttptrustRefused(")
+	if strings.Contains(branch, "Socket.startConnect") {
+		t.Errorf("_connect still opens plain connections:\n%s", branch)
+	}
+}

@@ -185,12 +185,18 @@ const okhttpBody = `
         return configure(base.newBuilder()).build();
     }
 
-    /** Sets the builder's TLS trust and host name verification to the policy's. */
+    /**
+     * Sets the builder's TLS trust and host name verification to the
+     * policy's, and turns off following redirects between http and https.
+     */
     public static OkHttpClient.Builder configure(OkHttpClient.Builder builder) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(null, new TrustManager[] {ROUTER}, null);
-            return builder.sslSocketFactory(new Factory(ctx.getSocketFactory()), ROUTER).hostnameVerifier(VERIFIER);
+            // A redirect from https to http is refused (returned, not
+            // followed); one to another https host is judged by its rule.
+            return builder.sslSocketFactory(new Factory(ctx.getSocketFactory()), ROUTER).hostnameVerifier(VERIFIER)
+                .followSslRedirects(false);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("httptrust: " + e, e);
         }

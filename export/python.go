@@ -431,10 +431,27 @@ else:
                 pm.clear()
             super().close()
 
+    class _Session(requests.Session):
+        # A redirect from https to another scheme is refused (the Adapter
+        # alone never sees where a request came from). requests calls
+        # rebuild_auth for every redirect it builds, followed or not.
+        def rebuild_auth(self, prepared_request, response):
+            if (urlparse(response.url).scheme.lower() == "https"
+                    and urlparse(prepared_request.url).scheme.lower() != "https"):
+                prepared_request._httptrust_left_https = True
+            return super().rebuild_auth(prepared_request, response)
+
+        def send(self, request, **kwargs):
+            if getattr(request, "_httptrust_left_https", False):
+                raise RefusedError("httptrust: a redirect from https to %s is refused: it would leave TLS"
+                                   % urlparse(request.url).scheme)
+            return super().send(request, **kwargs)
+
     def session():
         """A requests.Session whose https:// requests are judged by the
-        policy. Redirects to another host are judged by that host's rule."""
-        s = requests.Session()
+        policy. Redirects to another host are judged by that host's rule; a
+        redirect from https to http is refused."""
+        s = _Session()
         s.mount("https://", Adapter())
         return s
 
@@ -447,6 +464,29 @@ else:
         # The name httpx connects to and sends as SNI: url.host decodes
         # xn-- labels, which would be mapped again.
         return url.raw_host.decode("ascii")
+
+    # httpx builds a redirect's request with the extensions of the request
+    # it answers: an https response whose Location leaves https marks them,
+    # and the transport refuses a request so marked that is not https. Use
+    # the transports for every scheme (transport=, not mounts=).
+    _LEFT_HTTPS = "httptrust_left_https"
+
+    def _mark_left_https(request, response):
+        if request.url.scheme == "https" and response.status_code in (301, 302, 303, 307, 308):
+            location = response.headers.get("location")
+            if location is not None:
+                try:
+                    left = request.url.join(location).scheme != "https"
+                except Exception:
+                    left = True
+                if left:
+                    request.extensions[_LEFT_HTTPS] = True
+        return response
+
+    def _refuse_left_https(request):
+        if request.url.scheme != "https" and request.extensions.get(_LEFT_HTTPS):
+            raise RefusedError("httptrust: a redirect from https to %s is refused: it would leave TLS"
+                               % request.url.scheme)
 
     class Transport(httpx.BaseTransport):
         """An httpx transport that gives each https host the trust of its
@@ -469,7 +509,8 @@ else:
             return t
 
         def handle_request(self, request):
-            return self._for(request.url).handle_request(request)
+            _refuse_left_https(request)
+            return _mark_left_https(request, self._for(request.url).handle_request(request))
 
         def close(self):
             for t in self._transports.values():
@@ -492,7 +533,8 @@ else:
             return t
 
         async def handle_async_request(self, request):
-            return await self._for(request.url).handle_async_request(request)
+            _refuse_left_https(request)
+            return _mark_left_https(request, await self._for(request.url).handle_async_request(request))
 
         async def aclose(self):
             for t in self._transports.values():
