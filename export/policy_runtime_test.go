@@ -1,6 +1,8 @@
 package export
 
 import (
+	"crypto/tls"
+	"net"
 	"net/http"
 	"testing"
 
@@ -14,10 +16,34 @@ var pythonClients = []string{"requests", "httpx", "httpx-async", "ssl"}
 // outputs (okhttp only when withOkHttp).
 func runCode(t *testing.T, w *world, probes []probe, withOkHttp bool) {
 	t.Helper()
+	checkPolicy(t, w, probes)
 	runPythonClients(t, w, probes, pythonClients)
 	if withOkHttp {
 		check(t, "okhttp", probes, runOkHttp(t, w.write(Options{Format: "okhttp"}), probes))
 	}
+}
+
+// checkPolicy makes sure each probe's want is what the policy decides: a
+// handshake under Policy.TLSConfigFor.
+func checkPolicy(t *testing.T, w *world, probes []probe) {
+	t.Helper()
+	pol := w.policy()
+	got := map[string]string{}
+	for _, pr := range probes {
+		res := "ok"
+		cfg, err := pol.TLSConfigFor(net.JoinHostPort(pr.host, pr.port))
+		if err == nil {
+			var c *tls.Conn
+			if c, err = tls.Dial("tcp", pr.addr, cfg); err == nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			res = "refused: " + err.Error()
+		}
+		got[pr.name] = res
+	}
+	check(t, "the policy itself", probes, got)
 }
 
 func runPythonClients(t *testing.T, w *world, probes []probe, clients []string) {
