@@ -77,4 +77,42 @@ anchors = ["root.pem"]
 	runCode(t, w, probes, true)
 }
 
-var _ = x509.ExtKeyUsageServerAuth
+// TestCAKeyUsage: a CA certificate (an intermediate or the anchor) whose
+// extended key usage lacks serverAuth and anyExtendedKeyUsage does not
+// vouch for a server, as Go decides.
+func TestCAKeyUsage(t *testing.T) {
+	w := newWorld(t)
+	p := w.pki
+	ca := func(cn string, eku []x509.ExtKeyUsage, parent *mint.Cert) *mint.Cert {
+		return mustMint(t, mint.Template{CommonName: cn, IsCA: true, MaxPathLen: -1, ExtKeyUsage: eku}, parent)
+	}
+	clientInter := ca("Client-only Intermediate", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, p.Root)
+	serverInter := ca("Server Intermediate", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, p.Root)
+	anyInter := ca("Any-usage Intermediate", []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, p.Root)
+	clientRoot := ca("Client-only Root", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil)
+	w.cert("root.pem", p.Root)
+	w.cert("client-root.pem", clientRoot)
+	w.file("rules.toml", `
+[[rule]]
+hosts = ["**.eku.test"]
+anchors = ["root.pem"]
+
+[[rule]]
+hosts = ["**.ekuroot.test"]
+anchors = ["client-root.pem"]
+`)
+	via := func(name, host string, inter *mint.Cert, want bool) probe {
+		return w.serveOn(name, "127.0.0.1", host, p.LeafFrom(t, inter, host), []*mint.Cert{inter}, want)
+	}
+	probes := []probe{
+		via("via a clientAuth-only intermediate", "a.eku.test", clientInter, false),
+		via("via a serverAuth intermediate", "b.eku.test", serverInter, true),
+		w.serveOn("under a clientAuth-only anchor", "127.0.0.1", "d.ekuroot.test", p.LeafFrom(t, clientRoot, "d.ekuroot.test"), nil, false),
+		via("via an anyExtendedKeyUsage intermediate", "c.eku.test", anyInter, true),
+	}
+	checkPolicy(t, w, probes)
+	check(t, "okhttp", probes, runOkHttp(t, w.write(Options{Format: "okhttp"}), probes))
+	// OpenSSL refuses a CA whose only extended key usage is
+	// anyExtendedKeyUsage ("unsuitable certificate purpose"): stricter.
+	runPythonClients(t, w, probes[:len(probes)-1], pythonClients)
+}

@@ -390,6 +390,7 @@ const okhttpBody = `
                 if (!(s.allowExpired && s.isExact(c))) ((X509Certificate) c).checkValidity();
             }
             checkNameConstraints(host, verified);
+            checkKeyUsage(host, verified);
             Certificate root = verified.get(verified.size() - 1);
             if (s.exact.length > 0 && s.isExact(root) && !root.equals(leaf)) {
                 throw new CertificateException("httptrust: " + host + ": a certificate signed by an exact certificate's key is not that certificate");
@@ -461,6 +462,21 @@ const okhttpBody = `
                 throw new CertificateException("httptrust: " + host + ": " + issuer + ": " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 throw new CertificateException("httptrust: " + host + ": unreadable name constraints in " + issuer, e);
+            }
+        }
+    }
+
+    /**
+     * Refuses a verified chain in which a certificate with an extended key
+     * usage extension has neither serverAuth nor anyExtendedKeyUsage, as Go
+     * does (Java checks the leaf's only).
+     */
+    private static void checkKeyUsage(String host, List<Certificate> verified) throws CertificateException {
+        for (Certificate c : verified) {
+            List<String> eku = ((X509Certificate) c).getExtendedKeyUsage();
+            if (eku != null && !eku.contains("1.3.6.1.5.5.7.3.1") && !eku.contains("2.5.29.37.0")) {
+                throw new CertificateException("httptrust: " + host + ": the extended key usage of "
+                    + ((X509Certificate) c).getSubjectX500Principal().getName() + " does not include serverAuth");
             }
         }
     }
