@@ -84,3 +84,18 @@ func TestDartRefusesPlainHTTP(t *testing.T) {
 		t.Errorf("_connect still opens plain connections:\n%s", branch)
 	}
 }
+
+// TestDartChecksLeafDER: the library refuses a leaf with a negative serial
+// and one signed with an algorithm Go does not verify, from its DER.
+func TestDartChecksLeafDER(t *testing.T) {
+	src := dartSource(t)
+	body := dartFunc(t, src, "void _checkCert(_Scope s, X509Certificate leaf, String name)")
+	wantIn(t, "_checkCert", body, "serial[0] & 0x80 != 0", "!_signatures.contains(algorithm)", "throw HttptrustRefused(")
+	wantIn(t, "_check", dartFunc(t, src, "void _check(_Scope s, X509Certificate? leaf, String name)"), "_checkCert(s, leaf, name);")
+	sigs := dartFunc(t, src, "const Set<String> _signatures =")
+	for _, weak := range []string{"2a864886f70d010105", "2a8648ce3d0401", "2a864886f70d010104"} { // SHA-1 RSA, ECDSA-SHA1, MD5 RSA
+		if strings.Contains(sigs, weak) {
+			t.Errorf("_signatures accepts %s", weak)
+		}
+	}
+}

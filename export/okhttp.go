@@ -369,6 +369,7 @@ const okhttpBody = `
         if (s.refuse != null) throw new CertificateException("httptrust: " + host + ": " + s.refuse);
         if (chain == null || chain.length == 0) throw new CertificateException("httptrust: " + host + ": no certificate");
         X509Certificate leaf = chain[0];
+        checkSerials(host, chain);
         List<Certificate> verified;
         if (s.exactOnly) {
             if (!s.isExact(leaf)) {
@@ -391,6 +392,7 @@ const okhttpBody = `
             }
             checkNameConstraints(host, verified);
             checkKeyUsage(host, verified);
+            checkSignatures(host, verified);
             Certificate root = verified.get(verified.size() - 1);
             if (s.exact.length > 0 && s.isExact(root) && !root.equals(leaf)) {
                 throw new CertificateException("httptrust: " + host + ": a certificate signed by an exact certificate's key is not that certificate");
@@ -477,6 +479,37 @@ const okhttpBody = `
             if (eku != null && !eku.contains("1.3.6.1.5.5.7.3.1") && !eku.contains("2.5.29.37.0")) {
                 throw new CertificateException("httptrust: " + host + ": the extended key usage of "
                     + ((X509Certificate) c).getSubjectX500Principal().getName() + " does not include serverAuth");
+            }
+        }
+    }
+
+    /** The signature algorithms Go verifies (SHA-1, MD5 and DSA are not among them). */
+    private static final List<String> SIGNATURES = Arrays.asList(
+        "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13", // RSA PKCS#1 SHA-256/384/512
+        "1.2.840.113549.1.1.10", // RSA-PSS
+        "1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4", // ECDSA SHA-256/384/512
+        "1.3.101.112"); // Ed25519
+
+    /**
+     * Refuses a verified chain with a signature Go would not verify (SHA-1,
+     * MD5, ...): every signature but the anchor's own, which nothing checks.
+     */
+    private static void checkSignatures(String host, List<Certificate> verified) throws CertificateException {
+        for (int i = 0; i < verified.size() - 1; i++) {
+            X509Certificate c = (X509Certificate) verified.get(i);
+            if (!SIGNATURES.contains(c.getSigAlgOID())) {
+                throw new CertificateException("httptrust: " + host + ": " + c.getSubjectX500Principal().getName()
+                    + " is signed with " + c.getSigAlgName() + ", which httptrust does not accept");
+            }
+        }
+    }
+
+    /** Refuses a certificate with a negative serial number, which Go cannot parse. */
+    private static void checkSerials(String host, X509Certificate[] chain) throws CertificateException {
+        for (X509Certificate c : chain) {
+            if (c.getSerialNumber().signum() < 0) {
+                throw new CertificateException("httptrust: " + host + ": " + c.getSubjectX500Principal().getName()
+                    + " has a negative serial number, which httptrust cannot parse");
             }
         }
     }

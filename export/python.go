@@ -121,7 +121,7 @@ import ipaddress
 import ssl
 import time
 import warnings
-from base64 import b64decode
+from base64 import b64decode, b64encode
 
 try:
     import idna as _idna  # requests and httpx need it too
@@ -220,26 +220,65 @@ def scope_for(host, port=443):
     return _DEFAULT
 
 
+def _tlv(b, i):
+    """The DER element at i: tag, start of its value, end."""
+    tag = b[i]
+    n = b[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+    if i + n > len(b):
+        raise ValueError("truncated DER")
+    return tag, i, i + n
+
+
+def _fields(der):
+    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER) and
+    the certificate's signature algorithm (DER OID value)."""
+    _, i, _ = _tlv(der, 0)         # Certificate
+    _, t, tbs_end = _tlv(der, i)   # TBSCertificate
+    tag, s, e = _tlv(der, t)
+    if tag == 0xA0:                # [0] version
+        t = e
+    _, s, e = _tlv(der, t)         # serial
+    serial = der[s:e]
+    t = e
+    for _ in range(4):             # signature, issuer, validity, subject
+        _, s, t = _tlv(der, t)
+    _, s, e = _tlv(der, t)
+    spki = der[t:e]
+    _, a, _ = _tlv(der, tbs_end)   # signatureAlgorithm
+    _, s, e = _tlv(der, a)
+    return serial, spki, der[s:e]
+
+
 def _spki(der):
     """The DER SubjectPublicKeyInfo of a DER certificate."""
-    def tlv(b, i):
-        tag = b[i]
-        n = b[i + 1]
-        i += 2
-        if n & 0x80:
-            k = n & 0x7F
-            n = int.from_bytes(b[i:i + k], "big")
-            i += k
-        return tag, i, i + n
-    _, i, _ = tlv(der, 0)          # Certificate
-    _, i, end = tlv(der, i)        # TBSCertificate
-    tag, s, e = tlv(der, i)
-    if tag == 0xA0:                # [0] version
-        i = e
-    for _ in range(5):             # serial, signature, issuer, validity, subject
-        _, s, i = tlv(der, i)
-    _, s, e = tlv(der, i)
-    return der[i:e]
+    return _fields(der)[1]
+
+
+# The signature algorithms Go verifies: RSA PKCS#1 SHA-256/384/512, RSA-PSS,
+# ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA).
+_SIGNATURES = {bytes.fromhex(h) for h in (
+    "2a864886f70d01010b", "2a864886f70d01010c", "2a864886f70d01010d", "2a864886f70d01010a",
+    "2a8648ce3d040302", "2a8648ce3d040303", "2a8648ce3d040304", "2b6570")}
+
+
+def _check_cert(s, der, name, leaf):
+    """Refuses what Go's parser or verifier would: a negative serial, and
+    in the leaf a signature algorithm Go does not verify (unless the leaf
+    is itself trusted, and so its signature never checked)."""
+    try:
+        serial, _, alg = _fields(der)
+    except (IndexError, ValueError):
+        raise RefusedError("httptrust: %s: a certificate httptrust cannot parse" % name)
+    if serial and serial[0] & 0x80:
+        raise RefusedError("httptrust: %s: a certificate with a negative serial number, which httptrust cannot parse" % name)
+    if leaf and not s["exact_only"] and alg not in _SIGNATURES:
+        if b64encode(der).decode("ascii") not in s["cadata"].replace("\n", ""):
+            raise RefusedError("httptrust: %s: the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)" % name)
 
 
 def _name_ok(name, dns, ips):
@@ -257,10 +296,13 @@ def _name_ok(name, dns, ips):
     return False
 
 
-def _check(scope, der, name):
+def _check(scope, der, name, chain=()):
     s = _SCOPES[scope]
     if der is None:
         raise RefusedError("httptrust: %s: the server presented no certificate" % name)
+    _check_cert(s, der, name, True)
+    for other in chain[1:]:
+        _check_cert(s, other, name, False)
     if s["exact_only"]:
         found = None
         for pem, nb, na, dns, ips in s["exact"]:
@@ -289,7 +331,10 @@ def _check(scope, der, name):
 class _Checked:
     def _httptrust_check(self):
         ctx = self.context
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname)
+        # Python 3.13 and later show the chain the server sent.
+        chain = getattr(self, "get_unverified_chain", lambda: None)() or ()
+        chain = [c for c in chain if isinstance(c, bytes)]
+        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain)
 
 
 class _Socket(_Checked, ssl.SSLSocket):
