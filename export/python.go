@@ -136,7 +136,19 @@ _TLS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
 
 
 class RefusedError(ssl.SSLCertVerificationError):
-    """A connection the policy does not trust, or a host it does not cover."""
+    """A connection the policy does not trust, or a host it does not cover.
+    It carries errno, strerror and reason as ssl's own errors do, so that
+    libraries that read them (anyio, under httpx async) treat it as one."""
+
+    def __init__(self, message):
+        super().__init__(1, message)
+        self.reason = "CERTIFICATE_VERIFY_FAILED"
+        self.library = "httptrust"
+        self.verify_code = 1
+        self.verify_message = message
+
+    def __str__(self):
+        return self.strerror
 
 
 def _is_normal(s):
@@ -535,9 +547,15 @@ else:
 
     class Transport(httpx.BaseTransport):
         """An httpx transport that gives each https host the trust of its
-        rule; keyword arguments go to each httpx.HTTPTransport."""
+        rule; keyword arguments go to each httpx.HTTPTransport, except
+        those that would change its trust or add a proxy (verify, cert,
+        proxy, proxies, trust_env=True), which are refused. Give it to the client
+        as transport= (every scheme), with trust_env=False and no mounts or
+        proxies: a client sends a request that a proxy or mount matches to
+        that transport instead."""
 
         def __init__(self, **kwargs):
+            _refuse_args("Transport", kwargs, _TRANSPORT_REFUSED)
             self._kwargs = kwargs
             self._transports = {}
 
@@ -565,6 +583,7 @@ else:
         """The asynchronous twin of Transport."""
 
         def __init__(self, **kwargs):
+            _refuse_args("AsyncTransport", kwargs, _TRANSPORT_REFUSED)
             self._kwargs = kwargs
             self._transports = {}
 
@@ -585,11 +604,34 @@ else:
             for t in self._transports.values():
                 await t.aclose()
 
+    # What would let a request bypass the policy's transport or its trust:
+    # another transport or mount, a proxy (its own transport, or a tunnel
+    # with one context for every host), verify / cert of httpx's own, an
+    # app instead of the network. trust_env=True would read proxies from
+    # the environment.
+    _CLIENT_REFUSED = ("transport", "mounts", "proxies", "proxy", "app", "verify", "cert")
+    _TRANSPORT_REFUSED = ("verify", "cert", "proxy", "proxies")
+    # Passed to the policy's transports, as httpx passes them to its own.
+    _TRANSPORT_ARGS = ("http1", "http2", "limits")
+
+    def _refuse_args(what, kwargs, names):
+        for name in names:
+            if name in kwargs:
+                raise TypeError("httptrust: %s(%s=...) would bypass the policy's trust; leave it out" % (what, name))
+        if kwargs.get("trust_env", False):
+            raise TypeError("httptrust: %s(trust_env=True) would read proxies from the environment, "
+                            "which bypass the policy's transport" % what)
+
     def client(**kwargs):
-        """An httpx.Client whose requests are judged by the policy. It does
-        not read proxy settings from the environment (a proxy transport
-        would not be this one)."""
-        return httpx.Client(transport=Transport(), trust_env=False, **kwargs)
+        """An httpx.Client whose requests are judged by the policy. It
+        refuses arguments that would bypass the policy's transport
+        (transport, mounts, proxies, proxy, app, verify, cert,
+        trust_env=True) and does not read proxy settings from the
+        environment; http1, http2 and limits go to the policy's transport."""
+        _refuse_args("client", kwargs, _CLIENT_REFUSED)
+        kwargs.pop("trust_env", None)
+        targs = {k: kwargs.pop(k) for k in _TRANSPORT_ARGS if k in kwargs}
+        return httpx.Client(transport=Transport(**targs), trust_env=False, **kwargs)
 `
 
 // pemB64 is the base64 of DER, as one string.
