@@ -201,7 +201,8 @@ class HttptrustPolicy {
     return HttptrustPolicy._(assets);
   }
 
-  /// An HttpClient whose https connections are judged by the policy.
+  /// An HttpClient whose https connections are judged by the policy. It
+  /// refuses plain http (so a redirect from https to http too).
   HttpClient httpClient() {
     final client = HttpClient(context: SecurityContext(withTrustedRoots: false));
     client.connectionFactory = _connect;
@@ -264,7 +265,13 @@ class HttptrustPolicy {
       }
       return ip.address;
     }
-    return h.toLowerCase();
+    // dart:io has no UTS-46 mapping (httptrust's), and Uri percent-encodes
+    // a host that is not ASCII: such a name is refused, never mapped.
+    final name = h.toLowerCase();
+    if (!RegExp(r'^[a-z0-9_.-]+$').hasMatch(name)) {
+      throw HttptrustRefused(host + ': write an international name in its ASCII (xn--) form');
+    }
+    return name;
   }
 
   static bool _inNetwork(InternetAddress ip, _Cidr c) {
@@ -302,7 +309,10 @@ class HttptrustPolicy {
 
   Future<ConnectionTask<Socket>> _connect(Uri url, String? proxyHost, int? proxyPort) async {
     if (url.scheme != 'https') {
-      return Socket.startConnect(url.host, url.port);
+      // dart:io follows redirects itself and tells this factory nothing of
+      // them: a plain connection is refused, so a redirect from https to
+      // http never leaves TLS. Use another HttpClient for http://.
+      throw HttptrustRefused(url.toString() + ': this client connects to https only (a redirect to http is refused)');
     }
     if (proxyHost != null) {
       throw HttptrustRefused('a proxy would get one context for every host; connect directly');
@@ -329,6 +339,36 @@ class HttptrustPolicy {
       return socket as Socket;
     });
     return ConnectionTask.fromSocket(secured, task.cancel);
+  }
+
+  /// Refuses what Go's parser or verifier would: a negative serial, and a
+  /// signature algorithm Go does not verify (SHA-1, MD5, ...) unless the
+  /// leaf is itself trusted, and so its signature never checked. dart:io
+  /// shows the leaf only.
+  void _checkCert(_Scope s, X509Certificate leaf, String name) {
+    var serial = <int>[];
+    var algorithm = '';
+    try {
+      final cert = _derAt(leaf.der, 0);
+      final tbs = _derAt(leaf.der, cert[1]);
+      var i = tbs[1];
+      final version = _derAt(leaf.der, i);
+      if (version[0] == 0xa0) {
+        i = version[2];
+      }
+      final sn = _derAt(leaf.der, i);
+      serial = leaf.der.sublist(sn[1], sn[2]);
+      final oid = _derAt(leaf.der, _derAt(leaf.der, tbs[2])[1]);
+      algorithm = leaf.der.sublist(oid[1], oid[2]).map((b) => b.toRadixString(16).padLeft(2, '0')).join();
+    } on RangeError {
+      throw HttptrustRefused(name + ': a certificate httptrust cannot parse');
+    }
+    if (serial.isNotEmpty && serial[0] & 0x80 != 0) {
+      throw HttptrustRefused(name + ': a certificate with a negative serial number, which httptrust cannot parse');
+    }
+    if (!s.exactOnly && !_signatures.contains(algorithm) && !s.anchors.any((a) => _equal(_der(_assets[a]!), leaf.der))) {
+      throw HttptrustRefused(name + ': the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)');
+    }
   }
 
   _Exact? _exactFor(_Scope s, X509Certificate c) {
@@ -359,6 +399,7 @@ class HttptrustPolicy {
     if (s.exactOnly && !_exactOk(s, leaf, name)) {
       throw HttptrustRefused(name + ': not the certificate the rule trusts (' + s.label + ')');
     }
+    _checkCert(s, leaf, name);
     if (s.pins.isEmpty) {
       return;
     }
@@ -450,6 +491,31 @@ String _base64(List<int> b) {
     out.write(i + 2 < b.length ? _alphabet[n & 63] : '=');
   }
   return out.toString();
+}
+
+/// The signature algorithms Go verifies (DER OID values, hex): RSA PKCS#1
+/// SHA-256/384/512, RSA-PSS, ECDSA SHA-256/384/512, Ed25519.
+const Set<String> _signatures = {
+  '2a864886f70d01010b', '2a864886f70d01010c', '2a864886f70d01010d', '2a864886f70d01010a',
+  '2a8648ce3d040302', '2a8648ce3d040303', '2a8648ce3d040304', '2b6570',
+};
+
+/// The DER element at i: [tag, start of its value, end].
+List<int> _derAt(List<int> der, int i) {
+  var n = der[i + 1];
+  var at = i + 2;
+  if (n & 0x80 != 0) {
+    final k = n & 0x7f;
+    n = 0;
+    for (var j = 0; j < k; j++) {
+      n = (n << 8) | der[at + j];
+    }
+    at += k;
+  }
+  if (at + n > der.length) {
+    throw RangeError('truncated DER');
+  }
+  return [der[i], at, at + n];
 }
 
 /// The DER SubjectPublicKeyInfo of a DER certificate.

@@ -125,7 +125,6 @@ func javaQuote(s string) string {
 const okhttpHead = `
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.IDN;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnknownHostException;
@@ -186,12 +185,18 @@ const okhttpBody = `
         return configure(base.newBuilder()).build();
     }
 
-    /** Sets the builder's TLS trust and host name verification to the policy's. */
+    /**
+     * Sets the builder's TLS trust and host name verification to the
+     * policy's, and turns off following redirects between http and https.
+     */
     public static OkHttpClient.Builder configure(OkHttpClient.Builder builder) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(null, new TrustManager[] {ROUTER}, null);
-            return builder.sslSocketFactory(new Factory(ctx.getSocketFactory()), ROUTER).hostnameVerifier(VERIFIER);
+            // A redirect from https to http is refused (returned, not
+            // followed); one to another https host is judged by its rule.
+            return builder.sslSocketFactory(new Factory(ctx.getSocketFactory()), ROUTER).hostnameVerifier(VERIFIER)
+                .followSslRedirects(false);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("httptrust: " + e, e);
         }
@@ -219,7 +224,7 @@ const okhttpBody = `
         return DEFAULT;
     }
 
-    private static String normalize(String host) {
+    private static String normalize(String host) throws CertificateException {
         String h = host.trim();
         if (h.startsWith("[") && h.endsWith("]")) h = h.substring(1, h.length() - 1);
         if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
@@ -231,7 +236,15 @@ const okhttpBody = `
                 return h;
             }
         }
-        return IDN.toASCII(h, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        // OkHttp hands over ASCII names. java.net.IDN is IDNA 2003, which
+        // maps some names to others than httptrust's UTS-46 does: a name
+        // that is not ASCII is refused, not mapped.
+        for (int k = 0; k < h.length(); k++) {
+            if (h.charAt(k) > 0x7e || h.charAt(k) < 0x21) {
+                throw new CertificateException("httptrust: " + host + ": write an international name in its ASCII (xn--) form");
+            }
+        }
+        return h.toLowerCase(Locale.ROOT);
     }
 
     /** The bytes of an IP literal, or null for a name (no DNS is asked). */
@@ -356,6 +369,7 @@ const okhttpBody = `
         if (s.refuse != null) throw new CertificateException("httptrust: " + host + ": " + s.refuse);
         if (chain == null || chain.length == 0) throw new CertificateException("httptrust: " + host + ": no certificate");
         X509Certificate leaf = chain[0];
+        checkSerials(host, chain);
         List<Certificate> verified;
         if (s.exactOnly) {
             if (!s.isExact(leaf)) {
@@ -376,6 +390,9 @@ const okhttpBody = `
             for (Certificate c : verified) {
                 if (!(s.allowExpired && s.isExact(c))) ((X509Certificate) c).checkValidity();
             }
+            checkNameConstraints(host, verified);
+            checkKeyUsage(host, verified);
+            checkSignatures(host, verified);
             Certificate root = verified.get(verified.size() - 1);
             if (s.exact.length > 0 && s.isExact(root) && !root.equals(leaf)) {
                 throw new CertificateException("httptrust: " + host + ": a certificate signed by an exact certificate's key is not that certificate");
@@ -383,6 +400,170 @@ const okhttpBody = `
         }
         if (s.isExact(leaf) && !s.allowExpired) leaf.checkValidity();
         checkPins(s, host, verified);
+    }
+
+    /**
+     * Applies the name constraints of every CA certificate of the verified
+     * chain, the anchor's too (Java's PKIX does not apply a truststore
+     * anchor's own), to the leaf's DNS and IP names, as Go does. Constraints
+     * of other kinds (email, URI, directory names) are refused.
+     */
+    private static void checkNameConstraints(String host, List<Certificate> verified) throws CertificateException {
+        X509Certificate leaf = (X509Certificate) verified.get(0);
+        List<String> dns = new ArrayList<>();
+        List<byte[]> ips = new ArrayList<>();
+        if (leaf.getSubjectAlternativeNames() != null) {
+            for (List<?> san : leaf.getSubjectAlternativeNames()) {
+                Object v = san.get(1);
+                if (!(v instanceof String)) continue;
+                if ((Integer) san.get(0) == 2) dns.add((String) v);
+                if ((Integer) san.get(0) == 7) ips.add(literalOrNull((String) v));
+            }
+        }
+        for (int c = 1; c < verified.size(); c++) {
+            byte[] ext = ((X509Certificate) verified.get(c)).getExtensionValue("2.5.29.30");
+            if (ext == null) continue;
+            String issuer = ((X509Certificate) verified.get(c)).getSubjectX500Principal().getName();
+            try {
+                int[] os = Der.read(ext, 0, 0x04);
+                int[] seq = Der.read(ext, os[1], 0x30);
+                for (int i = seq[1]; i < seq[2]; ) {
+                    int[] subtrees = Der.read(ext, i, -1);
+                    boolean permitted = subtrees[0] == 0xa0;
+                    if (!permitted && subtrees[0] != 0xa1) throw new CertificateException("bad name constraints");
+                    List<String> cdns = new ArrayList<>();
+                    List<byte[]> cips = new ArrayList<>();
+                    for (int j = subtrees[1]; j < subtrees[2]; ) {
+                        int[] sub = Der.read(ext, j, 0x30);
+                        int[] base = Der.read(ext, sub[1], -1);
+                        if (base[2] != sub[2]) throw new CertificateException("a name constraint with a minimum or maximum");
+                        byte[] v = Arrays.copyOfRange(ext, base[1], base[2]);
+                        if (base[0] == 0x82) cdns.add(new String(v, java.nio.charset.StandardCharsets.US_ASCII));
+                        else if (base[0] == 0x87 && (v.length == 8 || v.length == 32)) cips.add(v);
+                        else throw new CertificateException("a name constraint of a kind other than DNS or IP");
+                        j = sub[2];
+                    }
+                    for (String d : dns) {
+                        boolean any = false;
+                        for (String cd : cdns) any |= domainIn(d, cd);
+                        if (permitted ? !cdns.isEmpty() && !any : any) {
+                            throw new CertificateException("httptrust: " + host + ": " + d + " is outside the name constraints of " + issuer);
+                        }
+                    }
+                    for (byte[] ip : ips) {
+                        boolean any = false;
+                        for (byte[] cip : cips) any |= ipIn(ip, cip);
+                        if (permitted ? !cips.isEmpty() && !any : any) {
+                            throw new CertificateException("httptrust: " + host + ": an IP name is outside the name constraints of " + issuer);
+                        }
+                    }
+                    i = subtrees[2];
+                }
+            } catch (CertificateException e) {
+                if (e.getMessage().startsWith("httptrust: ")) throw e;
+                throw new CertificateException("httptrust: " + host + ": " + issuer + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw new CertificateException("httptrust: " + host + ": unreadable name constraints in " + issuer, e);
+            }
+        }
+    }
+
+    /**
+     * Refuses a verified chain in which a certificate with an extended key
+     * usage extension has neither serverAuth nor anyExtendedKeyUsage, as Go
+     * does (Java checks the leaf's only).
+     */
+    private static void checkKeyUsage(String host, List<Certificate> verified) throws CertificateException {
+        for (Certificate c : verified) {
+            List<String> eku = ((X509Certificate) c).getExtendedKeyUsage();
+            if (eku != null && !eku.contains("1.3.6.1.5.5.7.3.1") && !eku.contains("2.5.29.37.0")) {
+                throw new CertificateException("httptrust: " + host + ": the extended key usage of "
+                    + ((X509Certificate) c).getSubjectX500Principal().getName() + " does not include serverAuth");
+            }
+        }
+    }
+
+    /** The signature algorithms Go verifies (SHA-1, MD5 and DSA are not among them). */
+    private static final List<String> SIGNATURES = Arrays.asList(
+        "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13", // RSA PKCS#1 SHA-256/384/512
+        "1.2.840.113549.1.1.10", // RSA-PSS
+        "1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4", // ECDSA SHA-256/384/512
+        "1.3.101.112"); // Ed25519
+
+    /**
+     * Refuses a verified chain with a signature Go would not verify (SHA-1,
+     * MD5, ...): every signature but the anchor's own, which nothing checks.
+     */
+    private static void checkSignatures(String host, List<Certificate> verified) throws CertificateException {
+        for (int i = 0; i < verified.size() - 1; i++) {
+            X509Certificate c = (X509Certificate) verified.get(i);
+            if (!SIGNATURES.contains(c.getSigAlgOID())) {
+                throw new CertificateException("httptrust: " + host + ": " + c.getSubjectX500Principal().getName()
+                    + " is signed with " + c.getSigAlgName() + ", which httptrust does not accept");
+            }
+        }
+    }
+
+    /** Refuses a certificate with a negative serial number, which Go cannot parse. */
+    private static void checkSerials(String host, X509Certificate[] chain) throws CertificateException {
+        for (X509Certificate c : chain) {
+            if (c.getSerialNumber().signum() < 0) {
+                throw new CertificateException("httptrust: " + host + ": " + c.getSubjectX500Principal().getName()
+                    + " has a negative serial number, which httptrust cannot parse");
+            }
+        }
+    }
+
+    /** Whether name is within a DNS name constraint, as Go's matchDomainConstraint says. */
+    private static boolean domainIn(String name, String constraint) {
+        if (constraint.isEmpty()) return true;
+        boolean below = constraint.startsWith(".");
+        String[] n = name.toLowerCase(Locale.ROOT).split("\\.", -1);
+        String[] c = (below ? constraint.substring(1) : constraint).toLowerCase(Locale.ROOT).split("\\.", -1);
+        if (n.length < c.length || (below && n.length == c.length)) return false;
+        for (int i = 1; i <= c.length; i++) {
+            if (!n[n.length - i].equals(c[c.length - i])) return false;
+        }
+        return true;
+    }
+
+    /** Whether ip is within an IP name constraint (address and mask). */
+    private static boolean ipIn(byte[] ip, byte[] constraint) {
+        if (ip == null) return false;
+        int n = constraint.length / 2;
+        if (ip.length != n) return false;
+        for (int i = 0; i < n; i++) {
+            if ((ip[i] & constraint[n + i]) != (constraint[i] & constraint[n + i])) return false;
+        }
+        return true;
+    }
+
+    private static byte[] literalOrNull(String ip) {
+        try {
+            return InetAddress.getByName(ip).getAddress();
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
+
+    /** A minimal DER reader for the extensions Java does not parse. */
+    private static final class Der {
+        /** Reads the element at i: {tag, start of value, end}; want is its tag, or -1 for any. */
+        static int[] read(byte[] d, int i, int want) throws CertificateException {
+            int tag = d[i] & 0xff;
+            if (want >= 0 && tag != want) throw new CertificateException("unexpected DER tag " + tag);
+            int n = d[i + 1] & 0xff;
+            int at = i + 2;
+            if ((n & 0x80) != 0) {
+                int k = n & 0x7f;
+                if (k < 1 || k > 3) throw new CertificateException("bad DER length");
+                n = 0;
+                for (int j = 0; j < k; j++) n = (n << 8) | (d[at + j] & 0xff);
+                at += k;
+            }
+            if (at + n > d.length) throw new CertificateException("truncated DER");
+            return new int[] {tag, at, at + n};
+        }
     }
 
     private static void checkPins(Scope s, String host, List<Certificate> verified) throws CertificateException {

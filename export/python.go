@@ -121,7 +121,12 @@ import ipaddress
 import ssl
 import time
 import warnings
-from base64 import b64decode
+from base64 import b64decode, b64encode
+
+try:
+    import idna as _idna  # requests and httpx need it too
+except ImportError:
+    _idna = None
 `
 
 const pythonCode = `
@@ -131,10 +136,40 @@ _TLS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
 
 
 class RefusedError(ssl.SSLCertVerificationError):
-    """A connection the policy does not trust, or a host it does not cover."""
+    """A connection the policy does not trust, or a host it does not cover.
+    It carries errno, strerror and reason as ssl's own errors do, so that
+    libraries that read them (anyio, under httpx async) treat it as one."""
+
+    def __init__(self, message):
+        super().__init__(1, message)
+        self.reason = "CERTIFICATE_VERIFY_FAILED"
+        self.library = "httptrust"
+        self.verify_code = 1
+        self.verify_message = message
+
+    def __str__(self):
+        return self.strerror
+
+
+def _is_normal(s):
+    """Whether s is already a host name in the form httptrust compares:
+    lower-case ASCII labels of letters, digits, "_" and inner "-"."""
+    if not s or len(s) > 253 or not s.isascii():
+        return False
+    labels = s.split(".")
+    for label in labels:
+        if not label or len(label) > 63 or label[0] == "-" or label[-1] == "-":
+            return False
+        if label.strip("abcdefghijklmnopqrstuvwxyz0123456789_-"):
+            return False
+    return not labels[-1].isdigit()
 
 
 def _norm(host):
+    """The form in which httptrust compares host, and whether it is an IP:
+    names are mapped as httptrust maps them (UTS-46, non-transitional: the
+    idna package, never Python's IDNA 2003 codec); a name that cannot be
+    mapped so is refused."""
     host = (host or "").strip()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -145,12 +180,22 @@ def _norm(host):
         return str(ip), True
     except ValueError:
         pass
-    host = host.rstrip(".").lower()
+    if host.endswith("."):
+        host = host[:-1]
+    if _is_normal(host):
+        return host, False
+    if _idna is None:
+        if host.isascii() and _is_normal(host.lower()):
+            return host.lower(), False
+        raise RefusedError("httptrust: %r: a name that is not lower-case ASCII needs the idna package "
+                           "(pip install idna) to be mapped as httptrust maps it" % host)
     try:
-        host.encode("ascii")
-    except UnicodeEncodeError:
-        host = host.encode("idna").decode("ascii")
-    return host, False
+        ascii = _idna.encode(host, uts46=True, transitional=False).decode("ascii").lower()
+    except (_idna.IDNAError, UnicodeError, ValueError) as e:
+        raise RefusedError("httptrust: %r is not a host name httptrust can match: %s" % (host, e))
+    if not _is_normal(ascii):
+        raise RefusedError("httptrust: %r is not a host name httptrust can match" % host)
+    return ascii, False
 
 
 def _port_key(host, port):
@@ -187,26 +232,65 @@ def scope_for(host, port=443):
     return _DEFAULT
 
 
+def _tlv(b, i):
+    """The DER element at i: tag, start of its value, end."""
+    tag = b[i]
+    n = b[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+    if i + n > len(b):
+        raise ValueError("truncated DER")
+    return tag, i, i + n
+
+
+def _fields(der):
+    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER) and
+    the certificate's signature algorithm (DER OID value)."""
+    _, i, _ = _tlv(der, 0)         # Certificate
+    _, t, tbs_end = _tlv(der, i)   # TBSCertificate
+    tag, s, e = _tlv(der, t)
+    if tag == 0xA0:                # [0] version
+        t = e
+    _, s, e = _tlv(der, t)         # serial
+    serial = der[s:e]
+    t = e
+    for _ in range(4):             # signature, issuer, validity, subject
+        _, s, t = _tlv(der, t)
+    _, s, e = _tlv(der, t)
+    spki = der[t:e]
+    _, a, _ = _tlv(der, tbs_end)   # signatureAlgorithm
+    _, s, e = _tlv(der, a)
+    return serial, spki, der[s:e]
+
+
 def _spki(der):
     """The DER SubjectPublicKeyInfo of a DER certificate."""
-    def tlv(b, i):
-        tag = b[i]
-        n = b[i + 1]
-        i += 2
-        if n & 0x80:
-            k = n & 0x7F
-            n = int.from_bytes(b[i:i + k], "big")
-            i += k
-        return tag, i, i + n
-    _, i, _ = tlv(der, 0)          # Certificate
-    _, i, end = tlv(der, i)        # TBSCertificate
-    tag, s, e = tlv(der, i)
-    if tag == 0xA0:                # [0] version
-        i = e
-    for _ in range(5):             # serial, signature, issuer, validity, subject
-        _, s, i = tlv(der, i)
-    _, s, e = tlv(der, i)
-    return der[i:e]
+    return _fields(der)[1]
+
+
+# The signature algorithms Go verifies: RSA PKCS#1 SHA-256/384/512, RSA-PSS,
+# ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA).
+_SIGNATURES = {bytes.fromhex(h) for h in (
+    "2a864886f70d01010b", "2a864886f70d01010c", "2a864886f70d01010d", "2a864886f70d01010a",
+    "2a8648ce3d040302", "2a8648ce3d040303", "2a8648ce3d040304", "2b6570")}
+
+
+def _check_cert(s, der, name, leaf):
+    """Refuses what Go's parser or verifier would: a negative serial, and
+    in the leaf a signature algorithm Go does not verify (unless the leaf
+    is itself trusted, and so its signature never checked)."""
+    try:
+        serial, _, alg = _fields(der)
+    except (IndexError, ValueError):
+        raise RefusedError("httptrust: %s: a certificate httptrust cannot parse" % name)
+    if serial and serial[0] & 0x80:
+        raise RefusedError("httptrust: %s: a certificate with a negative serial number, which httptrust cannot parse" % name)
+    if leaf and not s["exact_only"] and alg not in _SIGNATURES:
+        if b64encode(der).decode("ascii") not in s["cadata"].replace("\n", ""):
+            raise RefusedError("httptrust: %s: the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)" % name)
 
 
 def _name_ok(name, dns, ips):
@@ -224,10 +308,13 @@ def _name_ok(name, dns, ips):
     return False
 
 
-def _check(scope, der, name):
+def _check(scope, der, name, chain=()):
     s = _SCOPES[scope]
     if der is None:
         raise RefusedError("httptrust: %s: the server presented no certificate" % name)
+    _check_cert(s, der, name, True)
+    for other in chain[1:]:
+        _check_cert(s, other, name, False)
     if s["exact_only"]:
         found = None
         for pem, nb, na, dns, ips in s["exact"]:
@@ -256,7 +343,10 @@ def _check(scope, der, name):
 class _Checked:
     def _httptrust_check(self):
         ctx = self.context
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname)
+        # Python 3.13 and later show the chain the server sent.
+        chain = getattr(self, "get_unverified_chain", lambda: None)() or ()
+        chain = [c for c in chain if isinstance(c, bytes)]
+        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain)
 
 
 class _Socket(_Checked, ssl.SSLSocket):
@@ -283,8 +373,18 @@ class _Context(ssl.SSLContext):
 
     def _httptrust_sni(self, server_hostname):
         # The name the certificate must cover: the rule's server_name, else
-        # the host this context is for (urllib3 passes none for an IP).
+        # the host this context is for (urllib3 passes none for an IP). A
+        # context is for one host: another name would get its rule's trust.
+        # A name goes to ssl in its ASCII form (ssl would encode it with
+        # IDNA 2003, which maps some names to others).
         s = _SCOPES[self._httptrust_scope]
+        if server_hostname is not None:
+            h, is_ip = _norm(server_hostname)
+            if h != self._httptrust_host:
+                raise RefusedError("httptrust: a context for %s cannot connect to %s; use context_for(%r)"
+                                   % (self._httptrust_host, server_hostname, server_hostname))
+            if not is_ip:
+                server_hostname = h
         return s["server_name"] or server_hostname or self._httptrust_host
 
 
@@ -388,10 +488,27 @@ else:
                 pm.clear()
             super().close()
 
+    class _Session(requests.Session):
+        # A redirect from https to another scheme is refused (the Adapter
+        # alone never sees where a request came from). requests calls
+        # rebuild_auth for every redirect it builds, followed or not.
+        def rebuild_auth(self, prepared_request, response):
+            if (urlparse(response.url).scheme.lower() == "https"
+                    and urlparse(prepared_request.url).scheme.lower() != "https"):
+                prepared_request._httptrust_left_https = True
+            return super().rebuild_auth(prepared_request, response)
+
+        def send(self, request, **kwargs):
+            if getattr(request, "_httptrust_left_https", False):
+                raise RefusedError("httptrust: a redirect from https to %s is refused: it would leave TLS"
+                                   % urlparse(request.url).scheme)
+            return super().send(request, **kwargs)
+
     def session():
         """A requests.Session whose https:// requests are judged by the
-        policy. Redirects to another host are judged by that host's rule."""
-        s = requests.Session()
+        policy. Redirects to another host are judged by that host's rule; a
+        redirect from https to http is refused."""
+        s = _Session()
         s.mount("https://", Adapter())
         return s
 
@@ -400,11 +517,45 @@ try:
 except ImportError:  # httpx is optional
     httpx = None
 else:
+    def _host(url):
+        # The name httpx connects to and sends as SNI: url.host decodes
+        # xn-- labels, which would be mapped again.
+        return url.raw_host.decode("ascii")
+
+    # httpx builds a redirect's request with the extensions of the request
+    # it answers: an https response whose Location leaves https marks them,
+    # and the transport refuses a request so marked that is not https. Use
+    # the transports for every scheme (transport=, not mounts=).
+    _LEFT_HTTPS = "httptrust_left_https"
+
+    def _mark_left_https(request, response):
+        if request.url.scheme == "https" and response.status_code in (301, 302, 303, 307, 308):
+            location = response.headers.get("location")
+            if location is not None:
+                try:
+                    left = request.url.join(location).scheme != "https"
+                except Exception:
+                    left = True
+                if left:
+                    request.extensions[_LEFT_HTTPS] = True
+        return response
+
+    def _refuse_left_https(request):
+        if request.url.scheme != "https" and request.extensions.get(_LEFT_HTTPS):
+            raise RefusedError("httptrust: a redirect from https to %s is refused: it would leave TLS"
+                               % request.url.scheme)
+
     class Transport(httpx.BaseTransport):
         """An httpx transport that gives each https host the trust of its
-        rule; keyword arguments go to each httpx.HTTPTransport."""
+        rule; keyword arguments go to each httpx.HTTPTransport, except
+        those that would change its trust or add a proxy (verify, cert,
+        proxy, proxies, trust_env=True), which are refused. Give it to the client
+        as transport= (every scheme), with trust_env=False and no mounts or
+        proxies: a client sends a request that a proxy or mount matches to
+        that transport instead."""
 
         def __init__(self, **kwargs):
+            _refuse_args("Transport", kwargs, _TRANSPORT_REFUSED)
             self._kwargs = kwargs
             self._transports = {}
 
@@ -412,16 +563,17 @@ else:
             if url.scheme != "https":
                 key = None
             else:
-                key = id(context_for(url.host, url.port or 443))
+                key = id(context_for(_host(url), url.port or 443))
             t = self._transports.get(key)
             if t is None:
-                verify = True if key is None else context_for(url.host, url.port or 443)
+                verify = True if key is None else context_for(_host(url), url.port or 443)
                 t = httpx.HTTPTransport(verify=verify, **self._kwargs)
                 self._transports[key] = t
             return t
 
         def handle_request(self, request):
-            return self._for(request.url).handle_request(request)
+            _refuse_left_https(request)
+            return _mark_left_https(request, self._for(request.url).handle_request(request))
 
         def close(self):
             for t in self._transports.values():
@@ -431,30 +583,55 @@ else:
         """The asynchronous twin of Transport."""
 
         def __init__(self, **kwargs):
+            _refuse_args("AsyncTransport", kwargs, _TRANSPORT_REFUSED)
             self._kwargs = kwargs
             self._transports = {}
 
         def _for(self, url):
-            key = None if url.scheme != "https" else id(context_for(url.host, url.port or 443))
+            key = None if url.scheme != "https" else id(context_for(_host(url), url.port or 443))
             t = self._transports.get(key)
             if t is None:
-                verify = True if key is None else context_for(url.host, url.port or 443)
+                verify = True if key is None else context_for(_host(url), url.port or 443)
                 t = httpx.AsyncHTTPTransport(verify=verify, **self._kwargs)
                 self._transports[key] = t
             return t
 
         async def handle_async_request(self, request):
-            return await self._for(request.url).handle_async_request(request)
+            _refuse_left_https(request)
+            return _mark_left_https(request, await self._for(request.url).handle_async_request(request))
 
         async def aclose(self):
             for t in self._transports.values():
                 await t.aclose()
 
+    # What would let a request bypass the policy's transport or its trust:
+    # another transport or mount, a proxy (its own transport, or a tunnel
+    # with one context for every host), verify / cert of httpx's own, an
+    # app instead of the network. trust_env=True would read proxies from
+    # the environment.
+    _CLIENT_REFUSED = ("transport", "mounts", "proxies", "proxy", "app", "verify", "cert")
+    _TRANSPORT_REFUSED = ("verify", "cert", "proxy", "proxies")
+    # Passed to the policy's transports, as httpx passes them to its own.
+    _TRANSPORT_ARGS = ("http1", "http2", "limits")
+
+    def _refuse_args(what, kwargs, names):
+        for name in names:
+            if name in kwargs:
+                raise TypeError("httptrust: %s(%s=...) would bypass the policy's trust; leave it out" % (what, name))
+        if kwargs.get("trust_env", False):
+            raise TypeError("httptrust: %s(trust_env=True) would read proxies from the environment, "
+                            "which bypass the policy's transport" % what)
+
     def client(**kwargs):
-        """An httpx.Client whose requests are judged by the policy. It does
-        not read proxy settings from the environment (a proxy transport
-        would not be this one)."""
-        return httpx.Client(transport=Transport(), trust_env=False, **kwargs)
+        """An httpx.Client whose requests are judged by the policy. It
+        refuses arguments that would bypass the policy's transport
+        (transport, mounts, proxies, proxy, app, verify, cert,
+        trust_env=True) and does not read proxy settings from the
+        environment; http1, http2 and limits go to the policy's transport."""
+        _refuse_args("client", kwargs, _CLIENT_REFUSED)
+        kwargs.pop("trust_env", None)
+        targs = {k: kwargs.pop(k) for k in _TRANSPORT_ARGS if k in kwargs}
+        return httpx.Client(transport=Transport(**targs), trust_env=False, **kwargs)
 `
 
 // pemB64 is the base64 of DER, as one string.

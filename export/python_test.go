@@ -37,19 +37,29 @@ warnings.simplefilter("ignore")
 sys.path.insert(0, sys.argv[1])
 probes = json.load(sys.stdin)
 addrs = {p["host"]: p["ip"] for p in probes}
+import idna
+for p in probes:
+    try:
+        addrs.setdefault(idna.encode(p["host"], uts46=True).decode(), p["ip"])
+    except idna.IDNAError:
+        pass
+def resolve(host):
+    # Every .test name is on loopback (a redirect's target too).
+    name = host.decode() if isinstance(host, bytes) else host
+    return addrs.get(name) or ("127.0.0.1" if str(name).endswith(".test") else host)
 real = socket.getaddrinfo
 def fake(host, *a, **kw):
-    return real(addrs.get(host, host), *a, **kw)
+    return real(resolve(host), *a, **kw)
 socket.getaddrinfo = fake
 import asyncio.base_events as be
 _gai = be.BaseEventLoop.getaddrinfo
 async def fake_async(self, host, *a, **kw):
-    return await _gai(self, addrs.get(host, host), *a, **kw)
+    return await _gai(self, resolve(host), *a, **kw)
 be.BaseEventLoop.getaddrinfo = fake_async
 import anyio._core._sockets as asock
 _agai = asock.getaddrinfo
 async def fake_anyio(host, *a, **kw):
-    return await _agai(addrs.get(host, host), *a, **kw)
+    return await _agai(resolve(host), *a, **kw)
 asock.getaddrinfo = fake_anyio
 import httptrust_policy as hp
 import httpx
@@ -61,12 +71,12 @@ def via_requests(p):
     hp.session().get(url(p), timeout=10).raise_for_status()
 
 def via_httpx(p):
-    with hp.client(timeout=10) as c:
+    with hp.client(timeout=10, follow_redirects=True) as c:
         c.get(url(p)).raise_for_status()
 
 def via_httpx_async(p):
     async def go():
-        async with httpx.AsyncClient(transport=hp.AsyncTransport(), trust_env=False, timeout=10) as c:
+        async with httpx.AsyncClient(transport=hp.AsyncTransport(), trust_env=False, timeout=10, follow_redirects=True) as c:
             (await c.get(url(p))).raise_for_status()
     asyncio.run(go())
 
