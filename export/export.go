@@ -148,7 +148,11 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	n := len(e.Issues)
-	fmt.Fprintf(&b, "export: %s: %d problem(s)", e.Format, n)
+	word := "problems"
+	if n == 1 {
+		word = "problem"
+	}
+	fmt.Fprintf(&b, "export: %s: %d %s", e.Format, n, word)
 	for _, i := range e.Issues {
 		kind := "cannot be expressed without widening trust"
 		if i.Kind == Lossy {

@@ -36,7 +36,11 @@ func genJava(m *model) error {
 			return fmt.Errorf("export: java: %s: %w", sc.label, err)
 		}
 		m.file(name, 0o644, func() []byte { return data })
-		index = append(index, fmt.Sprintf("%s\tfor %s (%d certificate(s))", name, commentSafe(sc.label), len(cs)))
+		word := "certificates"
+		if len(cs) == 1 {
+			word = "certificate"
+		}
+		index = append(index, fmt.Sprintf("%s\tfor %s (%d %s)", name, commentSafe(sc.label), len(cs), word))
 	}
 	m.file("index.txt", 0o644, func() []byte {
 		return []byte(m.comment("# ") + "#\n# PKCS#12 truststores, one per set of hosts; password " + TrustStorePassword + ".\n" +
