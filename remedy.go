@@ -173,6 +173,10 @@ func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
+	if s[0] == '=' {
+		// zsh expands a word =cmd to the path of cmd.
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
 	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%+=:,./_-", c)) {
 			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -141,7 +141,9 @@ func (m *model) command() string {
 // shellQuote quotes s as one word of a POSIX shell, with single quotes
 // only (no backslash, which a Java comment cannot hold).
 func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
+	// A word that starts with "=" is quoted: zsh expands =cmd to the path
+	// of cmd.
+	if s != "" && s[0] != '=' && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@%+,-") == "" {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
