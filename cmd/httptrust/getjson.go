@@ -245,25 +245,26 @@ func (e *env) curlJSONFlag(cmd *cobra.Command, err error) error {
 	if cmd.Name() != "get" || !errors.As(err, &iv) || iv.GetFlag().Name != "json" {
 		return nil
 	}
+	// --json=DATA stopped the parse there: the flags and the URL after it
+	// were never read. Parse the run's arguments again without it, with a
+	// command of its own, so that the printed line carries every flag the
+	// user gave and the URL as get reads it.
+	if i := slices.Index(e.args, "--json="+iv.GetValue()); i >= 0 {
+		rest := slices.Concat(e.args[:i], e.args[i+1:])
+		again := &env{stdin: e.stdin, stdout: io.Discard, stderr: io.Discard, getenv: e.getenv, terminal: e.terminal, now: e.now}
+		root := again.rootCmd()
+		if c, flags, err := root.Find(rest); err == nil && c.Name() == "get" && c.ParseFlags(flags) == nil {
+			if args := c.Flags().Args(); len(args) == 1 {
+				e.storeDir = again.storeDir
+				return e.curlJSON(c, iv.GetValue(), args[0])
+			}
+		}
+	}
 	u := "<URL>"
 	if rest := cmd.Flags().Args(); len(rest) == 1 {
 		u = rest[0]
-	} else if urls := urlArgs(e.args); len(urls) == 1 {
-		// --json=DATA stopped the parse before the URL after it.
-		u = urls[0]
 	}
 	return e.curlJSON(cmd, iv.GetValue(), u)
-}
-
-// urlArgs are the arguments that are http:// or https:// URLs.
-func urlArgs(args []string) []string {
-	var out []string
-	for _, a := range args {
-		if l := strings.ToLower(a); strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // credentialHeaders are the headers whose value a printed command never
@@ -283,6 +284,9 @@ func flagArgs(f *pflag.Flag) []string {
 	vals := []string{f.Value.String()}
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
 		vals = sv.GetSlice()
+	}
+	if _, ok := f.Value.(setFlag); ok && f.Value.String() != "true" {
+		return nil // another --tlsv1.x given after it won
 	}
 	if f.Value.Type() == "bool" {
 		if vals[0] == "true" {

@@ -260,7 +260,14 @@ type setFlag struct {
 	val string
 }
 
-func (f setFlag) String() string   { return "false" }
+// String is "true" for the flag that set the value last (of --tlsv1.2
+// --tlsv1.3, --tlsv1.3), so that a printed command repeats only that one.
+func (f setFlag) String() string {
+	if f.dst != nil && *f.dst == f.val {
+		return "true"
+	}
+	return "false"
+}
 func (f setFlag) Type() string     { return "bool" }
 func (f setFlag) IsBoolFlag() bool { return true }
 func (f setFlag) Set(s string) error {
