@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/spf13/cobra"
 )
@@ -51,13 +54,21 @@ only pins: key material never.
   httptrust pin backup.key          (keep backup.key offline)
 
 For a server (https://, HOST:PORT, tls://, smtp://, imap://, ldap://,
-postgres://, ...: see httptrust inspect), the pins come from the chain it
-presents: compare them with a source you trust before relying on them.`,
+postgres://, ...: see httptrust inspect), the chain it presents is judged
+by the store first. Trusted: its pins are those of the verified chain.
+Refused by a rule of the host's own (another CA, a pin mismatch, a changed
+certificate: it may be an attack): no pin is printed (exit 60 or 90), get
+it out of band. A host the store has no rule for: the pins are printed
+with a warning; compare them with a source you trust before relying on
+them.`,
 		Example: pinExamples,
 		Args:    exactArgs(1, "pin needs one FILE, URL or HOST:PORT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := e.source(cmd.Context(), "pin", args[0], &pf, &pw, false)
+			c, err := e.source(cmd.Context(), "pin", args[0], &pf, &pw, true)
 			if err != nil {
+				return err
+			}
+			if err := e.pinServerVerdict(c, &pf); err != nil {
 				return err
 			}
 			lines := make([]pinLine, 0, len(c.chain)+len(c.keys))
@@ -81,11 +92,14 @@ presents: compare them with a source you trust before relying on them.`,
 				return writeJSON(e.stdout, pinView{Pins: lines, Notes: c.view.Notes})
 			}
 			for _, l := range lines {
+				// A subject is cut to the line: one wrapped by the
+				// terminal could start a forged pin line.
+				room := viewWidth - len(l.Pin) - 1
 				switch {
 				case l.Kind == "certificate":
-					printf(e.stdout, "%s %s\n", l.Pin, l.Subject)
+					printf(e.stdout, "%s %s\n", l.Pin, fit(l.Subject, room))
 				case l.Subject != "":
-					printf(e.stdout, "%s %s %s (%s)\n", l.Pin, l.Kind, l.Subject, l.Key)
+					printf(e.stdout, "%s %s %s (%s)\n", l.Pin, l.Kind, fit(l.Subject, max(room-len(l.Kind)-len(l.Key)-4, 20)), l.Key)
 				default:
 					printf(e.stdout, "%s %s (%s)\n", l.Pin, l.Kind, l.Key)
 				}
@@ -96,4 +110,43 @@ presents: compare them with a source you trust before relying on them.`,
 	pf.register(cmd.Flags())
 	pw.register(cmd.Flags())
 	return cmd
+}
+
+// diagnoseLine is the diagnose command for source, with the run's
+// --resolve and --store.
+func (e *env) diagnoseLine(source string, pf *probeFlags) string {
+	e.hintCtx = hintContext{resolve: pf.resolve, store: e.storeDir}
+	return e.commandLine(httptrust.Command{Name: "diagnose", Args: []string{source}})
+}
+
+// pinServerVerdict decides what pin prints for a server, from the store's
+// decision on the chain it presented. Trusted: its pins, those of the chain
+// the store verified. Refused where the refusal may be an attack (the host's
+// rule trusts something else: a pin mismatch, another CA, a changed
+// certificate): no pin at all, since one copied from this chain into a rule
+// would trust the attacker; the pins are to be had out of band. Refused by
+// the defaults only (a host the store knows nothing of): the pins, with the
+// warning that nothing vouches for them.
+func (e *env) pinServerVerdict(c *content, pf *probeFlags) error {
+	v := c.verdict
+	if v == nil || v.Trusted() {
+		if v != nil && !e.json {
+			e.note(fmt.Sprintf("the chain is trusted by %s: these are the pins of the chain it verified", v.Effective))
+		}
+		return nil
+	}
+	if v.Err != nil && v.Err.MayBeAttack() {
+		return &exitError{code: reasonExit(v.Err),
+			err: fmt.Errorf("%s: %s refuses the chain the server presented (%s): this may be an attack, so none of its pins is printed", c.view.Source, v.Effective, v.Err.Reason),
+			hints: []string{
+				"get the pin out of band: from the server's operator, or from a certificate, key or request you have (httptrust pin FILE)",
+				"to see why the chain is refused: " + e.diagnoseLine(c.view.Source, pf),
+			}}
+	}
+	why := "not trusted"
+	if v.Err != nil {
+		why = v.Err.Reason.String()
+	}
+	c.view.Notes = append(c.view.Notes, fmt.Sprintf("nothing vouches for this chain (%s; %s): these are the pins it presented; compare them with a source you trust before relying on them", why, v.Effective))
+	return nil
 }

@@ -336,6 +336,8 @@ type content struct {
 	chain []*x509.Certificate
 	keys  []certs.PublicKey
 	view  *inspectView
+	// verdict is the store's decision on a server's chain (judge only).
+	verdict *httptrust.Verdict
 }
 
 // source reads arg, a file or a server (see parseTarget); judge says to
@@ -373,10 +375,11 @@ func (e *env) source(ctx context.Context, cmd, arg string, pf *probeFlags, pw *p
 	if err != nil {
 		return nil, err
 	}
-	if v.Trust, _, err = judge(p, res, port); err != nil {
+	var verdict *httptrust.Verdict
+	if v.Trust, verdict, err = judge(p, res, port); err != nil {
 		return nil, err
 	}
-	return &content{chain: res.Chain, view: v}, nil
+	return &content{chain: res.Chain, view: v, verdict: verdict}, nil
 }
 
 // sourceFile reads a local file for source.
