@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -74,5 +76,44 @@ func TestDemoReaderGone(t *testing.T) {
 	err = cmd.Wait()
 	if err != nil || stderr.Len() != 0 {
 		t.Fatalf("demo with its reader gone after %q: %v\nstderr: %s", first, err, stderr.String())
+	}
+}
+
+// TestDemoIgnoresProxies: with a proxy in the environment the demo still
+// talks to its own loopback server directly (nothing leaves the machine),
+// and the proxy sees nothing.
+func TestDemoIgnoresProxies(t *testing.T) {
+	noLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var seen atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			seen.Add(1)
+			c.Close()
+		}
+	}()
+	e, out, errb := testEnv(t, "", false)
+	proxy := "http://" + ln.Addr().String()
+	base := e.getenv
+	e.getenv = func(k string) string {
+		switch k {
+		case "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy":
+			return proxy
+		}
+		return base(k)
+	}
+	if code := e.run([]string{"demo"}); code != exitOK {
+		t.Fatalf("demo with HTTPS_PROXY=%s: exit %d\n%s\n%s", proxy, code, out, errb)
+	}
+	if n := seen.Load(); n != 0 {
+		t.Errorf("the proxy got %d connections", n)
 	}
 }

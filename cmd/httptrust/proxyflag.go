@@ -27,12 +27,16 @@ var proxySchemes = map[string]bool{"http": true, "https": true, "socks5": true, 
 // --noproxy replacing NO_PROXY.
 func (p proxyFlags) proxyFunc(getenv func(string) string) (func(*http.Request) (*url.URL, error), error) {
 	if p.proxy == "" {
-		if p.noproxy == nil {
-			return http.ProxyFromEnvironment, nil
-		}
-		np := parseNoProxy(*p.noproxy)
-		cfg := &httpproxy.Config{HTTPProxy: envOf(getenv, "HTTP_PROXY"), HTTPSProxy: envOf(getenv, "HTTPS_PROXY")}
+		// The run's environment (getenv), read as http.ProxyFromEnvironment
+		// reads the process's: the demo runs its steps without a proxy.
+		cfg := &httpproxy.Config{HTTPProxy: envOf(getenv, "HTTP_PROXY"), HTTPSProxy: envOf(getenv, "HTTPS_PROXY"), NoProxy: envOf(getenv, "NO_PROXY")}
 		env := cfg.ProxyFunc()
+		if p.noproxy == nil {
+			return func(req *http.Request) (*url.URL, error) { return env(req.URL) }, nil
+		}
+		cfg.NoProxy = ""
+		env = cfg.ProxyFunc()
+		np := parseNoProxy(*p.noproxy)
 		return func(req *http.Request) (*url.URL, error) {
 			if np.matches(req.URL) {
 				return nil, nil
