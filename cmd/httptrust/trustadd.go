@@ -228,16 +228,20 @@ func (e *env) needHost(file string) error {
 	if file != "" {
 		if cs, _, rerr := readCertFile(file, nil); rerr == nil {
 			if names := certs.Names(cs[0]); len(names) > 0 && !cs[0].IsCA {
-				args := []string{file}
-				for _, n := range names {
-					if _, perr := httptrust.ParsePattern(n); perr == nil {
-						args = append(args, "--host", n)
-					}
+				// The names are the certificate's author's: a device's
+				// certificate may name a bank. They are shown, and the
+				// command asks for the hosts the user reaches it by.
+				shown := names[:min(len(names), 3)]
+				list := make([]string, len(shown))
+				for i, n := range shown {
+					list[i] = string(fit(n, 40))
 				}
-				if len(args) > 1 {
-					hints = append(hints, "the certificate names "+strings.Join(names, ", ")+"; for those:",
-						"  "+e.commandLine(httptrust.Command{Name: "trust add", Args: args}))
+				if more := len(names) - len(shown); more > 0 {
+					list = append(list, fmt.Sprintf("and %d more", more))
 				}
+				hints = append(hints, "the certificate names "+strings.Join(list, ", ")+
+					"; its author chose them: name only the hosts you reach this server by:",
+					"  "+e.commandLine(httptrust.Command{Name: "trust add", Args: []string{file, "--host", "<host>"}}))
 			}
 		}
 	}
