@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -286,6 +287,22 @@ func remedyFor(e *VerifyError, p *Policy) Remedy {
 	return r
 }
 
+// fileArg is the command argument for a file a rule names (a path in the
+// store): the path from where the command runs, never read as a flag. A
+// store read from an fs.FS has no such path.
+func fileArg(name string, p *Policy) (string, bool) {
+	if p != nil && p.fromFS {
+		return "", false
+	}
+	if p != nil && p.storeDir != "" && !filepath.IsAbs(name) {
+		name = filepath.Join(p.storeDir, filepath.FromSlash(name))
+	}
+	if strings.HasPrefix(name, "-") {
+		name = "." + string(filepath.Separator) + name
+	}
+	return name, true
+}
+
 func remedy(e *VerifyError, p *Policy) Remedy {
 	r := Remedy{Host: e.Host, Port: e.Port, OutOfBand: e.MayBeAttack()}
 	if p != nil {
@@ -392,7 +409,9 @@ func remedy(e *VerifyError, p *Policy) Remedy {
 		r.Text = "fix or replace " + what + " (httptrust inspect FILE says what a file is)"
 		var fe *certs.FileError
 		if errors.As(e.Err, &fe) && fe.File != "" {
-			r.Commands = []Command{{Name: "inspect", Args: []string{fe.File}}}
+			if file, ok := fileArg(fe.File, p); ok {
+				r.Commands = []Command{{Name: "inspect", Args: []string{file}}}
+			}
 		}
 	case ReasonDowngrade:
 		r.Action = ActionAllowDowngrade

@@ -423,6 +423,29 @@ func TestBadCertificateFileFailsClosed(t *testing.T) {
 	if err := p.Validate(); err == nil {
 		t.Error("Validate passed a store with a key where a certificate belongs")
 	}
+	// The remedy's command names the file from where it runs, never as
+	// a flag: a file named like one is a path in the store.
+	rem := e.Remedy
+	if len(rem.Commands) != 1 || rem.Commands[0].Name != "inspect" || rem.Commands[0].Args[0] != filepath.Join(dir, "root.pem") {
+		t.Errorf("remedy commands %+v, want inspect %s", rem.Commands, filepath.Join(dir, "root.pem"))
+	}
+	flagLike := t.TempDir()
+	os.WriteFile(filepath.Join(flagLike, "corp.toml"), []byte("[[rule]]\nhosts = [\"a.test\"]\nanchors = [\"--out=x.pem\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(flagLike, "--out=x.pem"), key, 0o644)
+	p2, err := LoadDir(flagLike, l.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := wantReason(t, l.client(p2), at(s, "a.test"), ReasonBadConfig)
+	if c := e2.Remedy.Commands; len(c) != 1 || c[0].Args[0] != filepath.Join(flagLike, "--out=x.pem") {
+		t.Errorf("remedy commands %+v", c)
+	}
+	if _, ok := fileArg("--out=x.pem", &Policy{}); !ok {
+		t.Error("fileArg refused a relative name")
+	}
+	if got, _ := fileArg("--out=x.pem", &Policy{}); got != "."+string(filepath.Separator)+"--out=x.pem" {
+		t.Errorf("fileArg without a store folder: %q", got)
+	}
 }
 
 func TestIncompleteChainAndUntrustedRoot(t *testing.T) {
