@@ -45,7 +45,7 @@ func (r *fetchRun) consent(pl *plan, v *httptrust.Verdict) error {
 			"  " + r.e.commandLine(r.fetchCommand("--yes")),
 		}, "no consent to trust %s: not a terminal, and neither --yes nor --fingerprint was given; nothing written", r.host))
 	case consent.Ask:
-		q := fmt.Sprintf("Trust this %s for %s? Compare its SHA-256 with the one the server's owner shows you. [y/N] ", pl.Kind, strings.Join(r.patterns, ", "))
+		q := fmt.Sprintf("Trust this %s for %s? Compare its SHA-256 with the one the server's owner shows you. [y/N] ", pl.Kind, scopeWords(r.patterns))
 		if !r.ask(prompt, q) {
 			return withReason(reasonNoConsent, failf(nil, "declined; nothing written"))
 		}
@@ -211,4 +211,17 @@ func (r *fetchRun) ask(in *bufio.Reader, q string) bool {
 	}
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes"
+}
+
+// scopeWords says what the patterns a prompt asks about cover, as the
+// rule will: a host without a port covers every port of it.
+func scopeWords(patterns []string) string {
+	words := make([]string, len(patterns))
+	for i, p := range patterns {
+		words[i] = p
+		if pat, err := httptrust.ParsePattern(p); err == nil && pat.IsExact() && pat.Port == "" {
+			words[i] += " (every port)"
+		}
+	}
+	return strings.Join(words, ", ")
 }

@@ -222,3 +222,22 @@ func TestPromptEndOfInput(t *testing.T) {
 		t.Errorf("the error is not on a line of its own after the prompt:\n%q", errb)
 	}
 }
+
+// TestPromptSaysTheScope: the question names what the rule will cover: a
+// CA fetched from host:port is an anchor for the host, every port of it;
+// a self-signed certificate, that host and port only.
+func TestPromptSaysTheScope(t *testing.T) {
+	noLeaks(t)
+	pki := testpki.New(t)
+	corp := testpki.StartTLS(t, "127.0.0.1", pki.FullChain(pki.Leaf(t, "corp.test")), nil)
+	dev := testpki.StartTLS(t, "127.0.0.1", testpki.LeafOnly(pki.SelfSigned(t, "dev.test")), nil)
+	store := filepath.Join(t.TempDir(), "store")
+	_, _, errb := runOnTerminal(t, store, "n\n", "fetch", "--resolve", "corp.test:"+corp.Port+":127.0.0.1", "https://corp.test:"+corp.Port+"/")
+	if !strings.Contains(errb, "Trust this anchor for corp.test (every port)?") {
+		t.Errorf("anchor prompt:\n%s", errb)
+	}
+	_, _, errb = runOnTerminal(t, store, "n\n", "fetch", "--resolve", "dev.test:"+dev.Port+":127.0.0.1", "https://dev.test:"+dev.Port+"/")
+	if !strings.Contains(errb, "for dev.test:"+dev.Port+"?") {
+		t.Errorf("exact certificate prompt:\n%s", errb)
+	}
+}
