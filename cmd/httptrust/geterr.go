@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -80,6 +81,12 @@ func (r *getRun) adjustRemedy(ve *httptrust.VerifyError) {
 	case ve.Remedy.Action == httptrust.ActionAllowLegacyTLS && !ve.Remedy.OutOfBand && r.g.tlsMax == "" && r.g.minTLS == "":
 		ve.Remedy.Text = fmt.Sprintf("the server and httptrust share no TLS version; for a legacy device, allow TLS 1.0 and 1.1 for %s only, for one request", ve.Host)
 		ve.Remedy.Commands = []httptrust.Command{{Name: "get", Args: []string{"--tlsv1.0", r.u.Redacted()}}}
+	}
+	if host, port, err := urlHostPort(r.u); err == nil && ve.Remedy.Action != httptrust.ActionNone &&
+		(!strings.EqualFold(strings.Trim(host, "[]"), ve.Host) || port != ve.Port) {
+		// A hop of -L: the first server chose this host.
+		ve.Remedy.Text = fmt.Sprintf("%s was reached by a redirect from %s, which chose it: trust it only if you expect %s to send you there; %s",
+			net.JoinHostPort(ve.Host, ve.Port), r.u.Redacted(), r.u.Hostname(), ve.Remedy.Text)
 	}
 }
 
