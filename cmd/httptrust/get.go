@@ -194,13 +194,15 @@ func (e *env) get(ctx context.Context, g *getFlags, rawURL string) error {
 
 // getRun is one httptrust get.
 type getRun struct {
-	e      *env
-	g      *getFlags
-	u      *url.URL
-	hop    *url.URL // the URL of the request that failed, once one was sent
-	tracer *tracer
-	resp   *http.Response
-	body   *counter // what was read of the body
+	e   *env
+	g   *getFlags
+	u   *url.URL
+	hop *url.URL // the URL of the request that failed, once one was sent
+	// failedURL is the URL of the request a refusal stopped (url.Error).
+	failedURL string
+	tracer    *tracer
+	resp      *http.Response
+	body      *counter // what was read of the body
 }
 
 func (r *getRun) do(ctx context.Context, rawURL string) error {

@@ -22,6 +22,10 @@ func (r *getRun) requestError(ctx context.Context, err error) error {
 	e, u := r.e, r.u
 	var ve *httptrust.VerifyError
 	if errors.As(err, &ve) {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			r.failedURL = ue.URL
+		}
 		r.adjustRemedy(ve)
 		if h := r.pinHints(ve); len(h) > 0 {
 			return &moreHints{err: err, hints: h}
@@ -82,12 +86,27 @@ func (r *getRun) adjustRemedy(ve *httptrust.VerifyError) {
 		ve.Remedy.Text = fmt.Sprintf("the server and httptrust share no TLS version; for a legacy device, allow TLS 1.0 and 1.1 for %s only, for one request", ve.Host)
 		ve.Remedy.Commands = []httptrust.Command{{Name: "get", Args: []string{"--tlsv1.0", r.u.Redacted()}}}
 	}
-	if host, port, err := urlHostPort(r.u); err == nil && ve.Remedy.Action != httptrust.ActionNone &&
-		(!strings.EqualFold(strings.Trim(host, "[]"), ve.Host) || port != ve.Port) {
+	if r.redirectHop(ve) && ve.Reason != httptrust.ReasonDowngrade && ve.Remedy.Action != httptrust.ActionNone {
 		// A hop of -L: the first server chose this host.
 		ve.Remedy.Text = fmt.Sprintf("%s was reached by a redirect from %s, which chose it: trust it only if you expect %s to send you there; %s",
 			net.JoinHostPort(ve.Host, ve.Port), r.u.Redacted(), r.u.Hostname(), ve.Remedy.Text)
 	}
+}
+
+// redirectHop reports whether ve refused the server of a request -L made
+// to another host or port than the URL's: one a redirect chose (not a
+// proxy on the way, whose refusal names the proxy, not the request's host).
+func (r *getRun) redirectHop(ve *httptrust.VerifyError) bool {
+	hop, err := url.Parse(r.failedURL)
+	if err != nil || r.failedURL == "" {
+		return false
+	}
+	hh, hp, err1 := urlHostPort(hop)
+	uh, up, err2 := urlHostPort(r.u)
+	if err1 != nil || err2 != nil || (hh == uh && hp == up) {
+		return false
+	}
+	return hh == ve.Host && hp == ve.Port
 }
 
 // pinHints: --pin and --pinnedpubkey are checked on top of verification,

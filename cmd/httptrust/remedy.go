@@ -73,8 +73,14 @@ func (e *env) renderCommand(vars []string, c httptrust.Command) printedLine {
 			argv = append(argv, "--resolve", r)
 		}
 	}
-	if e.hintCtx.store != "" {
-		argv = append(argv, "--store", e.hintCtx.store)
+	// Every command printed keeps the run's --store (a command printed
+	// without it would change the user's default store).
+	store := e.hintCtx.store
+	if store == "" {
+		store = e.storeDir
+	}
+	if store != "" {
+		argv = append(argv, "--store", store)
 	}
 	if c.Name == "get" {
 		argv = append(argv, e.hintCtx.getFlags(c.Args)...)
