@@ -11,10 +11,19 @@ import (
 // PythonModule is the file name of the python format's module.
 const PythonModule = "httptrust_policy.py"
 
+// pythonFirstLines open every python file: Python reads its source encoding
+// from a comment on line 1 or 2 (PEP 263), so neither may hold text of the
+// store's (its path, a file name): a store path with "coding=shift_jis_2004"
+// would make Python read each backslash as a yen sign, and every \" of a
+// string literal would end it. Line 1 declares UTF-8, in which the module is
+// written; line 2 is fixed (Python reads it only when line 1 declares none).
+const pythonFirstLines = "# -*- coding: utf-8 -*-\n# Generated code: the lines below say what made it and from which store.\n"
+
 func genPython(m *model) error {
 	scopes, rt := m.codeModel(true)
 	m.file(PythonModule, 0o644, func() []byte {
 		var b strings.Builder
+		b.WriteString(pythonFirstLines)
 		b.WriteString(m.comment("# "))
 		b.WriteString(pythonDoc)
 		b.WriteString("\n_SCOPES = [\n")
