@@ -56,10 +56,27 @@ func genOkHttp(m *model) error {
 		} else {
 			fmt.Fprintf(&b, "    private static final int DEFAULT = %d;\n", rt.def)
 		}
+		b.WriteString(javaSignatures())
 		b.WriteString(okhttpBody)
 		return []byte(b.String())
 	})
 	return nil
+}
+
+// javaSignatures are the signature algorithms Go verifies, as the DER (hex)
+// the code compares.
+func javaSignatures() string {
+	list := func(hexes []string) string {
+		return "Arrays.asList(\n        " + strings.Join(quoteAll(hexes), ",\n        ") + ")"
+	}
+	return "\n    /**\n" +
+		"     * The signature algorithms Go verifies (DER OID values, hex): RSA PKCS#1\n" +
+		"     * SHA-256/384/512, ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA);\n" +
+		"     * RSA-PSS only with these parameters (DER, hex): SHA-256/384/512 for the\n" +
+		"     * hash and MGF1, a salt as long as the hash.\n     */\n" +
+		"    private static final List<String> SIGNATURES = " + list(goSignatureOIDs) + ";\n" +
+		"    private static final String RSA_PSS = " + javaQuote(oidRSAPSS) + ";\n" +
+		"    private static final List<String> PSS_PARAMS = " + list(goPSSParams()) + ";\n"
 }
 
 func javaStrings(items []string) string {
@@ -483,13 +500,6 @@ const okhttpBody = `
         }
     }
 
-    /** The signature algorithms Go verifies (SHA-1, MD5 and DSA are not among them). */
-    private static final List<String> SIGNATURES = Arrays.asList(
-        "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13", // RSA PKCS#1 SHA-256/384/512
-        "1.2.840.113549.1.1.10", // RSA-PSS
-        "1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4", // ECDSA SHA-256/384/512
-        "1.3.101.112"); // Ed25519
-
     /**
      * Refuses a verified chain with a signature Go would not verify (SHA-1,
      * MD5, ...): every signature but the anchor's own, which nothing checks.
@@ -497,11 +507,36 @@ const okhttpBody = `
     private static void checkSignatures(String host, List<Certificate> verified) throws CertificateException {
         for (int i = 0; i < verified.size() - 1; i++) {
             X509Certificate c = (X509Certificate) verified.get(i);
-            if (!SIGNATURES.contains(c.getSigAlgOID())) {
+            if (!signatureOk(c)) {
                 throw new CertificateException("httptrust: " + host + ": " + c.getSubjectX500Principal().getName()
                     + " is signed with " + c.getSigAlgName() + ", which httptrust does not accept");
             }
         }
+    }
+
+    /**
+     * Whether Go verifies c's signature algorithm, read from c's DER: RSA-PSS
+     * only with the parameters of SHA-256/384/512 (PSS_PARAMS), the others
+     * by their OID.
+     */
+    private static boolean signatureOk(X509Certificate c) throws CertificateException {
+        byte[] d = c.getEncoded();
+        try {
+            int[] cert = Der.read(d, 0, 0x30);
+            int[] tbs = Der.read(d, cert[1], 0x30);
+            int[] alg = Der.read(d, tbs[2], 0x30);
+            int[] oid = Der.read(d, alg[1], 0x06);
+            String o = hex(d, oid[1], oid[2]);
+            return o.equals(RSA_PSS) ? PSS_PARAMS.contains(hex(d, oid[2], alg[2])) : SIGNATURES.contains(o);
+        } catch (CertificateException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static String hex(byte[] d, int from, int to) {
+        StringBuilder s = new StringBuilder();
+        for (int i = from; i < to; i++) s.append(String.format("%02x", d[i] & 0xff));
+        return s.toString();
     }
 
     /** Refuses a certificate with a negative serial number, which Go cannot parse. */

@@ -42,10 +42,34 @@ func genPython(m *model) error {
 		} else {
 			fmt.Fprintf(&b, "_DEFAULT = %d\n", rt.def)
 		}
+		b.WriteString(pythonSignatures())
 		b.WriteString(pythonCode)
 		return []byte(b.String())
 	})
 	return nil
+}
+
+// pythonSignatures are the signature algorithms Go verifies, as the DER
+// the module compares.
+func pythonSignatures() string {
+	set := func(hexes []string) string {
+		return "{bytes.fromhex(h) for h in (\n    " + strings.Join(quoteAll(hexes), ",\n    ") + ")}"
+	}
+	return "\n# The signature algorithms Go verifies (DER OID values): RSA PKCS#1\n" +
+		"# SHA-256/384/512, ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA);\n" +
+		"# RSA-PSS only with these parameters (DER): SHA-256/384/512 for the hash and\n" +
+		"# MGF1, a salt as long as the hash.\n" +
+		"_SIGNATURES = " + set(goSignatureOIDs) + "\n" +
+		"_RSA_PSS = bytes.fromhex(" + strconv.Quote(oidRSAPSS) + ")\n" +
+		"_PSS_PARAMS = " + set(goPSSParams()) + "\n"
+}
+
+func quoteAll(items []string) []string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return q
 }
 
 func pyBool(v bool) string {
@@ -256,8 +280,9 @@ def _tlv(b, i):
 
 
 def _fields(der):
-    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER) and
-    the certificate's signature algorithm (DER OID value)."""
+    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER), and
+    the certificate's signature algorithm (DER OID value) and its
+    parameters (DER, empty when absent)."""
     _, i, _ = _tlv(der, 0)         # Certificate
     _, t, tbs_end = _tlv(der, i)   # TBSCertificate
     tag, s, e = _tlv(der, t)
@@ -270,9 +295,9 @@ def _fields(der):
         _, s, t = _tlv(der, t)
     _, s, e = _tlv(der, t)
     spki = der[t:e]
-    _, a, _ = _tlv(der, tbs_end)   # signatureAlgorithm
-    _, s, e = _tlv(der, a)
-    return serial, spki, der[s:e]
+    _, a, a_end = _tlv(der, tbs_end)   # signatureAlgorithm
+    _, s, e = _tlv(der, a)             # its OID, then its parameters
+    return serial, spki, der[s:e], der[e:a_end]
 
 
 def _spki(der):
@@ -280,11 +305,13 @@ def _spki(der):
     return _fields(der)[1]
 
 
-# The signature algorithms Go verifies: RSA PKCS#1 SHA-256/384/512, RSA-PSS,
-# ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA).
-_SIGNATURES = {bytes.fromhex(h) for h in (
-    "2a864886f70d01010b", "2a864886f70d01010c", "2a864886f70d01010d", "2a864886f70d01010a",
-    "2a8648ce3d040302", "2a8648ce3d040303", "2a8648ce3d040304", "2b6570")}
+def _signature_ok(alg, params):
+    """Whether Go verifies a signature of this algorithm (the OID's DER
+    value) and parameters (their DER): RSA-PSS only with the parameters of
+    SHA-256/384/512 (_PSS_PARAMS), the others whatever their parameters."""
+    if alg == _RSA_PSS:
+        return params in _PSS_PARAMS
+    return alg in _SIGNATURES
 
 
 def _check_cert(s, der, name, leaf):
@@ -292,12 +319,12 @@ def _check_cert(s, der, name, leaf):
     in the leaf a signature algorithm Go does not verify (unless the leaf
     is itself trusted, and so its signature never checked)."""
     try:
-        serial, _, alg = _fields(der)
+        serial, _, alg, params = _fields(der)
     except (IndexError, ValueError):
         raise RefusedError("httptrust: %s: a certificate httptrust cannot parse" % name)
     if serial and serial[0] & 0x80:
         raise RefusedError("httptrust: %s: a certificate with a negative serial number, which httptrust cannot parse" % name)
-    if leaf and not s["exact_only"] and alg not in _SIGNATURES:
+    if leaf and not s["exact_only"] and not _signature_ok(alg, params):
         if b64encode(der).decode("ascii") not in s["cadata"].replace("\n", ""):
             raise RefusedError("httptrust: %s: the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)" % name)
 
