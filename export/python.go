@@ -1,6 +1,7 @@
 package export
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"sort"
@@ -72,6 +73,26 @@ func quoteAll(items []string) []string {
 	return q
 }
 
+// wildExcluded are the parents (".x.test") of the names the anchors'
+// excluded DNS constraints name ("bad.x.test"): Go holds a wildcard
+// "*.x.test", which would match bad.x.test, to be excluded too; OpenSSL
+// does not.
+func wildExcluded(anchors []*x509.Certificate) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range anchors {
+		for _, e := range a.ExcludedDNSDomains {
+			e = strings.ToLower(e)
+			if i := strings.IndexByte(e, '.'); i >= 0 && !seen[e[i:]] {
+				seen[e[i:]] = true
+				out = append(out, e[i:])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 func pyBool(v bool) string {
 	if v {
 		return "True"
@@ -128,6 +149,7 @@ func pythonScope(s *codeScope) string {
 	fmt.Fprintf(&b, "        \"allow_name_mismatch\": %s,\n", pyBool(s.allowNameMismatch))
 	fmt.Fprintf(&b, "        \"server_name\": %s,\n", pyStr(s.serverName))
 	fmt.Fprintf(&b, "        \"min_tls\": %s,\n", strconv.Quote(s.minTLS))
+	fmt.Fprintf(&b, "        \"wild_excluded\": %s,\n", pyList(wildExcluded(s.anchors)))
 	b.WriteString("    },\n")
 	return b.String()
 }
@@ -344,11 +366,16 @@ def _name_ok(name, dns, ips):
     return False
 
 
-def _check(scope, der, name, chain=()):
+def _check(scope, der, name, chain=(), dns=()):
     s = _SCOPES[scope]
     if der is None:
         raise RefusedError("httptrust: %s: the server presented no certificate" % name)
     _check_cert(s, der, name, True)
+    for d in dns:
+        # OpenSSL holds "*.x.test" to an excluded "x.test", not to an
+        # excluded "bad.x.test", a name the wildcard matches; Go does.
+        if d.startswith("*") and "." in d and d[d.index("."):].lower() in s["wild_excluded"]:
+            raise RefusedError("httptrust: %s: the wildcard %s matches a name the anchor's name constraints exclude" % (name, d))
     for other in chain[1:]:
         _check_cert(s, other, name, False)
     if s["exact_only"]:
@@ -382,7 +409,8 @@ class _Checked:
         # Python 3.13 and later show the chain the server sent.
         chain = getattr(self, "get_unverified_chain", lambda: None)() or ()
         chain = [c for c in chain if isinstance(c, bytes)]
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain)
+        dns = [v for k, v in (self.getpeercert() or {}).get("subjectAltName", ()) if k == "DNS"]
+        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain, dns)
 
 
 class _Socket(_Checked, ssl.SSLSocket):
