@@ -67,9 +67,28 @@ func genDart(m *model) error {
 		m.file(name, 0o644, func() []byte { return append([]byte(m.comment("# ")), p...) })
 	}
 	m.file(DartLibrary, 0o644, func() []byte {
-		return []byte(m.comment("// ") + dartHead + data + dartBody)
+		return []byte(m.comment("// ") + dartHead + data + dartSignatures() + dartBody)
 	})
 	return nil
+}
+
+// dartSignatures are the signature algorithms Go verifies, as the DER
+// (hex) the library compares.
+func dartSignatures() string {
+	set := func(hexes []string) string {
+		q := make([]string, len(hexes))
+		for i, h := range hexes {
+			q[i] = dartQuote(h)
+		}
+		return "{\n  " + strings.Join(q, ",\n  ") + ",\n}"
+	}
+	return "\n/// The signature algorithms Go verifies (DER OID values, hex): RSA PKCS#1\n" +
+		"/// SHA-256/384/512, ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA);\n" +
+		"/// RSA-PSS only with these parameters (DER, hex): SHA-256/384/512 for the\n" +
+		"/// hash and MGF1, a salt as long as the hash.\n" +
+		"const Set<String> _signatures = " + set(goSignatureOIDs) + ";\n" +
+		"const String _rsaPss = " + dartQuote(oidRSAPSS) + ";\n" +
+		"const Set<String> _pssParams = " + set(goPSSParams()) + ";\n"
 }
 
 func rawNameDER(der []byte) string { return rawName(&x509.Certificate{Raw: der}) }
@@ -348,6 +367,7 @@ class HttptrustPolicy {
   void _checkCert(_Scope s, X509Certificate leaf, String name) {
     var serial = <int>[];
     var algorithm = '';
+    var params = '';
     try {
       final cert = _derAt(leaf.der, 0);
       final tbs = _derAt(leaf.der, cert[1]);
@@ -358,15 +378,18 @@ class HttptrustPolicy {
       }
       final sn = _derAt(leaf.der, i);
       serial = leaf.der.sublist(sn[1], sn[2]);
-      final oid = _derAt(leaf.der, _derAt(leaf.der, tbs[2])[1]);
-      algorithm = leaf.der.sublist(oid[1], oid[2]).map((b) => b.toRadixString(16).padLeft(2, '0')).join();
+      final alg = _derAt(leaf.der, tbs[2]);
+      final oid = _derAt(leaf.der, alg[1]);
+      algorithm = _hex(leaf.der.sublist(oid[1], oid[2]));
+      params = _hex(leaf.der.sublist(oid[2], alg[2]));
     } on RangeError {
       throw HttptrustRefused(name + ': a certificate httptrust cannot parse');
     }
     if (serial.isNotEmpty && serial[0] & 0x80 != 0) {
       throw HttptrustRefused(name + ': a certificate with a negative serial number, which httptrust cannot parse');
     }
-    if (!s.exactOnly && !_signatures.contains(algorithm) && !s.anchors.any((a) => _equal(_der(_assets[a]!), leaf.der))) {
+    final signatureOk = algorithm == _rsaPss ? _pssParams.contains(params) : _signatures.contains(algorithm);
+    if (!s.exactOnly && !signatureOk && !s.anchors.any((a) => _equal(_der(_assets[a]!), leaf.der))) {
       throw HttptrustRefused(name + ': the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)');
     }
   }
@@ -439,6 +462,8 @@ bool _nameOk(String name, List<String> dns, List<String> ips) {
   return false;
 }
 
+String _hex(List<int> b) => b.map((x) => x.toRadixString(16).padLeft(2, '0')).join();
+
 bool _equal(List<int> a, List<int> b) {
   if (a.length != b.length) {
     return false;
@@ -492,13 +517,6 @@ String _base64(List<int> b) {
   }
   return out.toString();
 }
-
-/// The signature algorithms Go verifies (DER OID values, hex): RSA PKCS#1
-/// SHA-256/384/512, RSA-PSS, ECDSA SHA-256/384/512, Ed25519.
-const Set<String> _signatures = {
-  '2a864886f70d01010b', '2a864886f70d01010c', '2a864886f70d01010d', '2a864886f70d01010a',
-  '2a8648ce3d040302', '2a8648ce3d040303', '2a8648ce3d040304', '2b6570',
-};
 
 /// The DER element at i: [tag, start of its value, end].
 List<int> _derAt(List<int> der, int i) {

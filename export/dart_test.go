@@ -90,12 +90,23 @@ func TestDartRefusesPlainHTTP(t *testing.T) {
 func TestDartChecksLeafDER(t *testing.T) {
 	src := dartSource(t)
 	body := dartFunc(t, src, "void _checkCert(_Scope s, X509Certificate leaf, String name)")
-	wantIn(t, "_checkCert", body, "serial[0] & 0x80 != 0", "!_signatures.contains(algorithm)", "throw HttptrustRefused(")
+	wantIn(t, "_checkCert", body, "serial[0] & 0x80 != 0", "algorithm == _rsaPss ? _pssParams.contains(params) : _signatures.contains(algorithm)",
+		"!signatureOk", "throw HttptrustRefused(")
 	wantIn(t, "_check", dartFunc(t, src, "void _check(_Scope s, X509Certificate? leaf, String name)"), "_checkCert(s, leaf, name);")
 	sigs := dartFunc(t, src, "const Set<String> _signatures =")
-	for _, weak := range []string{"2a864886f70d010105", "2a8648ce3d0401", "2a864886f70d010104"} { // SHA-1 RSA, ECDSA-SHA1, MD5 RSA
+	for _, weak := range []string{"2a864886f70d010105", "2a8648ce3d0401", "2a864886f70d010104", oidRSAPSS} { // SHA-1 RSA, ECDSA-SHA1, MD5 RSA, PSS (by its parameters)
 		if strings.Contains(sigs, weak) {
 			t.Errorf("_signatures accepts %s", weak)
 		}
 	}
+	pss := dartFunc(t, src, "const Set<String> _pssParams =")
+	for _, p := range goPSSParams() {
+		if !strings.Contains(pss, "'"+p+"'") {
+			t.Errorf("_pssParams lacks %s", p)
+		}
+	}
+	if n := strings.Count(pss, "'"); n != 2*len(goPSSParams()) {
+		t.Errorf("_pssParams holds %d strings, want %d", n/2, len(goPSSParams()))
+	}
+	wantIn(t, "_rsaPss", src, "const String _rsaPss = '"+oidRSAPSS+"';")
 }

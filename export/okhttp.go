@@ -56,10 +56,27 @@ func genOkHttp(m *model) error {
 		} else {
 			fmt.Fprintf(&b, "    private static final int DEFAULT = %d;\n", rt.def)
 		}
+		b.WriteString(javaSignatures())
 		b.WriteString(okhttpBody)
 		return []byte(b.String())
 	})
 	return nil
+}
+
+// javaSignatures are the signature algorithms Go verifies, as the DER (hex)
+// the code compares.
+func javaSignatures() string {
+	list := func(hexes []string) string {
+		return "Arrays.asList(\n        " + strings.Join(quoteAll(hexes), ",\n        ") + ")"
+	}
+	return "\n    /**\n" +
+		"     * The signature algorithms Go verifies (DER OID values, hex): RSA PKCS#1\n" +
+		"     * SHA-256/384/512, ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA);\n" +
+		"     * RSA-PSS only with these parameters (DER, hex): SHA-256/384/512 for the\n" +
+		"     * hash and MGF1, a salt as long as the hash.\n     */\n" +
+		"    private static final List<String> SIGNATURES = " + list(goSignatureOIDs) + ";\n" +
+		"    private static final String RSA_PSS = " + javaQuote(oidRSAPSS) + ";\n" +
+		"    private static final List<String> PSS_PARAMS = " + list(goPSSParams()) + ";\n"
 }
 
 func javaStrings(items []string) string {
@@ -385,6 +402,7 @@ const okhttpBody = `
             } catch (SSLPeerUnverifiedException e) {
                 throw new CertificateException("httptrust: " + host + ": " + e.getMessage(), e);
             }
+            verified = verifyPath(tm, verified, authType);
             // Java does not check the validity of the anchor itself (the
             // root): httptrust does, for every certificate of the chain.
             for (Certificate c : verified) {
@@ -403,69 +421,166 @@ const okhttpBody = `
     }
 
     /**
+     * Returns the cleaner's path up to its first trusted certificate, once
+     * Java has verified that very path. Java verified the chain as the
+     * server sent it, and for a list out of order it builds a path of its
+     * own, which may differ from the cleaner's (a certificate with the
+     * subject and key of an intermediate, sent before it): the checks that
+     * follow must run on a path Java verified. Given in order, Java
+     * verifies the path it is given.
+     */
+    private static List<Certificate> verifyPath(X509TrustManager tm, List<Certificate> cleaned, String authType)
+            throws CertificateException {
+        List<X509Certificate> trusted = Arrays.asList(tm.getAcceptedIssuers());
+        int end = cleaned.size();
+        for (int i = 1; i < cleaned.size(); i++) {
+            if (trusted.contains(cleaned.get(i))) {
+                end = i + 1;
+                break;
+            }
+        }
+        List<Certificate> path = new ArrayList<>(cleaned.subList(0, end));
+        List<Certificate> sent = path.size() > 1 ? path.subList(0, path.size() - 1) : path;
+        tm.checkServerTrusted(sent.toArray(new X509Certificate[0]), authType);
+        return path;
+    }
+
+    /**
      * Applies the name constraints of every CA certificate of the verified
      * chain, the anchor's too (Java's PKIX does not apply a truststore
-     * anchor's own), to the leaf's DNS and IP names, as Go does. Constraints
+     * anchor's own), to the DNS and IP names of every certificate below it,
+     * as Go does: a DNS name Go cannot match against constraints (a
+     * trailing dot, an empty label, a character outside ASCII's printable
+     * ones), which OkHostnameVerifier may still match to a host, is refused,
+     * and a wildcard is excluded where a name it would match is. Constraints
      * of other kinds (email, URI, directory names) are refused.
      */
     private static void checkNameConstraints(String host, List<Certificate> verified) throws CertificateException {
-        X509Certificate leaf = (X509Certificate) verified.get(0);
+        for (int c = 1; c < verified.size(); c++) {
+            X509Certificate ca = (X509Certificate) verified.get(c);
+            byte[] ext = ca.getExtensionValue("2.5.29.30");
+            if (ext == null) continue;
+            String issuer = ca.getSubjectX500Principal().getName();
+            List<Subtrees> subtrees;
+            try {
+                subtrees = Subtrees.parse(ext);
+            } catch (CertificateException e) {
+                throw new CertificateException("httptrust: " + host + ": " + issuer + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw new CertificateException("httptrust: " + host + ": unreadable name constraints in " + issuer, e);
+            }
+            for (int k = 0; k < c; k++) {
+                checkNames(host, (X509Certificate) verified.get(k), subtrees, issuer);
+            }
+        }
+    }
+
+    private static void checkNames(String host, X509Certificate cert, List<Subtrees> subtrees, String issuer)
+            throws CertificateException {
         List<String> dns = new ArrayList<>();
         List<byte[]> ips = new ArrayList<>();
-        if (leaf.getSubjectAlternativeNames() != null) {
-            for (List<?> san : leaf.getSubjectAlternativeNames()) {
+        if (cert.getSubjectAlternativeNames() != null) {
+            for (List<?> san : cert.getSubjectAlternativeNames()) {
                 Object v = san.get(1);
                 if (!(v instanceof String)) continue;
                 if ((Integer) san.get(0) == 2) dns.add((String) v);
                 if ((Integer) san.get(0) == 7) ips.add(literalOrNull((String) v));
             }
         }
-        for (int c = 1; c < verified.size(); c++) {
-            byte[] ext = ((X509Certificate) verified.get(c)).getExtensionValue("2.5.29.30");
-            if (ext == null) continue;
-            String issuer = ((X509Certificate) verified.get(c)).getSubjectX500Principal().getName();
-            try {
-                int[] os = Der.read(ext, 0, 0x04);
-                int[] seq = Der.read(ext, os[1], 0x30);
-                for (int i = seq[1]; i < seq[2]; ) {
-                    int[] subtrees = Der.read(ext, i, -1);
-                    boolean permitted = subtrees[0] == 0xa0;
-                    if (!permitted && subtrees[0] != 0xa1) throw new CertificateException("bad name constraints");
-                    List<String> cdns = new ArrayList<>();
-                    List<byte[]> cips = new ArrayList<>();
-                    for (int j = subtrees[1]; j < subtrees[2]; ) {
-                        int[] sub = Der.read(ext, j, 0x30);
-                        int[] base = Der.read(ext, sub[1], -1);
-                        if (base[2] != sub[2]) throw new CertificateException("a name constraint with a minimum or maximum");
-                        byte[] v = Arrays.copyOfRange(ext, base[1], base[2]);
-                        if (base[0] == 0x82) cdns.add(new String(v, java.nio.charset.StandardCharsets.US_ASCII));
-                        else if (base[0] == 0x87 && (v.length == 8 || v.length == 32)) cips.add(v);
-                        else throw new CertificateException("a name constraint of a kind other than DNS or IP");
-                        j = sub[2];
-                    }
-                    for (String d : dns) {
-                        boolean any = false;
-                        for (String cd : cdns) any |= domainIn(d, cd);
-                        if (permitted ? !cdns.isEmpty() && !any : any) {
-                            throw new CertificateException("httptrust: " + host + ": " + d + " is outside the name constraints of " + issuer);
-                        }
-                    }
-                    for (byte[] ip : ips) {
-                        boolean any = false;
-                        for (byte[] cip : cips) any |= ipIn(ip, cip);
-                        if (permitted ? !cips.isEmpty() && !any : any) {
-                            throw new CertificateException("httptrust: " + host + ": an IP name is outside the name constraints of " + issuer);
-                        }
-                    }
-                    i = subtrees[2];
-                }
-            } catch (CertificateException e) {
-                if (e.getMessage().startsWith("httptrust: ")) throw e;
-                throw new CertificateException("httptrust: " + host + ": " + issuer + ": " + e.getMessage(), e);
-            } catch (RuntimeException e) {
-                throw new CertificateException("httptrust: " + host + ": unreadable name constraints in " + issuer, e);
+        for (String d : dns) {
+            if (!nameValid(d, false)) {
+                throw new CertificateException("httptrust: " + host + ": the DNS name " + d
+                    + " cannot be matched against the name constraints of " + issuer);
             }
         }
+        for (Subtrees st : subtrees) {
+            for (String d : dns) {
+                boolean any = false;
+                for (String cd : st.dns) any |= domainIn(d, cd) || (!st.permitted && wildcardExcluded(d, cd));
+                if (st.permitted ? !st.dns.isEmpty() && !any : any) {
+                    throw new CertificateException("httptrust: " + host + ": " + d + " is outside the name constraints of " + issuer);
+                }
+            }
+            for (byte[] ip : ips) {
+                boolean any = false;
+                for (byte[] cip : st.ips) any |= ipIn(ip, cip);
+                if (st.permitted ? !st.ips.isEmpty() && !any : any) {
+                    throw new CertificateException("httptrust: " + host + ": an IP name is outside the name constraints of " + issuer);
+                }
+            }
+        }
+    }
+
+    /** The permitted or excluded subtrees of a name constraints extension: DNS names and IP ranges. */
+    private static final class Subtrees {
+        final boolean permitted;
+        final List<String> dns = new ArrayList<>();
+        final List<byte[]> ips = new ArrayList<>();
+
+        Subtrees(boolean permitted) {
+            this.permitted = permitted;
+        }
+
+        static List<Subtrees> parse(byte[] ext) throws CertificateException {
+            List<Subtrees> out = new ArrayList<>();
+            int[] os = Der.read(ext, 0, 0x04);
+            int[] seq = Der.read(ext, os[1], 0x30);
+            for (int i = seq[1]; i < seq[2]; ) {
+                int[] subtrees = Der.read(ext, i, -1);
+                if (subtrees[0] != 0xa0 && subtrees[0] != 0xa1) throw new CertificateException("bad name constraints");
+                Subtrees st = new Subtrees(subtrees[0] == 0xa0);
+                for (int j = subtrees[1]; j < subtrees[2]; ) {
+                    int[] sub = Der.read(ext, j, 0x30);
+                    int[] base = Der.read(ext, sub[1], -1);
+                    if (base[2] != sub[2]) throw new CertificateException("a name constraint with a minimum or maximum");
+                    byte[] v = Arrays.copyOfRange(ext, base[1], base[2]);
+                    if (base[0] == 0x82) {
+                        String d = new String(v, java.nio.charset.StandardCharsets.ISO_8859_1);
+                        if (!nameValid(d, true)) throw new CertificateException("a DNS name constraint Go cannot parse: " + d);
+                        st.dns.add(d);
+                    } else if (base[0] == 0x87 && (v.length == 8 || v.length == 32)) {
+                        st.ips.add(v);
+                    } else {
+                        throw new CertificateException("a name constraint of a kind other than DNS or IP");
+                    }
+                    j = sub[2];
+                }
+                out.add(st);
+                i = subtrees[2];
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Whether Go can match s, a DNS name (or a DNS name constraint), against
+     * name constraints: no trailing dot, no empty label (but a constraint's
+     * leading dot), characters 33 to 126 only.
+     */
+    private static boolean nameValid(String s, boolean constraint) {
+        if (s.isEmpty()) return true;
+        if (s.endsWith(".")) return false;
+        if (constraint && s.startsWith(".")) s = s.substring(1);
+        for (String label : s.split("\\.", -1)) {
+            if (label.isEmpty()) return false;
+            for (int i = 0; i < label.length(); i++) {
+                if (label.charAt(i) < 33 || label.charAt(i) > 126) return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether a wildcard name falls under an excluded constraint as Go
+     * decides: "*.x.test" is excluded by "bad.x.test", a name it matches.
+     */
+    private static boolean wildcardExcluded(String name, String constraint) {
+        if (!name.startsWith("*")) return false;
+        String c = constraint.toLowerCase(Locale.ROOT);
+        String n = name.toLowerCase(Locale.ROOT);
+        int i = c.indexOf('.');
+        int j = n.indexOf('.');
+        return i >= 0 && j >= 0 && n.substring(j).equals(c.substring(i));
     }
 
     /**
@@ -483,13 +598,6 @@ const okhttpBody = `
         }
     }
 
-    /** The signature algorithms Go verifies (SHA-1, MD5 and DSA are not among them). */
-    private static final List<String> SIGNATURES = Arrays.asList(
-        "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.12", "1.2.840.113549.1.1.13", // RSA PKCS#1 SHA-256/384/512
-        "1.2.840.113549.1.1.10", // RSA-PSS
-        "1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4", // ECDSA SHA-256/384/512
-        "1.3.101.112"); // Ed25519
-
     /**
      * Refuses a verified chain with a signature Go would not verify (SHA-1,
      * MD5, ...): every signature but the anchor's own, which nothing checks.
@@ -497,11 +605,36 @@ const okhttpBody = `
     private static void checkSignatures(String host, List<Certificate> verified) throws CertificateException {
         for (int i = 0; i < verified.size() - 1; i++) {
             X509Certificate c = (X509Certificate) verified.get(i);
-            if (!SIGNATURES.contains(c.getSigAlgOID())) {
+            if (!signatureOk(c)) {
                 throw new CertificateException("httptrust: " + host + ": " + c.getSubjectX500Principal().getName()
                     + " is signed with " + c.getSigAlgName() + ", which httptrust does not accept");
             }
         }
+    }
+
+    /**
+     * Whether Go verifies c's signature algorithm, read from c's DER: RSA-PSS
+     * only with the parameters of SHA-256/384/512 (PSS_PARAMS), the others
+     * by their OID.
+     */
+    private static boolean signatureOk(X509Certificate c) throws CertificateException {
+        byte[] d = c.getEncoded();
+        try {
+            int[] cert = Der.read(d, 0, 0x30);
+            int[] tbs = Der.read(d, cert[1], 0x30);
+            int[] alg = Der.read(d, tbs[2], 0x30);
+            int[] oid = Der.read(d, alg[1], 0x06);
+            String o = hex(d, oid[1], oid[2]);
+            return o.equals(RSA_PSS) ? PSS_PARAMS.contains(hex(d, oid[2], alg[2])) : SIGNATURES.contains(o);
+        } catch (CertificateException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static String hex(byte[] d, int from, int to) {
+        StringBuilder s = new StringBuilder();
+        for (int i = from; i < to; i++) s.append(String.format("%02x", d[i] & 0xff));
+        return s.toString();
     }
 
     /** Refuses a certificate with a negative serial number, which Go cannot parse. */

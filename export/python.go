@@ -1,6 +1,7 @@
 package export
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"sort"
@@ -11,10 +12,19 @@ import (
 // PythonModule is the file name of the python format's module.
 const PythonModule = "httptrust_policy.py"
 
+// pythonFirstLines open every python file: Python reads its source encoding
+// from a comment on line 1 or 2 (PEP 263), so neither may hold text of the
+// store's (its path, a file name): a store path with "coding=shift_jis_2004"
+// would make Python read each backslash as a yen sign, and every \" of a
+// string literal would end it. Line 1 declares UTF-8, in which the module is
+// written; line 2 is fixed (Python reads it only when line 1 declares none).
+const pythonFirstLines = "# -*- coding: utf-8 -*-\n# Generated code: the lines below say what made it and from which store.\n"
+
 func genPython(m *model) error {
 	scopes, rt := m.codeModel(true)
 	m.file(PythonModule, 0o644, func() []byte {
 		var b strings.Builder
+		b.WriteString(pythonFirstLines)
 		b.WriteString(m.comment("# "))
 		b.WriteString(pythonDoc)
 		b.WriteString("\n_SCOPES = [\n")
@@ -33,10 +43,54 @@ func genPython(m *model) error {
 		} else {
 			fmt.Fprintf(&b, "_DEFAULT = %d\n", rt.def)
 		}
+		b.WriteString(pythonSignatures())
 		b.WriteString(pythonCode)
 		return []byte(b.String())
 	})
 	return nil
+}
+
+// pythonSignatures are the signature algorithms Go verifies, as the DER
+// the module compares.
+func pythonSignatures() string {
+	set := func(hexes []string) string {
+		return "{bytes.fromhex(h) for h in (\n    " + strings.Join(quoteAll(hexes), ",\n    ") + ")}"
+	}
+	return "\n# The signature algorithms Go verifies (DER OID values): RSA PKCS#1\n" +
+		"# SHA-256/384/512, ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA);\n" +
+		"# RSA-PSS only with these parameters (DER): SHA-256/384/512 for the hash and\n" +
+		"# MGF1, a salt as long as the hash.\n" +
+		"_SIGNATURES = " + set(goSignatureOIDs) + "\n" +
+		"_RSA_PSS = bytes.fromhex(" + strconv.Quote(oidRSAPSS) + ")\n" +
+		"_PSS_PARAMS = " + set(goPSSParams()) + "\n"
+}
+
+func quoteAll(items []string) []string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return q
+}
+
+// wildExcluded are the parents (".x.test") of the names the anchors'
+// excluded DNS constraints name ("bad.x.test"): Go holds a wildcard
+// "*.x.test", which would match bad.x.test, to be excluded too; OpenSSL
+// does not.
+func wildExcluded(anchors []*x509.Certificate) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range anchors {
+		for _, e := range a.ExcludedDNSDomains {
+			e = strings.ToLower(e)
+			if i := strings.IndexByte(e, '.'); i >= 0 && !seen[e[i:]] {
+				seen[e[i:]] = true
+				out = append(out, e[i:])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func pyBool(v bool) string {
@@ -95,6 +149,7 @@ func pythonScope(s *codeScope) string {
 	fmt.Fprintf(&b, "        \"allow_name_mismatch\": %s,\n", pyBool(s.allowNameMismatch))
 	fmt.Fprintf(&b, "        \"server_name\": %s,\n", pyStr(s.serverName))
 	fmt.Fprintf(&b, "        \"min_tls\": %s,\n", strconv.Quote(s.minTLS))
+	fmt.Fprintf(&b, "        \"wild_excluded\": %s,\n", pyList(wildExcluded(s.anchors)))
 	b.WriteString("    },\n")
 	return b.String()
 }
@@ -247,8 +302,9 @@ def _tlv(b, i):
 
 
 def _fields(der):
-    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER) and
-    the certificate's signature algorithm (DER OID value)."""
+    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER), and
+    the certificate's signature algorithm (DER OID value) and its
+    parameters (DER, empty when absent)."""
     _, i, _ = _tlv(der, 0)         # Certificate
     _, t, tbs_end = _tlv(der, i)   # TBSCertificate
     tag, s, e = _tlv(der, t)
@@ -261,9 +317,9 @@ def _fields(der):
         _, s, t = _tlv(der, t)
     _, s, e = _tlv(der, t)
     spki = der[t:e]
-    _, a, _ = _tlv(der, tbs_end)   # signatureAlgorithm
-    _, s, e = _tlv(der, a)
-    return serial, spki, der[s:e]
+    _, a, a_end = _tlv(der, tbs_end)   # signatureAlgorithm
+    _, s, e = _tlv(der, a)             # its OID, then its parameters
+    return serial, spki, der[s:e], der[e:a_end]
 
 
 def _spki(der):
@@ -271,11 +327,13 @@ def _spki(der):
     return _fields(der)[1]
 
 
-# The signature algorithms Go verifies: RSA PKCS#1 SHA-256/384/512, RSA-PSS,
-# ECDSA SHA-256/384/512, Ed25519 (no SHA-1, MD5 or DSA).
-_SIGNATURES = {bytes.fromhex(h) for h in (
-    "2a864886f70d01010b", "2a864886f70d01010c", "2a864886f70d01010d", "2a864886f70d01010a",
-    "2a8648ce3d040302", "2a8648ce3d040303", "2a8648ce3d040304", "2b6570")}
+def _signature_ok(alg, params):
+    """Whether Go verifies a signature of this algorithm (the OID's DER
+    value) and parameters (their DER): RSA-PSS only with the parameters of
+    SHA-256/384/512 (_PSS_PARAMS), the others whatever their parameters."""
+    if alg == _RSA_PSS:
+        return params in _PSS_PARAMS
+    return alg in _SIGNATURES
 
 
 def _check_cert(s, der, name, leaf):
@@ -283,12 +341,12 @@ def _check_cert(s, der, name, leaf):
     in the leaf a signature algorithm Go does not verify (unless the leaf
     is itself trusted, and so its signature never checked)."""
     try:
-        serial, _, alg = _fields(der)
+        serial, _, alg, params = _fields(der)
     except (IndexError, ValueError):
         raise RefusedError("httptrust: %s: a certificate httptrust cannot parse" % name)
     if serial and serial[0] & 0x80:
         raise RefusedError("httptrust: %s: a certificate with a negative serial number, which httptrust cannot parse" % name)
-    if leaf and not s["exact_only"] and alg not in _SIGNATURES:
+    if leaf and not s["exact_only"] and not _signature_ok(alg, params):
         if b64encode(der).decode("ascii") not in s["cadata"].replace("\n", ""):
             raise RefusedError("httptrust: %s: the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)" % name)
 
@@ -308,11 +366,16 @@ def _name_ok(name, dns, ips):
     return False
 
 
-def _check(scope, der, name, chain=()):
+def _check(scope, der, name, chain=(), dns=()):
     s = _SCOPES[scope]
     if der is None:
         raise RefusedError("httptrust: %s: the server presented no certificate" % name)
     _check_cert(s, der, name, True)
+    for d in dns:
+        # OpenSSL holds "*.x.test" to an excluded "x.test", not to an
+        # excluded "bad.x.test", a name the wildcard matches; Go does.
+        if d.startswith("*") and "." in d and d[d.index("."):].lower() in s["wild_excluded"]:
+            raise RefusedError("httptrust: %s: the wildcard %s matches a name the anchor's name constraints exclude" % (name, d))
     for other in chain[1:]:
         _check_cert(s, other, name, False)
     if s["exact_only"]:
@@ -346,7 +409,8 @@ class _Checked:
         # Python 3.13 and later show the chain the server sent.
         chain = getattr(self, "get_unverified_chain", lambda: None)() or ()
         chain = [c for c in chain if isinstance(c, bytes)]
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain)
+        dns = [v for k, v in (self.getpeercert() or {}).get("subjectAltName", ()) if k == "DNS"]
+        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain, dns)
 
 
 class _Socket(_Checked, ssl.SSLSocket):
