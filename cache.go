@@ -780,20 +780,27 @@ func (ci *cacheIndex) entryOf(i int, keep func(Pattern) bool) *entry {
 
 // node returns what the index knows of name, or nil.
 func (ci *cacheIndex) node(name string) *nameNode {
+	return memo(ci, ci.nodes, name, "a name", ci.findNode)
+}
+
+// memo returns m[key], found with find (under the index's fault guard,
+// what says what is read) the first time and kept: the first found wins
+// when two goroutines look at once.
+func memo[K comparable, V any](ci *cacheIndex, m map[K]V, key K, what string, find func(K) V) V {
 	ci.mu.Lock()
-	n, ok := ci.nodes[name]
+	v, ok := m[key]
 	ci.mu.Unlock()
 	if ok {
-		return n
+		return v
 	}
-	ci.guard("a name", func() { n = ci.findNode(name) })
+	ci.guard(what, func() { v = find(key) })
 	ci.mu.Lock()
 	defer ci.mu.Unlock()
-	if old, ok := ci.nodes[name]; ok {
+	if old, ok := m[key]; ok {
 		return old
 	}
-	ci.nodes[name] = n
-	return n
+	m[key] = v
+	return v
 }
 
 func (ci *cacheIndex) findNode(name string) *nameNode {
@@ -862,20 +869,7 @@ func (ci *cacheIndex) decodeNode(name string, r *dec) *nameNode {
 
 // network returns the entry of the rule for prefix, or nil.
 func (ci *cacheIndex) network(pf netip.Prefix) *entry {
-	ci.mu.Lock()
-	e, ok := ci.nets[pf]
-	ci.mu.Unlock()
-	if ok {
-		return e
-	}
-	ci.guard("a network", func() { e = ci.findNetwork(pf) })
-	ci.mu.Lock()
-	defer ci.mu.Unlock()
-	if old, ok := ci.nets[pf]; ok {
-		return old
-	}
-	ci.nets[pf] = e
-	return e
+	return memo(ci, ci.nets, pf, "a network", ci.findNetwork)
 }
 
 func (ci *cacheIndex) findNetwork(pf netip.Prefix) *entry {
