@@ -31,11 +31,18 @@ const hostileCN = "<script>alert(1)</script>\x1b[2J\nsha256: forged\u202egnp.exe
 
 func hostileLeaf(t *testing.T, name string) *mint.Cert {
 	t.Helper()
+	return leafWithCN(t, name, hostileCN)
+}
+
+// leafWithCN is a self-signed leaf for name whose subject is cn, as it
+// is: UTF8String, with whatever runes it holds.
+func leafWithCN(t *testing.T, name, cn string) *mint.Cert {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: hostileCN},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true, DNSNames: []string{name, "<b>\x1b[31m"}}
@@ -264,5 +271,59 @@ func TestExporterHistoryBound(t *testing.T) {
 	}
 	if strings.Join(got, "") != "edc" {
 		t.Errorf("recent %v, want e d c", got)
+	}
+}
+
+// fold is what a terminal cols wide shows for out: each line cut into rows
+// of cols runes (the test's subjects are ASCII), with whether a row starts
+// a line.
+func fold(out string, cols int) (rows []string, first []bool) {
+	for _, l := range strings.Split(out, "\n") {
+		r := []rune(l)
+		for i := 0; ; i += cols {
+			rows, first = append(rows, string(r[i:min(i+cols, len(r))])), append(first, i == 0)
+			if i+cols >= len(r) {
+				break
+			}
+		}
+	}
+	return rows, first
+}
+
+// The debug log and metrics lay out every line in rows that fit an
+// 80-column terminal: a subject padded, by spaces or by letters, to the
+// point where the terminal would wrap it cannot start a row that reads
+// as a fingerprint line or a metric.
+func TestExporterDebugNoForgedRows(t *testing.T) {
+	real := "sha256/REALPINoftheREALserverFROMtheOPERATOR0000000="
+	fake := "sha256 " + real + " (matches the pin of the rule)"
+	for _, tt := range []struct{ name, cn string }{
+		{"spaces", "dev" + strings.Repeat(" ", 200) + fake},
+		// "12:00:00.000 certificate 0: subject CN=" is 39 columns.
+		{"letters", "dev" + strings.Repeat("x", 80-39-3) + fake},
+		{"metric", "dev" + strings.Repeat("y", 80-3) + "httptrust_probe_trusted 1"},
+		{"long", "dev" + strings.Repeat("z", 3000) + fake},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newExporterLab(t)
+			srv := l.serve(testpki.Chain(leafWithCN(t, "evil.test", tt.cn)), nil, "evil.test")
+			_, body, _ := l.get(t, probePath(at(srv, "evil.test"), "tls", "debug", "true"))
+			rows, first := fold(body, 80)
+			for i, row := range rows {
+				if !first[i] {
+					t.Errorf("a line wider than 80 columns, wrapped at %q", row)
+				}
+				t2 := strings.TrimLeft(row, " ")
+				if strings.HasPrefix(t2, "sha256") || strings.HasPrefix(t2, "httptrust_probe_trusted 1") {
+					t.Errorf("row %d reads as a line of its own: %q", i, row)
+				}
+			}
+			if !strings.Contains(body, "certificate 0: sha256") || !strings.Contains(body, "certificate 0 subject:") {
+				t.Errorf("no certificate lines:\n%s", body)
+			}
+			if t.Failed() {
+				t.Logf("debug output:\n%s", body)
+			}
+		})
 	}
 }

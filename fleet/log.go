@@ -3,12 +3,10 @@ package fleet
 import (
 	"crypto/tls"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/termtext"
 )
 
 // plog is a probe's log, kept only when asked for.
@@ -36,8 +34,11 @@ func (l *plog) handshake(r *Result) {
 		l.logf("%s, %s", r.TLSVersionName(), tls.CipherSuiteName(r.CipherSuite))
 	}
 	for i, c := range r.Chain {
-		l.logf("certificate %d: subject %s; issuer %s; not after %s; sha256 %s", i, c.Subject, c.Issuer,
-			c.NotAfter.UTC().Format(time.RFC3339), certs.CertFingerprint(c))
+		// What the certificate says comes last, each on a line of its own:
+		// however long, it cannot push the fingerprint out of the view.
+		l.logf("certificate %d: sha256 %s, not after %s", i, certs.CertFingerprint(c), c.NotAfter.UTC().Format(time.RFC3339))
+		l.logf("certificate %d subject: %s", i, c.Subject)
+		l.logf("certificate %d issuer: %s", i, c.Issuer)
 	}
 }
 
@@ -80,43 +81,11 @@ func (l *plog) outcome() {
 
 // SafeText returns s with every rune a terminal or a browser would not show
 // as itself written as an escape (\x1b, \u202e): C0 and C1 controls, DEL,
-// line breaks, bidirectional and other format characters, invalid UTF-8.
-// Certificates and servers choose their subjects and names; such a rune
-// could forge a line or reorder one.
-func SafeText(s string) string {
-	clean := true
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if unsafeRune(r, n) {
-			clean = false
-			break
-		}
-		i += n
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unsafeRune(r, n):
-			b.WriteString(s[i : i+n])
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		i += n
-	}
-	return b.String()
-}
-
-func unsafeRune(r rune, n int) bool {
-	if r == utf8.RuneError && n == 1 {
-		return true
-	}
-	return r != ' ' && !strconv.IsPrint(r)
-}
+// line breaks, bidirectional and other format characters, invalid UTF-8;
+// and, so that blanks cannot pad a value to where a terminal wraps it and
+// start a forged line there, a space after a run of two (\x20) and a rune
+// that takes no column after a space or at the start. Certificates and
+// servers choose their subjects and names; such a rune could forge a line
+// or reorder one. These are the rules of the httptrust command's own
+// output; SafeText of SafeText(s) is SafeText(s).
+func SafeText(s string) string { return termtext.Escape(s) }
