@@ -82,6 +82,12 @@ const maxWrapRows = termtext.MaxWrapRows
 // a newline after each.
 func wrapLine(lead ours, text string) ours { return ours(termtext.Wrap(string(lead), text)) }
 
+// wrapRows is wrapLine with at most rows rows, for long text of the
+// program's own that holds a value from the network (a remedy's words).
+func wrapRows(lead ours, text string, rows int) ours {
+	return ours(termtext.WrapRows(string(lead), text, rows))
+}
+
 // printf formats for a terminal: every value in args is escaped with
 // termSafe (strings, errors, Stringers, string slices); the format itself
 // is the program's own.

@@ -228,27 +228,31 @@ const MaxWrapRows = 8
 // a line of the view, however that text was made to look. text is escaped
 // here (Escape); at most MaxWrapRows rows are printed, the last cut with
 // Fit's note. The rows are returned with a newline after each.
-func Wrap(lead, text string) string {
+func Wrap(lead, text string) string { return WrapRows(lead, text, MaxWrapRows) }
+
+// WrapRows is Wrap with at most rows rows (at least one).
+func WrapRows(lead, text string, rows int) string {
+	rows = max(rows, 1)
 	var toks []string
 	for _, r := range lead {
 		toks = append(toks, string(r))
 	}
 	toks = append(toks, Tokens(text)...)
-	var rows []string
+	var out []string
 	width := Width
 	for len(toks) > 0 {
-		if len(rows) == MaxWrapRows-1 {
-			rows = append(rows, FitTokens(toks, width))
+		if len(out) == rows-1 {
+			out = append(out, FitTokens(toks, width))
 			break
 		}
 		n := breakAt(toks, width)
-		rows = append(rows, strings.TrimRight(strings.Join(toks[:n], ""), " "))
+		out = append(out, strings.TrimRight(strings.Join(toks[:n], ""), " "))
 		for toks = toks[n:]; len(toks) > 0 && toks[0] == " "; {
 			toks = toks[1:]
 		}
 		width = Width - Columns(ContMark)
 	}
-	return strings.Join(rows, "\n"+ContMark) + "\n"
+	return strings.Join(out, "\n"+ContMark) + "\n"
 }
 
 // breakAt returns how many of toks end a row of at most cols columns:
