@@ -471,7 +471,10 @@ func promText(rep *store.Report) []byte {
 }
 
 // promLabel quotes a label value as the exposition format says: backslash,
-// double quote and line feed escaped.
+// double quote and line feed escaped; and first, as fleet's label values
+// are, escaped for a terminal (termSafe: ESC, CR, U+202E written \x1b,
+// \x0d, \u202e as text), since the file is read with cat as often as by
+// node_exporter.
 func promLabel(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(termSafe(s)) + `"`
 }
