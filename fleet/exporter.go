@@ -243,11 +243,16 @@ func (e *Exporter) recent() []*Result {
 // line escaped (SafeText) and laid out in rows of at most 80 columns, every
 // row after a line's first starting with "  … ", so that a terminal wraps
 // none of them and no row that starts with text from a certificate can
-// pass for a line of the log; a line is cut after 8 rows.
+// pass for a line of the log; a line is cut after 8 rows. A remedy's
+// command, the program's own, is printed whole.
 func (e *Exporter) writeDebug(w http.ResponseWriter, r *Result) {
 	var b bytes.Buffer
 	b.WriteString("Logs for the probe:\n")
-	for _, l := range r.Log {
+	for i, l := range r.Log {
+		if r.commands[i] {
+			b.WriteString(l + "\n") // a command, escaped, whole to be copied
+			continue
+		}
 		b.WriteString(termtext.Wrap("", l))
 	}
 	b.WriteString("\n\n\nMetrics that would have been returned:\n")

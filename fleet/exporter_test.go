@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -248,7 +249,7 @@ func TestExporterDebugAndPageEscape(t *testing.T) {
 			t.Errorf("the page holds %q raw", bad)
 		}
 	}
-	for _, want := range []string{"&lt;script", `\x1b[2J`, "self_signed_certificate", "success", "api.test", "fleet.toml:1", "httptrust fetch"} {
+	for _, want := range []string{"&lt;script", `\x1b[2J`, "self_signed_certificate", "success", "api.test", "fleet.toml:1"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page has no %q", want)
 		}
@@ -325,5 +326,53 @@ func TestExporterDebugNoForgedRows(t *testing.T) {
 				t.Logf("debug output:\n%s", body)
 			}
 		})
+	}
+}
+
+// A remedy's commands on the page and in the probe log: as CommandLines
+// renders them; with no CommandLines, none when the prober dials its own
+// way (the command, typed at a shell, could reach another server), and
+// Remedy.Lines when it dials as DNS says.
+func TestExporterRemedyCommands(t *testing.T) {
+	l := newExporterLab(t)
+	dev := at(l.serve(testpki.Chain(l.pki.SelfSigned(t, "self.test")), nil, "self.test"), "self.test")
+	debug := func() string {
+		_, body, _ := l.get(t, probePath(dev, "tls", "debug", "true"))
+		return body
+	}
+	page := func() string {
+		_, body, _ := l.get(t, "/")
+		return body
+	}
+	if log, p := debug(), page(); strings.Contains(log, "httptrust fetch") || strings.Contains(p, "httptrust fetch") {
+		t.Errorf("a command with Dial set and no CommandLines:\n%s\n%s", log, p)
+	}
+	if log := debug(); !strings.Contains(log, "remedy: if this is the server you expect") {
+		t.Errorf("no remedy in words:\n%s", log)
+	}
+	l.exp.prober.CommandLines = func(cs []httptrust.Command) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, "httptrust "+c.Name+" --resolve self.test:1:127.0.0.1 "+strings.Join(c.Args, " "))
+		}
+		return out
+	}
+	want := "httptrust fetch --resolve self.test:1:127.0.0.1 " + dev
+	if log := debug(); !strings.Contains(log, "remedy command: "+want+"\n") {
+		t.Errorf("the log has no %q:\n%s", want, log)
+	}
+	if p := page(); !strings.Contains(p, "<code>"+want+"</code>") {
+		t.Errorf("the page has no %q:\n%s", want, p)
+	}
+
+	// Dialling as DNS says (here an IP address): Remedy.Lines.
+	pr := &Prober{Policy: l.exp.prober.Policy, Timeout: 5 * time.Second}
+	ip := "https://127.0.0.1:" + testpki.StartTLS(t, "127.0.0.1", testpki.Chain(l.pki.SelfSigned(t, "127.0.0.1")), nil).Port + "/"
+	r := pr.ProbeLog(context.Background(), target(t, ip), ModuleTLS)
+	if got := pr.RemedyLines(r.Remedy()); len(got) != 1 || got[0] != "httptrust fetch "+ip {
+		t.Errorf("RemedyLines = %q, want httptrust fetch %s", got, ip)
+	}
+	if !strings.Contains(strings.Join(r.Log, "\n"), "remedy command: httptrust fetch "+ip) {
+		t.Errorf("the log has no command:\n%s", strings.Join(r.Log, "\n"))
 	}
 }

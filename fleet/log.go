@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 	"github.com/httptrust/httptrust/internal/termtext"
 )
 
 // plog is a probe's log, kept only when asked for.
 type plog struct {
-	res *Result
-	on  bool
+	res   *Result
+	on    bool
+	lines func(httptrust.Remedy) []string // Prober.RemedyLines
 }
 
 // logf adds a line. Values from the network are made safe for a terminal
@@ -23,6 +25,18 @@ func (l *plog) logf(format string, args ...any) {
 	}
 	ts := time.Now().UTC().Format("15:04:05.000")
 	l.res.Log = append(l.res.Log, ts+" "+SafeText(fmt.Sprintf(format, args...)))
+}
+
+// command logs a command line, marked to be printed whole.
+func (l *plog) command(c string) {
+	if !l.on {
+		return
+	}
+	if l.res.commands == nil {
+		l.res.commands = map[int]bool{}
+	}
+	l.res.commands[len(l.res.Log)] = true
+	l.logf("remedy command: %s", c)
 }
 
 // handshake logs what the server presented and how the policy judged it.
@@ -70,8 +84,15 @@ func (l *plog) outcome() {
 		l.logf("probe succeeded in %s", r.Duration.Round(time.Microsecond))
 	case r.Refusal != nil:
 		l.logf("refused (%s): %v", r.Reason, r.Err)
-		if s := r.Refusal.Remedy.String(); s != "" {
-			l.logf("remedy: %s", s)
+		if rem := r.Refusal.Remedy; rem.Action != httptrust.ActionNone {
+			text := rem.Text
+			if rem.Change != nil {
+				text += "; in the policy: " + rem.Change.String()
+			}
+			l.logf("remedy: %s", text)
+			for _, c := range l.lines(rem) {
+				l.command(c)
+			}
 		}
 		l.logf("probe failed in %s", r.Duration.Round(time.Microsecond))
 	default:
