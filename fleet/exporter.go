@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/httptrust/httptrust/internal/termtext"
 )
 
 // Exporter defaults.
@@ -237,12 +239,21 @@ func (e *Exporter) recent() []*Result {
 }
 
 // writeDebug answers debug=true: the probe's log and the metrics it would
-// have returned, as blackbox_exporter does, made safe for a terminal.
+// have returned, as blackbox_exporter does, made safe for a terminal: each
+// line escaped (SafeText) and laid out in rows of at most 80 columns, every
+// row after a line's first starting with "  … ", so that a terminal wraps
+// none of them and no row that starts with text from a certificate can
+// pass for a line of the log; a line is cut after 8 rows. A remedy's
+// command, the program's own, is printed whole.
 func (e *Exporter) writeDebug(w http.ResponseWriter, r *Result) {
 	var b bytes.Buffer
 	b.WriteString("Logs for the probe:\n")
-	for _, l := range r.Log {
-		b.WriteString(l + "\n")
+	for i, l := range r.Log {
+		if r.commands[i] {
+			b.WriteString(l + "\n") // a command, escaped, whole to be copied
+			continue
+		}
+		b.WriteString(termtext.Wrap("", l))
 	}
 	b.WriteString("\n\n\nMetrics that would have been returned:\n")
 	var m bytes.Buffer
@@ -250,9 +261,8 @@ func (e *Exporter) writeDebug(w http.ResponseWriter, r *Result) {
 		fmt.Fprintf(&m, "error encoding the metrics: %v\n", err)
 	}
 	for _, line := range strings.SplitAfter(m.String(), "\n") {
-		b.WriteString(SafeText(strings.TrimSuffix(line, "\n")))
-		if strings.HasSuffix(line, "\n") {
-			b.WriteByte('\n')
+		if line = strings.TrimSuffix(line, "\n"); line != "" {
+			b.WriteString(termtext.Wrap("", line))
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -31,11 +32,18 @@ const hostileCN = "<script>alert(1)</script>\x1b[2J\nsha256: forged\u202egnp.exe
 
 func hostileLeaf(t *testing.T, name string) *mint.Cert {
 	t.Helper()
+	return leafWithCN(t, name, hostileCN)
+}
+
+// leafWithCN is a self-signed leaf for name whose subject is cn, as it
+// is: UTF8String, with whatever runes it holds.
+func leafWithCN(t *testing.T, name, cn string) *mint.Cert {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: hostileCN},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true, DNSNames: []string{name, "<b>\x1b[31m"}}
@@ -241,7 +249,7 @@ func TestExporterDebugAndPageEscape(t *testing.T) {
 			t.Errorf("the page holds %q raw", bad)
 		}
 	}
-	for _, want := range []string{"&lt;script", `\x1b[2J`, "self_signed_certificate", "success", "api.test", "fleet.toml:1", "httptrust fetch"} {
+	for _, want := range []string{"&lt;script", `\x1b[2J`, "self_signed_certificate", "success", "api.test", "fleet.toml:1"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page has no %q", want)
 		}
@@ -264,5 +272,107 @@ func TestExporterHistoryBound(t *testing.T) {
 	}
 	if strings.Join(got, "") != "edc" {
 		t.Errorf("recent %v, want e d c", got)
+	}
+}
+
+// fold is what a terminal cols wide shows for out: each line cut into rows
+// of cols runes (the test's subjects are ASCII), with whether a row starts
+// a line.
+func fold(out string, cols int) (rows []string, first []bool) {
+	for _, l := range strings.Split(out, "\n") {
+		r := []rune(l)
+		for i := 0; ; i += cols {
+			rows, first = append(rows, string(r[i:min(i+cols, len(r))])), append(first, i == 0)
+			if i+cols >= len(r) {
+				break
+			}
+		}
+	}
+	return rows, first
+}
+
+// The debug log and metrics lay out every line in rows that fit an
+// 80-column terminal: a subject padded, by spaces or by letters, to the
+// point where the terminal would wrap it cannot start a row that reads
+// as a fingerprint line or a metric.
+func TestExporterDebugNoForgedRows(t *testing.T) {
+	real := "sha256/REALPINoftheREALserverFROMtheOPERATOR0000000="
+	fake := "sha256 " + real + " (matches the pin of the rule)"
+	for _, tt := range []struct{ name, cn string }{
+		{"spaces", "dev" + strings.Repeat(" ", 200) + fake},
+		// "12:00:00.000 certificate 0: subject CN=" is 39 columns.
+		{"letters", "dev" + strings.Repeat("x", 80-39-3) + fake},
+		{"metric", "dev" + strings.Repeat("y", 80-3) + "httptrust_probe_trusted 1"},
+		{"long", "dev" + strings.Repeat("z", 3000) + fake},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newExporterLab(t)
+			srv := l.serve(testpki.Chain(leafWithCN(t, "evil.test", tt.cn)), nil, "evil.test")
+			_, body, _ := l.get(t, probePath(at(srv, "evil.test"), "tls", "debug", "true"))
+			rows, first := fold(body, 80)
+			for i, row := range rows {
+				if !first[i] {
+					t.Errorf("a line wider than 80 columns, wrapped at %q", row)
+				}
+				t2 := strings.TrimLeft(row, " ")
+				if strings.HasPrefix(t2, "sha256") || strings.HasPrefix(t2, "httptrust_probe_trusted 1") {
+					t.Errorf("row %d reads as a line of its own: %q", i, row)
+				}
+			}
+			if !strings.Contains(body, "certificate 0: sha256") || !strings.Contains(body, "certificate 0 subject:") {
+				t.Errorf("no certificate lines:\n%s", body)
+			}
+			if t.Failed() {
+				t.Logf("debug output:\n%s", body)
+			}
+		})
+	}
+}
+
+// A remedy's commands on the page and in the probe log: as CommandLines
+// renders them; with no CommandLines, none when the prober dials its own
+// way (the command, typed at a shell, could reach another server), and
+// Remedy.Lines when it dials as DNS says.
+func TestExporterRemedyCommands(t *testing.T) {
+	l := newExporterLab(t)
+	dev := at(l.serve(testpki.Chain(l.pki.SelfSigned(t, "self.test")), nil, "self.test"), "self.test")
+	debug := func() string {
+		_, body, _ := l.get(t, probePath(dev, "tls", "debug", "true"))
+		return body
+	}
+	page := func() string {
+		_, body, _ := l.get(t, "/")
+		return body
+	}
+	if log, p := debug(), page(); strings.Contains(log, "httptrust fetch") || strings.Contains(p, "httptrust fetch") {
+		t.Errorf("a command with Dial set and no CommandLines:\n%s\n%s", log, p)
+	}
+	if log := debug(); !strings.Contains(log, "remedy: if this is the server you expect") {
+		t.Errorf("no remedy in words:\n%s", log)
+	}
+	l.exp.prober.CommandLines = func(cs []httptrust.Command) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, "httptrust "+c.Name+" --resolve self.test:1:127.0.0.1 "+strings.Join(c.Args, " "))
+		}
+		return out
+	}
+	want := "httptrust fetch --resolve self.test:1:127.0.0.1 " + dev
+	if log := debug(); !strings.Contains(log, "remedy command: "+want+"\n") {
+		t.Errorf("the log has no %q:\n%s", want, log)
+	}
+	if p := page(); !strings.Contains(p, "<code>"+want+"</code>") {
+		t.Errorf("the page has no %q:\n%s", want, p)
+	}
+
+	// Dialling as DNS says (here an IP address): Remedy.Lines.
+	pr := &Prober{Policy: l.exp.prober.Policy, Timeout: 5 * time.Second}
+	ip := "https://127.0.0.1:" + testpki.StartTLS(t, "127.0.0.1", testpki.Chain(l.pki.SelfSigned(t, "127.0.0.1")), nil).Port + "/"
+	r := pr.ProbeLog(context.Background(), target(t, ip), ModuleTLS)
+	if got := pr.RemedyLines(r.Remedy()); len(got) != 1 || got[0] != "httptrust fetch "+ip {
+		t.Errorf("RemedyLines = %q, want httptrust fetch %s", got, ip)
+	}
+	if !strings.Contains(strings.Join(r.Log, "\n"), "remedy command: httptrust fetch "+ip) {
+		t.Errorf("the log has no command:\n%s", strings.Join(r.Log, "\n"))
 	}
 }

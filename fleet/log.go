@@ -3,18 +3,18 @@ package fleet
 import (
 	"crypto/tls"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
+	"github.com/httptrust/httptrust/internal/termtext"
 )
 
 // plog is a probe's log, kept only when asked for.
 type plog struct {
-	res *Result
-	on  bool
+	res   *Result
+	on    bool
+	lines func(httptrust.Remedy) []string // Prober.RemedyLines
 }
 
 // logf adds a line. Values from the network are made safe for a terminal
@@ -27,6 +27,18 @@ func (l *plog) logf(format string, args ...any) {
 	l.res.Log = append(l.res.Log, ts+" "+SafeText(fmt.Sprintf(format, args...)))
 }
 
+// command logs a command line, marked to be printed whole.
+func (l *plog) command(c string) {
+	if !l.on {
+		return
+	}
+	if l.res.commands == nil {
+		l.res.commands = map[int]bool{}
+	}
+	l.res.commands[len(l.res.Log)] = true
+	l.logf("remedy command: %s", c)
+}
+
 // handshake logs what the server presented and how the policy judged it.
 func (l *plog) handshake(r *Result) {
 	if !l.on {
@@ -36,8 +48,11 @@ func (l *plog) handshake(r *Result) {
 		l.logf("%s, %s", r.TLSVersionName(), tls.CipherSuiteName(r.CipherSuite))
 	}
 	for i, c := range r.Chain {
-		l.logf("certificate %d: subject %s; issuer %s; not after %s; sha256 %s", i, c.Subject, c.Issuer,
-			c.NotAfter.UTC().Format(time.RFC3339), certs.CertFingerprint(c))
+		// What the certificate says comes last, each on a line of its own:
+		// however long, it cannot push the fingerprint out of the view.
+		l.logf("certificate %d: sha256 %s, not after %s", i, certs.CertFingerprint(c), c.NotAfter.UTC().Format(time.RFC3339))
+		l.logf("certificate %d subject: %s", i, c.Subject)
+		l.logf("certificate %d issuer: %s", i, c.Issuer)
 	}
 }
 
@@ -69,8 +84,15 @@ func (l *plog) outcome() {
 		l.logf("probe succeeded in %s", r.Duration.Round(time.Microsecond))
 	case r.Refusal != nil:
 		l.logf("refused (%s): %v", r.Reason, r.Err)
-		if s := r.Refusal.Remedy.String(); s != "" {
-			l.logf("remedy: %s", s)
+		if rem := r.Refusal.Remedy; rem.Action != httptrust.ActionNone {
+			text := rem.Text
+			if rem.Change != nil {
+				text += "; in the policy: " + rem.Change.String()
+			}
+			l.logf("remedy: %s", text)
+			for _, c := range l.lines(rem) {
+				l.command(c)
+			}
 		}
 		l.logf("probe failed in %s", r.Duration.Round(time.Microsecond))
 	default:
@@ -80,43 +102,11 @@ func (l *plog) outcome() {
 
 // SafeText returns s with every rune a terminal or a browser would not show
 // as itself written as an escape (\x1b, \u202e): C0 and C1 controls, DEL,
-// line breaks, bidirectional and other format characters, invalid UTF-8.
-// Certificates and servers choose their subjects and names; such a rune
-// could forge a line or reorder one.
-func SafeText(s string) string {
-	clean := true
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if unsafeRune(r, n) {
-			clean = false
-			break
-		}
-		i += n
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unsafeRune(r, n):
-			b.WriteString(s[i : i+n])
-		case r < 0x100:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		i += n
-	}
-	return b.String()
-}
-
-func unsafeRune(r rune, n int) bool {
-	if r == utf8.RuneError && n == 1 {
-		return true
-	}
-	return r != ' ' && !strconv.IsPrint(r)
-}
+// line breaks, bidirectional and other format characters, invalid UTF-8;
+// and, so that blanks cannot pad a value to where a terminal wraps it and
+// start a forged line there, a space after a run of two (\x20) and a rune
+// that takes no column after a space or at the start. Certificates and
+// servers choose their subjects and names; such a rune could forge a line
+// or reorder one. These are the rules of the httptrust command's own
+// output; SafeText of SafeText(s) is SafeText(s).
+func SafeText(s string) string { return termtext.Escape(s) }

@@ -320,14 +320,20 @@ func role(c *x509.Certificate, i, n int) string {
 // MaxLabelLen bounds a label value taken from a certificate.
 const MaxLabelLen = 4096
 
-// labelValue makes a certificate's string a valid, bounded label value.
-// The text format escapes what it must; the exporter's HTML and the CLI
-// escape for their own readers.
+// labelValue makes a certificate's string a bounded label value that is
+// safe at a terminal: the text format escapes only backslash, double quote
+// and line feed, and its readers include people with curl. So the value is
+// escaped as SafeText does (controls, DEL, bidirectional and other format
+// characters, line separators, invalid UTF-8 and runs of blanks written
+// \x1b, \u202e, \x20 as text) before it reaches either encoder, so that
+// the text and protobuf formats, and a registry's Gather, carry the same
+// value. Its first MaxLabelLen bytes are kept.
 func labelValue(s string) string {
+	cut := ""
 	if len(s) > MaxLabelLen {
-		s = s[:MaxLabelLen] + "..."
+		s, cut = s[:MaxLabelLen], "..."
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return SafeText(s) + cut
 }
 
 func b2f(b bool) float64 {

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/httptrust/httptrust/internal/testpki"
 )
 
 // WriteProbe, which encodes without a registry, writes what a registry
@@ -44,5 +48,52 @@ func TestMetricNames(t *testing.T) {
 	}
 	if !slices.Equal(metrics[mChainInfo].labels, []string{"fingerprint_sha256", "subject", "issuer", "subjectalternative"}) {
 		t.Errorf("probe_ssl_last_chain_info labels %v", metrics[mChainInfo].labels)
+	}
+}
+
+// A certificate's subject, issuer and names reach label values escaped for
+// a terminal (ESC, BEL, CR, U+202E written \x1b, \x07, \x0d, \u202e), in
+// /probe's answer and in a scan's textfile alike, and WriteProbe still
+// writes what a registry's Gather writes.
+func TestLabelValuesTerminalSafe(t *testing.T) {
+	const cn = "dev\x1b]0;owned\x07\x1b[2J\rhttptrust_probe_trusted 1 \u202e\u2028"
+	l := newFleetLab(t)
+	srv := l.serve(testpki.Chain(leafWithCN(t, "evil.test", cn)), nil, "evil.test")
+	r := l.prober(l.policy, nil).Probe(context.Background(), target(t, at(srv, "evil.test")), ModuleTLS)
+	if len(r.Chain) == 0 {
+		t.Fatalf("no chain: %v", r.Err)
+	}
+	f := expfmt.NewFormat(expfmt.TypeTextPlain)
+	var direct, gathered, scan bytes.Buffer
+	if err := WriteProbe(&direct, f, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMetrics(&gathered, f, NewCollector(r)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMetrics(&scan, f, NewScanCollector([]*Result{r})); err != nil {
+		t.Fatal(err)
+	}
+	if direct.String() != gathered.String() {
+		t.Errorf("WriteProbe differs from Gather:\n%s\n----\n%s", direct.String(), gathered.String())
+	}
+	want := `CN=dev\x1b]0\;owned\x07\x1b[2J\x0dhttptrust_probe_trusted 1 \u202e\u2028`
+	for name, out := range map[string]string{"probe": direct.String(), "scan": scan.String()} {
+		for i, c := range out {
+			if (c < 0x20 && c != '\n') || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\u202e' || c == '\u2028' {
+				t.Errorf("%s: %U raw at byte %d", name, c, i)
+			}
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		mfs, err := parser.TextToMetricFamilies(strings.NewReader(out))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		if _, ok := value(mfs, "probe_ssl_last_chain_info", map[string]string{"subject": want, "issuer": want}); !ok {
+			t.Errorf("%s: no probe_ssl_last_chain_info with subject %s: %s", name, want, labelsOf(mfs, "probe_ssl_last_chain_info"))
+		}
+		if _, ok := value(mfs, "httptrust_cert_not_after_timestamp_seconds", map[string]string{"subject": want, "position": "0"}); !ok {
+			t.Errorf("%s: no httptrust_cert_not_after_timestamp_seconds with subject %s", name, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
 )
 
@@ -50,14 +51,16 @@ body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{bord
 func (e *Exporter) servePage(w http.ResponseWriter, _ *http.Request) {
 	var rows []pageRow
 	for _, r := range e.recent() {
-		rows = append(rows, newPageRow(r))
+		rows = append(rows, newPageRow(r, e.prober.RemedyLines))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	pageTmpl.Execute(w, rows)
 }
 
-func newPageRow(r *Result) pageRow {
+// newPageRow is r as the page shows it; lines renders its remedy's
+// commands (Prober.RemedyLines).
+func newPageRow(r *Result, lines func(httptrust.Remedy) []string) pageRow {
 	row := pageRow{Time: r.Start.UTC().Format(time.RFC3339), Module: string(r.Module), Target: r.Target.Raw,
 		Reason: r.Reason, Pattern: r.RulePattern(), Rule: r.RuleWhere(), Duration: r.Duration.Round(time.Millisecond).String(),
 		FirstUse: string(r.FirstUse)}
@@ -83,7 +86,7 @@ func newPageRow(r *Result) pageRow {
 			SHA256: certs.CertFingerprint(c).String(), NotAfter: c.NotAfter.UTC().Format(time.RFC3339)})
 	}
 	rem := r.Remedy()
-	row.Remedy, row.Commands = rem.Text, rem.Lines()
+	row.Remedy, row.Commands = rem.Text, lines(rem)
 	if r.FirstUse == FirstUseFirstContact {
 		row.Remedy = "compare the server's SHA-256 with the one its operator shows, then record its key (httptrust fetch URL), or let the prober record first contacts (--record-first-use)"
 	}

@@ -44,6 +44,14 @@ type Prober struct {
 	// KeyExchanges are the TLS key exchanges a probe offers, most
 	// preferred first; nil means DefaultKeyExchanges.
 	KeyExchanges []tls.CurveID
+	// CommandLines, when set, renders a remedy's commands as the probe log
+	// and the exporter's page print them, with what makes each reach the
+	// server that was probed (the httptrust exporter adds its --resolve
+	// and --store). When nil, they are printed as Remedy.Lines writes them
+	// if Dial is nil (a command then reaches the host as the probe did,
+	// by DNS), and not at all if Dial is set: the probe may have reached
+	// a server that the command, typed at a shell, would not.
+	CommandLines func([]httptrust.Command) []string
 
 	cacheOnce sync.Once
 	cache     *judgeCache
@@ -95,7 +103,7 @@ func (p *Prober) ProbeLog(ctx context.Context, t Target, m Module) *Result {
 
 func (p *Prober) probe(ctx context.Context, t Target, m Module, debug bool) *Result {
 	res := &Result{Target: t, Module: m, Start: time.Now(), Host: t.Host, Port: t.Port}
-	lg := &plog{res: res, on: debug}
+	lg := &plog{res: res, on: debug, lines: p.RemedyLines}
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -122,6 +130,21 @@ func (p *Prober) probe(ctx context.Context, t Target, m Module, debug bool) *Res
 	res.Duration = time.Since(res.Start)
 	lg.outcome()
 	return res
+}
+
+// RemedyLines returns the command lines of rem as the probe log and the
+// exporter's page print them (see CommandLines); none where they could
+// reach another server than the one probed.
+func (p *Prober) RemedyLines(rem httptrust.Remedy) []string {
+	switch {
+	case len(rem.Commands) == 0:
+		return nil
+	case p.CommandLines != nil:
+		return p.CommandLines(rem.Commands)
+	case p.Dial == nil:
+		return rem.Lines()
+	}
+	return nil
 }
 
 func (p *Prober) policy() *httptrust.Policy {

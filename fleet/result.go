@@ -151,6 +151,9 @@ type Result struct {
 
 	// Log is the probe's log, when asked for (Prober.ProbeLog).
 	Log []string
+	// commands marks the lines of Log that are a command to type, the
+	// program's own: the debug answer prints them whole.
+	commands map[int]bool
 }
 
 // NotAfter returns the earliest expiry in the presented chain; zero

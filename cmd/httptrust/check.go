@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -348,35 +347,37 @@ func (e *env) printCheck(w io.Writer, what string, rep *store.Report, days int) 
 		printf(w, "%s: nothing needs attention within %s\n", what, countNoun(days, "day", "days"))
 	} else {
 		printf(w, "%s: %s within %s:\n", what, countNoun(len(rep.Findings), "finding", "findings"), countNoun(days, "day", "days"))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  KIND\tWHERE\tHOSTS\tMESSAGE")
+		// A message may quote a certificate (a subject, its names): it is
+		// wrapped, so that no row of it passes for a finding or a fix.
+		t := table{indent: "  ", header: []string{"KIND", "WHERE", "HOSTS", "MESSAGE"}, wrap: true}
 		for _, f := range rep.Findings {
-			printf(tw, "  %s\t%s\t%s\t%s\n", f.Kind, findingWhere(f), dash(strings.Join(f.Hosts, ",")), oneLine(f.Message))
+			t.add(f.Kind, findingWhere(f), dash(strings.Join(f.Hosts, ",")), oneLine(f.Message))
 		}
-		tw.Flush()
+		t.print(w)
 		e.printFixes(w, rep.Findings)
 	}
 	if len(rep.Notes) > 0 {
 		printf(w, "acknowledged (no attention needed):\n")
 		for _, f := range rep.Notes {
-			printf(w, "  %s  %s  %s\n", f.Kind, findingWhere(f), oneLine(f.Message))
+			printf(w, "%s", wrapLine(ours("  "+termSafe(f.Kind)+"  "+termSafe(findingWhere(f))+"  "), oneLine(f.Message)))
 		}
 	}
 	if len(rep.Certificates) == 0 {
 		return
 	}
 	printf(w, "certificates:\n")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  HOSTS\tKIND\tNOT AFTER\tDAYS LEFT\tFROM\tSUBJECT")
+	// A subject is cut to the line: one wrapped by the terminal could
+	// start a forged row.
+	t := table{indent: "  ", header: []string{"HOSTS", "KIND", "NOT AFTER", "DAYS LEFT", "FROM", "SUBJECT"}}
 	for _, c := range rep.Certificates {
 		left := daysLeft(c.NotAfter, rep.Now)
 		from := c.File
 		if c.URL != "" {
 			from = c.URL
 		}
-		printf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", strings.Join(c.Hosts, ","), c.Kind, c.NotAfter.UTC().Format(time.DateOnly), left, dash(from), dash(c.Subject))
+		t.add(strings.Join(c.Hosts, ","), c.Kind, c.NotAfter.UTC().Format(time.DateOnly), strconv.Itoa(left), dash(from), dash(c.Subject))
 	}
-	tw.Flush()
+	t.print(w)
 }
 
 // printFixes prints what fixes each finding, with its commands.
@@ -394,7 +395,7 @@ func (e *env) printFixes(w io.Writer, findings []store.Finding) {
 		if len(f.Commands) > 0 {
 			text += ":"
 		}
-		printf(w, "  %s (%s): %s\n", f.Kind, findingWhere(f), oneLine(text))
+		printf(w, "%s", wrapRows(ours("  "+termSafe(f.Kind)+" ("+termSafe(findingWhere(f))+"): "), oneLine(text), remedyRows))
 		for _, c := range f.Commands {
 			printf(w, "      %s\n", e.commandLine(c))
 		}
@@ -470,7 +471,10 @@ func promText(rep *store.Report) []byte {
 }
 
 // promLabel quotes a label value as the exposition format says: backslash,
-// double quote and line feed escaped.
+// double quote and line feed escaped; and first, as fleet's label values
+// are, escaped for a terminal (termSafe: ESC, CR, U+202E written \x1b,
+// \x0d, \u202e as text), since the file is read with cat as often as by
+// node_exporter.
 func promLabel(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(termSafe(s)) + `"`
 }

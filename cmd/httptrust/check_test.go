@@ -13,7 +13,11 @@ func TestPromLabel(t *testing.T) {
 		{"dev.test", `"dev.test"`},
 		{`CN=a "b"`, `"CN=a \"b\""`},
 		{`C:\certs`, `"C:\\certs"`},
-		{"two\nlines", `"two\nlines"`},
+		// What a terminal would act on is written as text, as in fleet's
+		// label values: a CR cannot return to the start of the line and
+		// forge a series there, ESC and U+202E do nothing.
+		{"two\nlines", `"two\\x0alines"`},
+		{"dev\x1b]0;owned\a\x1b[2J\rhttptrust_check_findings 0 \u202e", `"dev\\x1b]0;owned\\x07\\x1b[2J\\x0dhttptrust_check_findings 0 \\u202e"`},
 		{"", `""`},
 	} {
 		if got := promLabel(tt.in); got != tt.want {

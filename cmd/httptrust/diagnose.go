@@ -207,11 +207,19 @@ func printStep(w io.Writer, s diagnose.Step, color bool) {
 	if color {
 		mark = "\x1b[" + statusColors[s.Status] + "m" + mark + "\x1b[0m"
 	}
-	fmt.Fprintf(w, "  [%s] %-18s %s\n", mark, termSafe(s.Name), termSafe(s.Summary))
+	// A summary or a detail may hold a certificate's subject or names: each
+	// is laid out in rows that a terminal does not wrap (wrapLine), so that
+	// none can start a row that reads as a step, a pin or a fix.
+	lead := fmt.Sprintf("  [%s] %-18s ", mark, termSafe(s.Name))
+	printf(w, "%s", wrapLine(ours(lead), s.Summary))
 	for _, d := range s.Details {
-		printf(w, "         %s\n", d)
+		printf(w, "%s", wrapLine("         ", d))
 	}
 }
+
+// remedyRows is the most rows a remedy's words take: they are the
+// program's own, but for the names a certificate covers (capped).
+const remedyRows = 32
 
 // printDiagnosisEnd prints what follows the steps: the chain and the
 // remedy, or "nothing to fix".
@@ -225,12 +233,18 @@ func printDiagnosisEnd(w io.Writer, v diagnoseView) {
 		printf(w, "%s\n", diagnose.NothingToFix)
 		return
 	}
-	for i, h := range v.Remedy.hints() {
-		if i == 0 {
-			printf(w, "fix: %s\n", h)
-			continue
-		}
-		printf(w, "     %s\n", h)
+	// The remedy's words may name what the certificate covers: they are
+	// wrapped; its commands, the program's own, are printed whole.
+	text := v.Remedy.Text
+	if len(v.Remedy.Commands) > 0 {
+		text += ":"
+	}
+	printf(w, "%s", wrapRows("fix: ", text, remedyRows))
+	for _, c := range v.Remedy.Commands {
+		printf(w, "       %s\n", c)
+	}
+	if v.Remedy.Change != "" {
+		printf(w, "%s", wrapLine("     ", "in the store instead: "+v.Remedy.Change))
 	}
 }
 

@@ -98,6 +98,12 @@ func (e *env) exporter(ctx context.Context, f *exporterFlags) error {
 	if f.record {
 		pr.Record = st.KnownHosts()
 	}
+	// The page and the probe log print a remedy's commands as every
+	// command prints them: with this exporter's --resolve and --store, so
+	// that they reach the server that was probed. hintCtx is set once,
+	// before any probe, and only read afterwards.
+	e.hintCtx = hintContext{resolve: f.resolve, store: e.storeDir}
+	pr.CommandLines = e.commandSequence
 	exp := fleet.NewExporter(pr, f.history, version())
 	exp.Timeout, exp.TimeoutOffset = seconds(f.timeout), seconds(f.timeoutOffset)
 	ro := &httptrust.ReloadOptions{

@@ -95,3 +95,30 @@ func TestExporterUsage(t *testing.T) {
 		}
 	}
 }
+
+// The page and the probe log print a remedy's command with the exporter's
+// --resolve and --store, so that it reaches the server that was probed,
+// not whatever DNS says the host is.
+func TestExporterCommandsKeepResolve(t *testing.T) {
+	pki := testpki.New(t)
+	srv := testpki.StartTLS(t, "127.0.0.1", testpki.Chain(pki.SelfSigned(t, "dev.test")), nil)
+	dir := filepath.Join(t.TempDir(), "store")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	resolve := "dev.test:" + srv.Port + ":127.0.0.1"
+	addr, stderr := startExporter(t, dir, "--resolve", resolve)
+	target := "https://dev.test:" + srv.Port + "/"
+	want := "httptrust fetch --resolve " + resolve + " --store " + dir + " " + target
+	log := httpGet(t, "http://"+addr+"/probe?"+url.Values{"target": {target}, "debug": {"true"}}.Encode())
+	if !strings.Contains(log, "remedy command: "+want+"\n") {
+		t.Errorf("the log has no %q:\n%s\nexporter: %s", want, log, stderr)
+	}
+	page := httpGet(t, "http://"+addr+"/")
+	if !strings.Contains(page, "<code>"+want+"</code>") {
+		t.Errorf("the page has no %q:\n%s", want, page)
+	}
+	if strings.Count(page, "httptrust fetch") != strings.Count(page, "httptrust fetch --resolve") {
+		t.Errorf("a command without --resolve on the page:\n%s", page)
+	}
+}
