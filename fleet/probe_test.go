@@ -357,8 +357,20 @@ func TestFreshHandshakePerProbe(t *testing.T) {
 			}
 		}
 	}
+	// The server ends its side of a handshake after the client has: wait
+	// for it to count the last one.
+	eventually(t, func() bool { return s.Handshakes.Load() >= 6 })
 	if h, res, c := s.Handshakes.Load(), s.Resumed.Load(), s.Conns.Load(); h != 6 || res != 0 || c != 6 {
 		t.Errorf("handshakes %d, resumed %d, connections %d; want 6, 0, 6", h, res, c)
+	}
+}
+
+// eventually waits up to 5 s for done, for what a server does after the
+// client has moved on.
+func eventually(t *testing.T, done func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !done() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -389,6 +401,7 @@ func TestProbeKeyExchanges(t *testing.T) {
 	if r := pr.Probe(context.Background(), target(t, at(s, "api.test")), ModuleTLS); !r.OK {
 		t.Fatal(r.Err)
 	}
+	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) >= 3 })
 	mu.Lock()
 	defer mu.Unlock()
 	if want := []tls.CurveID{tls.X25519, tls.X25519, tls.X25519MLKEM768}; !slices.Equal(seen, want) {
