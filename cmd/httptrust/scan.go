@@ -239,10 +239,23 @@ func (s *scanRun) print(r *fleet.Result) {
 		}
 		printf(w, "\n")
 	case r.Refusal != nil:
-		printf(w, "REFUSED  %s  %s  %s: %s\n", r.Target.Raw, ruleText(r), r.Reason, oneLine(r.Refusal.Detail))
+		s.detailLine(fmt.Sprintf("REFUSED  %s  %s  %s: ", termSafe(r.Target.Raw), termSafe(ruleText(r)), r.Reason), oneLine(r.Refusal.Detail))
 	default:
-		printf(w, "FAILED   %s  %s: %s\n", r.Target.Raw, r.Reason, oneLine(errText(r.Err)))
+		s.detailLine(fmt.Sprintf("FAILED   %s  %s: ", termSafe(r.Target.Raw), r.Reason), oneLine(errText(r.Err)))
 	}
+}
+
+// detailLine prints lead (escaped already) and text from the network (a
+// refusal's detail names certificates): one line for a file or a pipe, as
+// the docs say; on a terminal, laid out in rows of 80 columns, each after
+// the first marked as a continuation, so that no row the terminal wraps
+// starts with the text and passes for a line of its own (a forged "ok").
+func (s *scanRun) detailLine(lead, text string) {
+	if s.e.terminal(s.e.stdout) {
+		printf(s.e.stdout, "%s", wrapLine(ours(lead), text))
+		return
+	}
+	printf(s.e.stdout, "%s%s\n", ours(lead), text)
 }
 
 func ruleText(r *fleet.Result) string {

@@ -36,3 +36,35 @@ func TestScanProgressOnTerminal(t *testing.T) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 }
+
+// TestScanDetailRows: on a terminal a refusal's detail (text a certificate
+// chose) is laid out in rows of 80 columns, each after the first marked as
+// a continuation, so that no row passes for a line of its own ("ok ...");
+// to a file or a pipe it stays one line per target.
+func TestScanDetailRows(t *testing.T) {
+	forged := strings.Repeat("x", 43) + "ok       bank.test:443  bank.test (bank.toml:1)  expires 2030-01-01" + strings.Repeat(" y", 30)
+	for _, terminal := range []bool{true, false} {
+		e, out, _ := testEnv(t, "", false)
+		e.terminal = func(f any) bool { return terminal && f == e.stdout }
+		s := &scanRun{e: e}
+		s.detailLine("REFUSED  dev.test:443  (defaults)  certificate_expired: ", forged)
+		rows := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		if !terminal {
+			if len(rows) != 1 {
+				t.Errorf("to a pipe: %d rows, want 1:\n%s", len(rows), out)
+			}
+			continue
+		}
+		if len(rows) < 2 {
+			t.Fatalf("on a terminal: %d rows:\n%s", len(rows), out)
+		}
+		for i, r := range rows {
+			if columns(r) > viewWidth {
+				t.Errorf("row %d is %d columns: %q", i, columns(r), r)
+			}
+			if i > 0 && !strings.HasPrefix(r, contMark) {
+				t.Errorf("row %d does not start with %q: %q", i, contMark, r)
+			}
+		}
+	}
+}

@@ -100,7 +100,13 @@ func printEntries(w io.Writer, entries []store.Entry) error {
 		if file == "" {
 			file = fmt.Sprintf("%s:%d", en.RuleFile, en.Line)
 		}
-		printf(tw, "%s\t%s\t%s\t%s\t%s\n", strings.Join(en.Hosts, ","), en.Kind, what, en.NotAfter, file)
+		// A subject (a certificate's author's text) is cut: a column
+		// that runs past the terminal's edge could start a forged row.
+		var shown any = what // pins (copied: whole) and settings
+		if en.Error != "" || en.Subject != "" && what == en.Subject {
+			shown = fit(what, 48)
+		}
+		printf(tw, "%s\t%s\t%s\t%s\t%s\n", strings.Join(en.Hosts, ","), en.Kind, shown, en.NotAfter, file)
 	}
 	return tw.Flush()
 }
