@@ -52,6 +52,12 @@ type Exporter struct {
 	unknown            prometheus.Counter
 	reloadOK, reloadAt prometheus.Gauge
 
+	names *certNames // the label values of certificates seen lately
+	// answers are the buffers /probe answers are encoded in (a few KB
+	// each); the ResponseWriter copies what it is given, so a buffer is
+	// free again once Write returns.
+	answers sync.Pool
+
 	mu      sync.Mutex
 	history []*Result // a ring, newest at next-1
 	next    int
@@ -65,7 +71,7 @@ func NewExporter(p *Prober, history int, version string) *Exporter {
 	if history <= 0 {
 		history = DefaultHistory
 	}
-	e := &Exporter{prober: p, limit: history, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	e := &Exporter{prober: p, limit: history, reg: prometheus.NewRegistry(), mux: http.NewServeMux(), names: newCertNames()}
 	e.probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "httptrust_exporter_probes_total",
 		Help: "Probes run, by module and result (success, refused, failed)"}, []string{"module", "result"})
 	e.unknown = prometheus.NewCounter(prometheus.CounterOpts{Name: "httptrust_exporter_module_unknown_total",
@@ -149,15 +155,20 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	format := expfmt.Negotiate(r.Header)
-	var buf bytes.Buffer
-	buf.Grow(8 << 10)
-	if err := WriteProbe(&buf, format, res); err != nil {
+	bp, _ := e.answers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer e.answers.Put(bp)
+	b, err := appendProbe((*bp)[:0], format, res, e.names)
+	*bp = b[:0]
+	if err != nil {
 		http.Error(w, "fleet: encoding the metrics: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", string(format))
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
 }
 
 // module picks the module: the one named, or https for an https:// URL
