@@ -204,6 +204,24 @@ func (s *samples) add(m int, v float64, labels ...string) {
 // emits them.
 func (c *Collector) samples(names *certNames) *samples {
 	s := &samples{d: c.descs(), names: names, labels: make([]string, 0, 128), list: make([]sample, 0, 48)}
+	c.collectInto(s)
+	return s
+}
+
+// probe collects the metrics of one probe into s, which is empty.
+func (s *samples) probe(r *Result, names *certNames) *samples {
+	s.d, s.names = probeDescs(), names
+	collect(r, s)
+	return s
+}
+
+// reset empties s for another probe, holding on to nothing.
+func (s *samples) reset() {
+	clear(s.labels)
+	*s = samples{labels: s.labels[:0], list: s.list[:0], extra: s.extra[:0]}
+}
+
+func (c *Collector) collectInto(s *samples) {
 	for _, r := range c.results {
 		s.extra = s.extra[:0]
 		if c.scan {
@@ -211,7 +229,6 @@ func (c *Collector) samples(names *certNames) *samples {
 		}
 		collect(r, s)
 	}
-	return s
 }
 
 // sort orders the samples as a registry's Gather does: families by name,

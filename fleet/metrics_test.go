@@ -42,7 +42,7 @@ func TestWriteProbeIsGather(t *testing.T) {
 		TLSVersion: tls.VersionTLS13, HTTP: &HTTP{Status: 200, Proto: "HTTP/2.0", ContentLength: -1, BodyBytes: 3, TLS: true},
 		Duration: 1234567 * time.Nanosecond, Phases: Phases{Connect: time.Millisecond, TLS: 3 * time.Millisecond / 7}}
 	rs, names = append(rs, r), append(names, "odd")
-	cache := newCertNames()
+	cache, reused := newCertNames(), &samples{}
 	for _, f := range []expfmt.Format{
 		expfmt.NewFormat(expfmt.TypeTextPlain),
 		expfmt.Negotiate(http.Header{}),
@@ -68,6 +68,15 @@ func TestWriteProbeIsGather(t *testing.T) {
 				}
 				if string(b) != gathered.String() {
 					t.Errorf("%s, %s: the exporter's encoding differs from Gather:\n%q\n----\n%q", names[i], f, b, gathered.String())
+				}
+				if f.FormatType() != expfmt.TypeTextPlain {
+					continue
+				}
+				// As /probe writes the text format, with samples reused.
+				b = reused.probe(r, cache).appendText(nil)
+				reused.reset()
+				if string(b) != gathered.String() {
+					t.Errorf("%s, %s: /probe's encoding differs from Gather:\n%q\n----\n%q", names[i], f, b, gathered.String())
 				}
 			}
 		}
