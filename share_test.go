@@ -277,3 +277,42 @@ func TestAllHostsReportedForEveryRequest(t *testing.T) {
 		}
 	}
 }
+
+// The whole check is VerifyConnection's, on every handshake; the same
+// check in VerifyPeerCertificate is for a config handed out (a caller may
+// replace its VerifyConnection). The transport's and DialTLSContext's own
+// configs never leave the package: there it would only parse the chain a
+// second time. A caller's own VerifyPeerCertificate still runs, after the
+// rule's check (TestCallerVerifyHooksKept).
+func TestVerifyPeerCertificateOnlyWhereHandedOut(t *testing.T) {
+	pki := testpki.New(t)
+	p, err := New([]Rule{{Hosts: []string{"a.test"}, AnchorCerts: []*x509.Certificate{pki.Root.Cert}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := &tls.Config{VerifyPeerCertificate: func([][]byte, [][]*x509.Certificate) error { return nil }}
+	for _, tt := range []struct {
+		name       string
+		mode       verifyMode
+		caller     *tls.Config
+		verifyPeer bool
+	}{
+		{"handed out", modeBare, nil, true},
+		{"the transport's", modeDial, nil, false},
+		{"the transport's, the caller's hook", modeDial, theirs, true},
+		{"the transport's, a caller without one", modeDial, &tls.Config{}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := p.tlsConfig("a.test", "443", nil, tt.mode, tt.caller)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.VerifyConnection == nil || !cfg.InsecureSkipVerify {
+				t.Fatal("VerifyConnection must do the whole check")
+			}
+			if got := cfg.VerifyPeerCertificate != nil; got != tt.verifyPeer {
+				t.Errorf("VerifyPeerCertificate set: %v, want %v", got, tt.verifyPeer)
+			}
+		})
+	}
+}

@@ -130,8 +130,15 @@ func (p *Policy) tlsConfig(host, port string, sessions tls.ClientSessionCache, m
 	cfg.InsecureSkipVerify = true
 	cfg.VerifyConnection = v.verify
 	// The same check on full handshakes, for a caller who replaces
-	// VerifyConnection instead of wrapping it.
-	cfg.VerifyPeerCertificate = v.verifyPeer
+	// VerifyConnection instead of wrapping it: a config handed out
+	// (TLSConfigFor). The configs of the transport and DialTLSContext never
+	// leave the package and keep this VerifyConnection, which runs on every
+	// handshake: there the same check first would only parse the chain
+	// again (VerifyPeerCertificate gets it unparsed) and find it cached.
+	cfg.VerifyPeerCertificate = nil
+	if mode == modeBare {
+		cfg.VerifyPeerCertificate = v.verifyPeer
+	}
 	// The caller's own checks run once the rule's have passed: they can
 	// only refuse more. (They see no VerifiedChains: the rule verified.)
 	if caller != nil && caller.VerifyConnection != nil {

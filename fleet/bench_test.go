@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
@@ -70,6 +72,29 @@ func BenchmarkProbe(b *testing.B) {
 				}
 			}
 		})
+		// The exporter's whole exchange: a keep-alive GET of /probe, as
+		// Prometheus sends it, and the answer read.
+		b.Run("module="+string(m)+"/impl=exporter", func(b *testing.B) {
+			srv := httptest.NewServer(NewExporter(pr, 0, "bench"))
+			defer srv.Close()
+			client := srv.Client()
+			u := srv.URL + "/probe?" + url.Values{"target": {tg.Raw}, "module": {string(m)}}.Encode()
+			var buf bytes.Buffer
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodGet, u, nil)
+				req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "10")
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf.Reset()
+				buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				if !bytes.Contains(buf.Bytes(), []byte("\nprobe_success 1\n")) {
+					b.Fatalf("probe failed:\n%s", buf.Bytes())
+				}
+			}
+		})
 		for _, f := range []struct {
 			name   string
 			curves []tls.CurveID
@@ -105,4 +130,47 @@ func floorProbe(ctx context.Context, addr, name string, roots *x509.CertPool, cu
 	}
 	defer raw.Close()
 	return tls.Client(raw, cfg).HandshakeContext(ctx)
+}
+
+// BenchmarkWriteProbe is the encoding of one https probe's answer in the
+// text format: through a registry (WriteMetrics), by WriteProbe, and as
+// the exporter does it, with the certificates' label values kept.
+func BenchmarkWriteProbe(b *testing.B) {
+	bed := newBenchBed(b)
+	pr := &Prober{Policy: func() *httptrust.Policy { return bed.policy }}
+	tg, err := ParseTarget(bed.srv.URL + "/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := pr.Probe(context.Background(), tg, ModuleHTTPS)
+	if !r.OK {
+		b.Fatal(r.Err)
+	}
+	f := expfmt.NewFormat(expfmt.TypeTextPlain)
+	var buf bytes.Buffer
+	b.Run("impl=registry", func(b *testing.B) {
+		for b.Loop() {
+			buf.Reset()
+			if err := WriteMetrics(&buf, f, NewCollector(r)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=WriteProbe", func(b *testing.B) {
+		for b.Loop() {
+			buf.Reset()
+			if err := WriteProbe(&buf, f, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=exporter", func(b *testing.B) {
+		names := newCertNames()
+		var out []byte
+		for b.Loop() {
+			if out, err = appendProbe(out[:0], f, r, names); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

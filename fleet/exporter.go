@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/httptrust/httptrust/internal/termtext"
 )
@@ -54,6 +55,14 @@ type Exporter struct {
 	unknown            prometheus.Counter
 	reloadOK, reloadAt prometheus.Gauge
 
+	names *certNames // the label values of certificates seen lately
+	// answers are the buffers /probe answers are encoded in (a few KB
+	// each); the ResponseWriter copies what it is given, so a buffer is
+	// free again once Write returns. samples are collected in the same way.
+	answers, samples sync.Pool
+	fmu              sync.Mutex
+	formats          map[formatKey]negotiated
+
 	mu      sync.Mutex
 	history []*Result // a ring, newest at next-1
 	next    int
@@ -67,7 +76,8 @@ func NewExporter(p *Prober, history int, version string) *Exporter {
 	if history <= 0 {
 		history = DefaultHistory
 	}
-	e := &Exporter{prober: p, limit: history, reg: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	e := &Exporter{prober: p, limit: history, reg: prometheus.NewRegistry(), mux: http.NewServeMux(), names: newCertNames(),
+		formats: map[formatKey]negotiated{}}
 	e.probes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "httptrust_exporter_probes_total",
 		Help: "Probes run, by module and result (success, refused, failed)"}, []string{"module", "result"})
 	e.unknown = prometheus.NewCounter(prometheus.CounterOpts{Name: "httptrust_exporter_module_unknown_total",
@@ -150,16 +160,69 @@ func (e *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 		e.writeDebug(w, res)
 		return
 	}
-	format := expfmt.Negotiate(r.Header)
-	var buf bytes.Buffer
-	buf.Grow(8 << 10)
-	if err := WriteProbe(&buf, format, res); err != nil {
+	format, text := e.negotiate(r.Header)
+	bp, _ := e.answers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer e.answers.Put(bp)
+	var b []byte
+	if text {
+		s, _ := e.samples.Get().(*samples)
+		if s == nil {
+			s = &samples{}
+		}
+		b = s.probe(res, e.names).appendText((*bp)[:0])
+		s.reset()
+		e.samples.Put(s)
+	} else {
+		b, err = appendProbe((*bp)[:0], format, res, e.names)
+	}
+	*bp = b[:0]
+	if err != nil {
 		http.Error(w, "fleet: encoding the metrics: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", string(format))
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// negotiated is a format expfmt.Negotiate chose, and whether it is the
+// text format.
+type negotiated struct {
+	format expfmt.Format
+	text   bool
+}
+
+// maxFormats bounds the Accept headers whose format is kept.
+const maxFormats = 64
+
+// negotiate is expfmt.Negotiate, which parses the Accept header and every
+// format it knows, kept by Accept header (the only header it reads) and
+// name escaping scheme: Prometheus sends the same header on every scrape.
+func (e *Exporter) negotiate(h http.Header) (expfmt.Format, bool) {
+	key := formatKey{h.Get("Accept"), model.NameEscapingScheme}
+	e.fmu.Lock()
+	n, ok := e.formats[key]
+	e.fmu.Unlock()
+	if ok {
+		return n.format, n.text
+	}
+	f := expfmt.Negotiate(h)
+	n = negotiated{format: f, text: f.FormatType() == expfmt.TypeTextPlain}
+	e.fmu.Lock()
+	if len(e.formats) >= maxFormats {
+		clear(e.formats)
+	}
+	e.formats[key] = n
+	e.fmu.Unlock()
+	return n.format, n.text
+}
+
+type formatKey struct {
+	accept string
+	scheme model.EscapingScheme
 }
 
 // module picks the module: the one named, or https for an https:// URL

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/httptrust/httptrust"
@@ -21,18 +22,9 @@ const MaxRedirects = 10
 // answer's (or the refused hop's), as blackbox_exporter reports them.
 func (p *Prober) probeHTTPS(ctx context.Context, pol *httptrust.Policy, res *Result, lg *plog) {
 	tr := &tracer{}
-	base := &http.Transport{
-		DialContext: p.dialer(tr),
-		// A fresh connection and a full handshake per probe, as
-		// blackbox_exporter does: nothing is reused from an earlier probe.
-		DisableKeepAlives: true,
-		TLSClientConfig:   &tls.Config{SessionTicketsDisabled: true, CurvePreferences: p.keyExchanges()},
-		ForceAttemptHTTP2: true,
-		// The probe's deadline bounds every step; no proxy from the
-		// environment: a probe measures the server itself.
-		MaxResponseHeaderBytes: 1 << 20,
-	}
-	t := httptrust.NewTransport(func() *httptrust.Policy { return pol }, base)
+	// A transport of this probe's own, cloned from the Prober's base:
+	// nothing (no connection, no session) passes from one probe to another.
+	t := httptrust.NewTransport(func() *httptrust.Policy { return pol }, p.baseTransport())
 	defer t.CloseIdleConnections()
 	tr.next = t
 	res.HTTP = &HTTP{ContentLength: -1}
@@ -44,7 +36,7 @@ func (p *Prober) probeHTTPS(ctx context.Context, pol *httptrust.Policy, res *Res
 		lg.logf("following a redirect to %s", req.URL.Redacted())
 		return nil
 	}}
-	req, err := http.NewRequestWithContext(withTrace(ctx, tr), http.MethodGet, res.Target.URL.String(), nil)
+	req, err := http.NewRequestWithContext(context.WithValue(withTrace(ctx, tr), tracerKey{}, tr), http.MethodGet, res.Target.URL.String(), nil)
 	if err != nil {
 		res.fail(FailBadTarget, err)
 		return
@@ -131,4 +123,49 @@ func (p *Prober) httpsFailed(ctx context.Context, res *Result, tr *tracer, err e
 func ipProtocol(tr *tracer) int {
 	_, v := tr.connected()
 	return v
+}
+
+// probeBase is the https module's base transport for one set of key
+// exchanges.
+type probeBase struct {
+	kex []tls.CurveID
+	t   *http.Transport
+}
+
+// baseTransport returns the base of the https module's transports: built
+// once per Prober (again when its key exchanges change) and only ever
+// cloned, never used itself. What is a probe's own reaches the dial in the
+// request's context (its tracer).
+func (p *Prober) baseTransport() *http.Transport {
+	kex := p.keyExchanges()
+	if b := p.base.Load(); b != nil && slices.Equal(b.kex, kex) {
+		return b.t
+	}
+	b := &probeBase{kex: slices.Clone(kex)}
+	b.t = &http.Transport{
+		DialContext: p.dialTraced,
+		// A fresh connection and a full handshake per probe, as
+		// blackbox_exporter does: nothing is reused from an earlier probe.
+		DisableKeepAlives: true,
+		TLSClientConfig:   &tls.Config{SessionTicketsDisabled: true, CurvePreferences: b.kex},
+		ForceAttemptHTTP2: true,
+		// The probe's deadline bounds every step; no proxy from the
+		// environment: a probe measures the server itself.
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+	// net/http sets up HTTP/2 on a transport the first time it is cloned
+	// or used, writing its fields: done here, before any probe reads them.
+	b.t.CloseIdleConnections()
+	p.base.Store(b)
+	return b.t
+}
+
+// tracerKey carries a probe's tracer to the base transport's dial.
+type tracerKey struct{}
+
+// dialTraced is the Prober's dial, timed into the tracer of the probe
+// whose request it is.
+func (p *Prober) dialTraced(ctx context.Context, network, addr string) (net.Conn, error) {
+	tr, _ := ctx.Value(tracerKey{}).(*tracer)
+	return p.dialer(tr)(ctx, network, addr)
 }

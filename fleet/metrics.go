@@ -2,8 +2,11 @@ package fleet
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/x509"
 	"io"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,10 +98,16 @@ type descs struct {
 	d      []*prometheus.Desc
 	labels [][]string
 	order  [][]int
+	// rank is each metric's place in the name order of the families.
+	rank []int
+	// head is each family's HELP and TYPE lines in the text format.
+	head []string
 }
 
 func newDescs(extra ...string) *descs {
-	d := &descs{d: make([]*prometheus.Desc, len(metrics)), labels: make([][]string, len(metrics)), order: make([][]int, len(metrics))}
+	d := &descs{d: make([]*prometheus.Desc, len(metrics)), labels: make([][]string, len(metrics)), order: make([][]int, len(metrics)),
+		rank: make([]int, len(metrics)), head: make([]string, len(metrics))}
+	byName := make([]int, len(metrics))
 	for i, m := range metrics {
 		names := append(append([]string{}, extra...), m.labels...)
 		d.d[i] = prometheus.NewDesc(m.name, m.help, names, nil)
@@ -109,9 +118,18 @@ func newDescs(extra ...string) *descs {
 		}
 		sort.Slice(order, func(a, b int) bool { return names[order[a]] < names[order[b]] })
 		d.order[i] = order
+		d.head[i] = "# HELP " + m.name + " " + helpEscaper.Replace(m.help) + "\n# TYPE " + m.name + " gauge\n"
+		byName[i] = i
+	}
+	sort.Slice(byName, func(a, b int) bool { return metrics[byName[a]].name < metrics[byName[b]].name })
+	for r, i := range byName {
+		d.rank[i] = r
 	}
 	return d
 }
+
+// helpEscaper escapes a help text as the text format does.
+var helpEscaper = strings.NewReplacer("\\", `\\`, "\n", `\n`)
 
 var (
 	probeDescs = sync.OnceValue(func() *descs { return newDescs() })
@@ -149,83 +167,269 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	d := c.descs()
-	c.each(func(m int, v float64, labels []string) {
-		ch <- prometheus.MustNewConstMetric(d.d[m], prometheus.GaugeValue, v, labels...)
-	})
+	s := c.samples(nil)
+	for _, x := range s.list {
+		ch <- prometheus.MustNewConstMetric(s.d.d[x.m], prometheus.GaugeValue, x.v, s.labels[x.lo:x.hi]...)
+	}
 }
 
-// each emits every metric of every result, with the extra labels first.
-func (c *Collector) each(emit func(m int, v float64, labels []string)) {
+// samples are the metrics of probes before they are encoded: for each,
+// its family, its value and its label values (the extra ones first), the
+// label values of all kept in one slice, so that a probe's few dozen
+// series cost a handful of allocations.
+type samples struct {
+	d      *descs
+	extra  []string
+	labels []string
+	list   []sample
+	names  *certNames // nil: every name is formatted afresh
+}
+
+type sample struct {
+	m      int
+	v      float64
+	lo, hi int // the label values, in samples.labels
+}
+
+// add records one series: metric m with value v and labels (after the
+// extra ones).
+func (s *samples) add(m int, v float64, labels ...string) {
+	lo := len(s.labels)
+	s.labels = append(s.labels, s.extra...)
+	s.labels = append(s.labels, labels...)
+	s.list = append(s.list, sample{m: m, v: v, lo: lo, hi: len(s.labels)})
+}
+
+// samples collects every metric of every result, in the order collect
+// emits them.
+func (c *Collector) samples(names *certNames) *samples {
+	s := &samples{d: c.descs(), names: names, labels: make([]string, 0, 128), list: make([]sample, 0, 48)}
+	c.collectInto(s)
+	return s
+}
+
+// probe collects the metrics of one probe into s, which is empty.
+func (s *samples) probe(r *Result, names *certNames) *samples {
+	s.d, s.names = probeDescs(), names
+	collect(r, s)
+	return s
+}
+
+// reset empties s for another probe, holding on to nothing.
+func (s *samples) reset() {
+	clear(s.labels)
+	*s = samples{labels: s.labels[:0], list: s.list[:0], extra: s.extra[:0]}
+}
+
+func (c *Collector) collectInto(s *samples) {
 	for _, r := range c.results {
-		var extra []string
+		s.extra = s.extra[:0]
 		if c.scan {
-			extra = []string{labelValue(r.Target.Raw), string(r.Module)}
+			s.extra = append(s.extra, labelValue(r.Target.Raw), string(r.Module))
 		}
-		collect(r, func(m int, v float64, labels ...string) {
-			emit(m, v, append(append([]string{}, extra...), labels...))
-		})
+		collect(r, s)
 	}
+}
+
+// sort orders the samples as a registry's Gather does: families by name,
+// and within a family by label values, taken in the order of the label
+// names (stable: equal ones stay in the order collected).
+func (s *samples) sort() {
+	d := s.d
+	slices.SortStableFunc(s.list, func(a, b sample) int {
+		if a.m != b.m {
+			return cmp.Compare(d.rank[a.m], d.rank[b.m])
+		}
+		for _, j := range d.order[a.m] {
+			if c := strings.Compare(s.labels[a.lo+j], s.labels[b.lo+j]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
 }
 
 // Families returns the metrics as metric families, sorted by name, as
 // the Prometheus encoders take them: what a registry's Gather would
 // return for c, without a registry.
 func (c *Collector) Families() []*dto.MetricFamily {
-	d := c.descs()
-	fams := make([]*dto.MetricFamily, len(metrics))
+	return c.samples(nil).families()
+}
+
+func (s *samples) families() []*dto.MetricFamily {
+	s.sort()
+	d := s.d
 	gauge := dto.MetricType_GAUGE
-	c.each(func(m int, v float64, labels []string) {
-		f := fams[m]
-		if f == nil {
-			f = &dto.MetricFamily{Name: &metrics[m].name, Help: &metrics[m].help, Type: &gauge}
-			fams[m] = f
+	var out []*dto.MetricFamily
+	for i, x := range s.list {
+		if i == 0 || s.list[i-1].m != x.m {
+			out = append(out, &dto.MetricFamily{Name: &metrics[x.m].name, Help: &metrics[x.m].help, Type: &gauge})
 		}
-		names := d.labels[m]
+		f := out[len(out)-1]
+		names := d.labels[x.m]
+		labels := s.labels[x.lo:x.hi]
 		pairs := make([]*dto.LabelPair, len(labels))
-		for i, j := range d.order[m] {
-			pairs[i] = &dto.LabelPair{Name: &names[j], Value: &labels[j]}
+		for k, j := range d.order[x.m] {
+			pairs[k] = &dto.LabelPair{Name: &names[j], Value: &labels[j]}
 		}
+		v := x.v
 		f.Metric = append(f.Metric, &dto.Metric{Label: pairs, Gauge: &dto.Gauge{Value: &v}})
-	})
-	out := make([]*dto.MetricFamily, 0, len(fams))
-	for _, f := range fams {
-		if f == nil {
-			continue
-		}
-		// As a registry orders them: by label values.
-		sort.SliceStable(f.Metric, func(i, j int) bool {
-			a, b := f.Metric[i].Label, f.Metric[j].Label
-			for k := range a {
-				if a[k].GetValue() != b[k].GetValue() {
-					return a[k].GetValue() < b[k].GetValue()
-				}
-			}
-			return false
-		})
-		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out
+}
+
+// appendText appends the samples in the Prometheus text format, byte for
+// byte what expfmt's encoder writes for the families a registry gathers
+// (TestWriteProbeIsGather): every name here is a valid legacy name, so
+// no escaping scheme changes one.
+func (s *samples) appendText(b []byte) []byte {
+	s.sort()
+	d := s.d
+	for i, x := range s.list {
+		if i == 0 || s.list[i-1].m != x.m {
+			b = append(b, d.head[x.m]...)
+		}
+		b = append(b, metrics[x.m].name...)
+		if x.hi > x.lo {
+			names := d.labels[x.m]
+			for k, j := range d.order[x.m] {
+				if k == 0 {
+					b = append(b, '{')
+				} else {
+					b = append(b, ',')
+				}
+				b = append(b, names[j]...)
+				b = append(b, '=', '"')
+				b = appendLabelValue(b, s.labels[x.lo+j])
+				b = append(b, '"')
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ' ')
+		b = appendFloat(b, x.v)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// appendLabelValue escapes a label value as the text format does:
+// backslash, double quote and line feed.
+func appendLabelValue(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '"':
+			b = append(b, '\\', '"')
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// appendFloat writes a sample value as the text format does.
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case f == 1:
+		return append(b, '1')
+	case f == 0:
+		return append(b, '0')
+	case f == -1:
+		return append(b, "-1"...)
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, +1):
+		return append(b, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Inf"...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // WriteProbe writes the metrics of one probe to w in format, as the
 // exporter answers /probe.
 func WriteProbe(w io.Writer, format expfmt.Format, r *Result) error {
-	enc := expfmt.NewEncoder(w, format)
-	for _, mf := range NewCollector(r).Families() {
+	b, err := appendProbe(make([]byte, 0, 8<<10), format, r, nil)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// appendProbe appends what WriteProbe writes to b; names, when not nil,
+// keeps the label values of certificates between probes.
+func appendProbe(b []byte, format expfmt.Format, r *Result, names *certNames) ([]byte, error) {
+	s := NewCollector(r).samples(names)
+	if format.FormatType() == expfmt.TypeTextPlain {
+		return s.appendText(b), nil
+	}
+	buf := bytes.NewBuffer(b)
+	enc := expfmt.NewEncoder(buf, format)
+	for _, mf := range s.families() {
 		if err := enc.Encode(mf); err != nil {
-			return err
+			return buf.Bytes(), err
 		}
 	}
 	if cl, ok := enc.(expfmt.Closer); ok {
-		return cl.Close()
+		if err := cl.Close(); err != nil {
+			return buf.Bytes(), err
+		}
 	}
-	return nil
+	return buf.Bytes(), nil
+}
+
+// certNames keeps the label values of the certificates seen lately, by
+// fingerprint: their hex fingerprint, subject and issuer, each a function
+// of the certificate's bytes alone. A fleet presents the same few
+// certificates over and over, and formatting a name costs a dozen
+// allocations.
+type certNames struct {
+	mu sync.Mutex
+	m  map[certs.Fingerprint]*certLabels
+}
+
+type certLabels struct {
+	fingerprint, subject, issuer string
+}
+
+// certNamesSize bounds the certificates kept.
+const certNamesSize = 4096
+
+func newCertNames() *certNames { return &certNames{m: map[certs.Fingerprint]*certLabels{}} }
+
+// of returns c's label values.
+func (n *certNames) of(c *x509.Certificate) *certLabels {
+	fp := certs.CertFingerprint(c)
+	if n == nil {
+		return newCertLabels(fp, c)
+	}
+	n.mu.Lock()
+	l, ok := n.m[fp]
+	n.mu.Unlock()
+	if ok {
+		return l
+	}
+	l = newCertLabels(fp, c)
+	n.mu.Lock()
+	if len(n.m) >= certNamesSize {
+		clear(n.m)
+	}
+	n.m[fp] = l
+	n.mu.Unlock()
+	return l
+}
+
+func newCertLabels(fp certs.Fingerprint, c *x509.Certificate) *certLabels {
+	return &certLabels{fingerprint: fp.String(), subject: labelValue(c.Subject.String()), issuer: labelValue(c.Issuer.String())}
 }
 
 // collect emits r's metrics.
-func collect(r *Result, emit func(m int, v float64, labels ...string)) {
+func collect(r *Result, s *samples) {
+	emit := s.add
 	emit(mSuccess, b2f(r.OK))
 	emit(mDuration, r.Duration.Seconds())
 	emit(mDNS, r.Phases.Resolve.Seconds())
@@ -235,7 +439,7 @@ func collect(r *Result, emit func(m int, v float64, labels ...string)) {
 	if r.Effective != nil {
 		emit(mRule, 1, labelValue(r.RulePattern()), labelValue(r.RuleWhere()))
 	}
-	collectTLS(r, emit)
+	collectTLS(r, s)
 	switch {
 	case r.Refusal != nil:
 		emit(mRefused, 1, r.Reason)
@@ -280,28 +484,30 @@ func collect(r *Result, emit func(m int, v float64, labels ...string)) {
 // certificate's expiry from the verified chain when there is one, else
 // from the presented chain. The −62135596800 of blackbox_exporter's
 // unverified chain is never sent.
-func collectTLS(r *Result, emit func(m int, v float64, labels ...string)) {
+func collectTLS(r *Result, s *samples) {
+	emit := s.add
 	if len(r.Chain) > 0 {
 		leaf := r.Chain[0]
+		l := s.names.of(leaf)
 		emit(mEarliest, float64(r.NotAfter().Unix()))
-		emit(mChainInfo, 1, certs.CertFingerprint(leaf).String(), labelValue(leaf.Subject.String()),
-			labelValue(leaf.Issuer.String()), labelValue(strings.Join(leaf.DNSNames, ",")))
+		emit(mChainInfo, 1, l.fingerprint, l.subject, l.issuer, labelValue(strings.Join(leaf.DNSNames, ",")))
 	}
 	if best := r.BestChain(); best != nil {
 		emit(mLastChain, float64(r.LastChainExpiry().Unix()))
-		certMetrics(emit, "verified", best)
+		certMetrics(s, "verified", best)
 	} else if len(r.Chain) > 0 {
-		certMetrics(emit, "presented", r.Chain)
+		certMetrics(s, "presented", r.Chain)
 	}
 	if v := r.TLSVersionName(); v != "" {
 		emit(mTLSVersion, 1, v)
 	}
 }
 
-func certMetrics(emit func(m int, v float64, labels ...string), chain string, cs []*x509.Certificate) {
+func certMetrics(s *samples, chain string, cs []*x509.Certificate) {
 	for i, c := range cs {
-		emit(mCertNotAfter, float64(c.NotAfter.Unix()), chain, strconv.Itoa(i), role(c, i, len(cs)),
-			certs.CertFingerprint(c).String(), labelValue(c.Subject.String()), labelValue(c.Issuer.String()))
+		l := s.names.of(c)
+		s.add(mCertNotAfter, float64(c.NotAfter.Unix()), chain, strconv.Itoa(i), role(c, i, len(cs)),
+			l.fingerprint, l.subject, l.issuer)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/httptrust/httptrust"
@@ -55,6 +56,7 @@ type Prober struct {
 
 	cacheOnce sync.Once
 	cache     *judgeCache
+	base      atomic.Pointer[probeBase]
 }
 
 // DefaultKeyExchanges are what probes offer unless told otherwise: X25519

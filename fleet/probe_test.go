@@ -363,6 +363,23 @@ func TestFreshHandshakePerProbe(t *testing.T) {
 	if h, res, c := s.Handshakes.Load(), s.Resumed.Load(), s.Conns.Load(); h != 6 || res != 0 || c != 6 {
 		t.Errorf("handshakes %d, resumed %d, connections %d; want 6, 0, 6", h, res, c)
 	}
+	// At once, to the same server: each probe its own connection, timed
+	// into its own result.
+	var wg sync.WaitGroup
+	const n = 8
+	results := make([]*Result, n)
+	for i := range n {
+		wg.Go(func() { results[i] = pr.Probe(context.Background(), target(t, at(s, "api.test")), ModuleHTTPS) })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if !r.OK || r.Phases.Connect <= 0 || r.Phases.TLS <= 0 || r.IPProtocol != 4 {
+			t.Errorf("probe %d: ok %v (%v), phases %+v, IP protocol %d", i, r.OK, r.Err, r.Phases, r.IPProtocol)
+		}
+	}
+	if h, res, c := s.Handshakes.Load(), s.Resumed.Load(), s.Conns.Load(); h != 6+n || res != 0 || c != 6+n {
+		t.Errorf("handshakes %d, resumed %d, connections %d; want %d, 0, %d", h, res, c, 6+n, 6+n)
+	}
 }
 
 // eventually waits up to 5 s for done, for what a server does after the
@@ -398,13 +415,15 @@ func TestProbeKeyExchanges(t *testing.T) {
 		}
 	}
 	pr.KeyExchanges = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
-	if r := pr.Probe(context.Background(), target(t, at(s, "api.test")), ModuleTLS); !r.OK {
-		t.Fatal(r.Err)
+	for _, m := range []Module{ModuleTLS, ModuleHTTPS} {
+		if r := pr.Probe(context.Background(), target(t, at(s, "api.test")), m); !r.OK {
+			t.Fatal(r.Err)
+		}
 	}
 	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(seen) >= 3 })
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []tls.CurveID{tls.X25519, tls.X25519, tls.X25519MLKEM768}; !slices.Equal(seen, want) {
+	if want := []tls.CurveID{tls.X25519, tls.X25519, tls.X25519MLKEM768, tls.X25519MLKEM768}; !slices.Equal(seen, want) {
 		t.Errorf("key exchanges %v, want %v", seen, want)
 	}
 }

@@ -33,8 +33,11 @@ func (t *tracer) begin() {
 	t.mu.Unlock()
 }
 
-// mark changes the current segment.
+// mark changes the current segment; a nil tracer times nothing.
 func (t *tracer) mark(f func(*segment)) {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.segs) > 0 {
