@@ -253,7 +253,12 @@ func (e *env) curlJSONFlag(cmd *cobra.Command, err error) error {
 		rest := slices.Concat(e.args[:i], e.args[i+1:])
 		again := &env{stdin: e.stdin, stdout: io.Discard, stderr: io.Discard, getenv: e.getenv, terminal: e.terminal, now: e.now}
 		root := again.rootCmd()
-		if c, flags, err := root.Find(rest); err == nil && c.Name() == "get" && c.ParseFlags(flags) == nil {
+		if c, flags, err := root.Find(rest); err == nil && c.Name() == "get" {
+			if err := c.ParseFlags(flags); err != nil {
+				// Another flag is wrong too: say that one, and print no
+				// line that would run without the flags after it.
+				return usageErr(err)
+			}
 			if args := c.Flags().Args(); len(args) == 1 {
 				e.storeDir = again.storeDir
 				return e.curlJSON(c, iv.GetValue(), args[0])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/httptrust/httptrust"
 	"github.com/httptrust/httptrust/certs"
@@ -129,10 +130,35 @@ func (e *env) diagnoseLine(source string, pf *probeFlags) string {
 // warning that nothing vouches for them.
 func (e *env) pinServerVerdict(c *content, pf *probeFlags) error {
 	v := c.verdict
-	if v == nil || v.Trusted() {
-		if v != nil && !e.json {
-			e.note(fmt.Sprintf("the chain is trusted by %s: these are the pins of the chain it verified", v.Effective))
+	if v == nil {
+		return nil
+	}
+	if v.Trusted() && v.FirstUse != nil {
+		// Trust on first use with nothing recorded: whoever answers now
+		// would be recorded; nothing vouches for it yet.
+		c.view.Notes = append(c.view.Notes, fmt.Sprintf("first contact under trust on first use (%s): nothing vouches for this chain yet; these are the pins it presented; compare them with a source you trust before relying on them", v.Effective))
+		return nil
+	}
+	if v.Trusted() && len(v.Chains) > 0 {
+		// The pins of the chain the store verified, its anchor included;
+		// never a certificate the server sent beside it.
+		verified := v.Chains[0]
+		extra := 0
+		for _, pc := range c.chain {
+			if !slices.ContainsFunc(verified, pc.Equal) {
+				extra++
+			}
 		}
+		c.chain = verified
+		if !e.json {
+			e.note(fmt.Sprintf("the chain is trusted by %s: these are the pins of the chain it verified, up to the certificate that vouched for it", v.Effective))
+		}
+		if extra > 0 {
+			c.view.Notes = append(c.view.Notes, fmt.Sprintf("the server also sent %s outside the verified chain: not listed", plural(extra, "certificate")))
+		}
+		return nil
+	}
+	if v.Trusted() {
 		return nil
 	}
 	if v.Err != nil && v.Err.MayBeAttack() {

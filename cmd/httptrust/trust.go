@@ -231,7 +231,7 @@ func (e *env) trustForgetCmd() *cobra.Command {
 // forgetError explains a record that is not there, listing the records
 // of the host on other ports.
 func (e *env) forgetError(st *store.Store, host string, err error) error {
-	hints := []string{"the records are in " + store.KnownHostsDir + " in the store; httptrust trust list shows them"}
+	hints := []string{"the records are in " + store.KnownHostsDir + " in the store; " + e.commandLine(httptrust.Command{Name: "trust list"}) + " shows them"}
 	if !errors.Is(err, store.ErrNotFound) {
 		return failf(hints, "%w", err)
 	}

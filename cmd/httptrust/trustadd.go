@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -234,7 +235,7 @@ func (e *env) needHost(file string) error {
 				shown := names[:min(len(names), 3)]
 				list := make([]string, len(shown))
 				for i, n := range shown {
-					list[i] = string(fit(n, 40))
+					list[i] = string(fit(strconv.Quote(n), 40))
 				}
 				if more := len(names) - len(shown); more > 0 {
 					list = append(list, fmt.Sprintf("and %d more", more))
