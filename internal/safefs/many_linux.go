@@ -71,29 +71,7 @@ func (d *DirFS) StatMany(names []string, workers int, each func(i int, st fs.Fil
 		}
 		return info, nil
 	}
-	workers = max(1, min(workers, len(names)))
-	var stop sync.Once
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(names); i += workers {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				st, err := one(names[i])
-				if !each(i, st, err) {
-					stop.Do(func() { close(done) })
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
+	statEach(names, workers, one, each)
 }
 
 func toSyscall(s *unix.Stat_t) *syscall.Stat_t {
