@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -58,7 +56,7 @@ func TestWriteProbeIsGather(t *testing.T) {
 			if err := WriteProbe(&direct, f, r); err != nil {
 				t.Fatal(err)
 			}
-			if err := writeGathered(&gathered, f, NewCollector(r)); err != nil {
+			if err := WriteMetrics(&gathered, f, NewCollector(r)); err != nil {
 				t.Fatal(err)
 			}
 			if direct.Len() == 0 || direct.String() != gathered.String() {
@@ -84,28 +82,6 @@ func TestWriteProbeIsGather(t *testing.T) {
 			}
 		}
 	}
-}
-
-// writeGathered is WriteMetrics in any format, OpenMetrics included.
-func writeGathered(w io.Writer, format expfmt.Format, c prometheus.Collector) error {
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
-		return err
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		return err
-	}
-	enc := expfmt.NewEncoder(w, format)
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			return err
-		}
-	}
-	if cl, ok := enc.(expfmt.Closer); ok {
-		return cl.Close()
-	}
-	return nil
 }
 
 // Every metric a probe can report is in the table, with its labels.
