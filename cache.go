@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -478,7 +477,7 @@ type cacheIndex struct {
 
 // openCache opens the index of the store at abs if it matches the store
 // exactly; ok is false when there is none or it does not match.
-func openCache(cacheDir, abs string, d *safefs.DirFS) (ci *cacheIndex, ok bool) {
+func openCache(cacheDir, abs string, d *safefs.DirFS, start func(string)) (ci *cacheIndex, ok bool) {
 	name := cachePath(cacheDir, abs)
 	// Only whoever could change the store may have written its index: its
 	// owner (or root). Another user's index, such as a service user's own
@@ -488,10 +487,11 @@ func openCache(cacheDir, abs string, d *safefs.DirFS) (ci *cacheIndex, ok bool) 
 		return nil, false
 	}
 	storeOwner, ok1 := ownerOf(storeInfo)
-	data, indexOwner, release, err := mapFile(name)
+	data, indexInfo, release, err := mapFile(name)
 	if err != nil {
 		return nil, false
 	}
+	indexOwner, _ := ownerOf(indexInfo)
 	defer func() {
 		if r := recover(); r != nil { // the file changed under its mapping
 			ci, ok = nil, false
@@ -590,46 +590,12 @@ func openCache(cacheDir, abs string, d *safefs.DirFS) (ci *cacheIndex, ok bool) 
 	if cd.bad || len(ci.cidr) != 4+ci.ncidr*26 {
 		return nil, false
 	}
-	if !storeUnchanged(d, stamps) {
+	root, _ := osStamp(storeInfo)
+	if !storeCurrent(d, abs, name, indexIdentity(indexInfo, metaSum), root, storeOwner, stamps, start) {
 		return nil, false
 	}
 	ci.compiled, ci.nodes, ci.nets = map[int]*compiled{}, map[string]*nameNode{}, map[netip.Prefix]*entry{}
 	return ci, true
-}
-
-// storeUnchanged stats every file the index was built from, several at a
-// time, and reports whether each is exactly as it was.
-func storeUnchanged(d *safefs.DirFS, stamps []stamp) bool {
-	names := make([]string, len(stamps))
-	for i, s := range stamps {
-		names[i] = s.name
-	}
-	same := true
-	var mu sync.Mutex
-	d.StatMany(names, min(runtime.GOMAXPROCS(0)*2, 1+len(stamps)/256), func(i int, st fs.FileInfo, err error) bool {
-		var now stamp
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			now = stamp{name: names[i]}
-		case err != nil:
-			now.name = "" // never equal
-		default:
-			var ok bool
-			now, ok = osStamp(st)
-			now.name = names[i]
-			if !ok {
-				now.name = ""
-			}
-		}
-		if !now.equal(stamps[i]) {
-			mu.Lock()
-			same = false
-			mu.Unlock()
-			return false
-		}
-		return true
-	})
-	return same
 }
 
 // fail records that the index is damaged: from now on every host fails

@@ -26,29 +26,28 @@ func osStamp(st fs.FileInfo) (stamp, bool) {
 // the folders above it pass the store's checks (only its owner or root may
 // change them). The index is replaced by rename, never rewritten in place,
 // so the mapping stays whole.
-func mapFile(name string) ([]byte, uint32, func(), error) {
+func mapFile(name string) ([]byte, fs.FileInfo, func(), error) {
 	checked, err := safefs.Dir(filepath.Dir(name)).Stat(filepath.Base(name))
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
-	owner, ok := ownerOf(st)
-	if !ok || !os.SameFile(checked, st) || !st.Mode().IsRegular() || st.Size() <= 0 || st.Size() > 1<<32 {
-		return nil, 0, nil, errors.New("not an index file")
+	if _, ok := ownerOf(st); !ok || !os.SameFile(checked, st) || !st.Mode().IsRegular() || st.Size() <= 0 || st.Size() > 1<<32 {
+		return nil, nil, nil, errors.New("not an index file")
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, nil, err
 	}
-	return data, owner, func() { syscall.Munmap(data) }, nil
+	return data, st, func() { syscall.Munmap(data) }, nil
 }
 
 // ownerOf returns the user that owns a file of the OS.

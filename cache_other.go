@@ -11,8 +11,8 @@ import (
 
 func osStamp(fs.FileInfo) (stamp, bool) { return stamp{}, false }
 
-func mapFile(string) ([]byte, uint32, func(), error) {
-	return nil, 0, nil, errors.New("no index on this system")
+func mapFile(string) ([]byte, fs.FileInfo, func(), error) {
+	return nil, nil, nil, errors.New("no index on this system")
 }
 
 func ownerOf(fs.FileInfo) (uint32, bool) { return 0, false }

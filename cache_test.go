@@ -209,50 +209,55 @@ func mustAbs(t *testing.T, dir string) string {
 	return abs
 }
 
+// indexChange is a change to the store writeIndexStore writes.
+type indexChange struct {
+	name   string
+	change func(t *testing.T, dir string)
+}
+
+// indexChanges are the changes the next load must see.
+var indexChanges = []indexChange{
+	{"a rule file rewritten in place, same size", func(t *testing.T, dir string) {
+		name := filepath.Join(dir, ManagedDir, "fleet.toml")
+		data, _ := os.ReadFile(name)
+		data = []byte(strings.Replace(string(data), `hosts = ["dev7.fleet.test"]`, `hosts = ["dev7.fleet.tesu"]`, 1))
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		must(t, err)
+		_, err = f.WriteAt(data, 0)
+		must(t, err)
+		must(t, f.Close())
+	}},
+	{"a rule file appended to", func(t *testing.T, dir string) {
+		f, err := os.OpenFile(filepath.Join(dir, "corp.toml"), os.O_WRONLY|os.O_APPEND, 0)
+		must(t, err)
+		_, err = f.WriteString("\n[[rule]]\nhosts = [\"other.test\"]\nanchors = [\"ca.pem\"]\n")
+		must(t, err)
+		must(t, f.Close())
+	}},
+	{"a rule file added", func(t *testing.T, dir string) {
+		must(t, os.WriteFile(filepath.Join(dir, "new.toml"), []byte("[[rule]]\nhosts = [\"other.test\"]\npins = [\"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n"), 0o644))
+	}},
+	{"a rule file added to managed", func(t *testing.T, dir string) {
+		must(t, os.WriteFile(filepath.Join(dir, ManagedDir, "zz.toml"), []byte("[[rule]]\nhosts = [\"dev99.fleet.test\", \"fleet.test\"]\ntofu = true\n"), 0o644))
+	}},
+	{"a rule file removed", func(t *testing.T, dir string) {
+		must(t, os.Remove(filepath.Join(dir, "corp.toml")))
+	}},
+	{"a rule file replaced by rename", func(t *testing.T, dir string) {
+		name := filepath.Join(dir, "corp.toml")
+		must(t, os.WriteFile(name+".new", []byte("[[rule]]\nhosts = [\"x.corp.test\"]\nanchors = [\"ca.pem\"]\n"), 0o644))
+		must(t, os.Rename(name+".new", name))
+	}},
+	{"managed removed", func(t *testing.T, dir string) {
+		must(t, os.RemoveAll(filepath.Join(dir, ManagedDir)))
+	}},
+}
+
 // Every change to the store is seen by the next load: the index is used
 // only while every file and folder is as it was.
 func TestIndexSeesEveryChange(t *testing.T) {
 	indexed(t)
-	changes := []struct {
-		name   string
-		change func(t *testing.T, dir string)
-	}{
-		{"a rule file rewritten in place, same size", func(t *testing.T, dir string) {
-			name := filepath.Join(dir, ManagedDir, "fleet.toml")
-			data, _ := os.ReadFile(name)
-			data = []byte(strings.Replace(string(data), `hosts = ["dev7.fleet.test"]`, `hosts = ["dev7.fleet.tesu"]`, 1))
-			f, err := os.OpenFile(name, os.O_WRONLY, 0)
-			must(t, err)
-			_, err = f.WriteAt(data, 0)
-			must(t, err)
-			must(t, f.Close())
-		}},
-		{"a rule file appended to", func(t *testing.T, dir string) {
-			f, err := os.OpenFile(filepath.Join(dir, "corp.toml"), os.O_WRONLY|os.O_APPEND, 0)
-			must(t, err)
-			_, err = f.WriteString("\n[[rule]]\nhosts = [\"other.test\"]\nanchors = [\"ca.pem\"]\n")
-			must(t, err)
-			must(t, f.Close())
-		}},
-		{"a rule file added", func(t *testing.T, dir string) {
-			must(t, os.WriteFile(filepath.Join(dir, "new.toml"), []byte("[[rule]]\nhosts = [\"other.test\"]\npins = [\"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n"), 0o644))
-		}},
-		{"a rule file added to managed", func(t *testing.T, dir string) {
-			must(t, os.WriteFile(filepath.Join(dir, ManagedDir, "zz.toml"), []byte("[[rule]]\nhosts = [\"dev99.fleet.test\", \"fleet.test\"]\ntofu = true\n"), 0o644))
-		}},
-		{"a rule file removed", func(t *testing.T, dir string) {
-			must(t, os.Remove(filepath.Join(dir, "corp.toml")))
-		}},
-		{"a rule file replaced by rename", func(t *testing.T, dir string) {
-			name := filepath.Join(dir, "corp.toml")
-			must(t, os.WriteFile(name+".new", []byte("[[rule]]\nhosts = [\"x.corp.test\"]\nanchors = [\"ca.pem\"]\n"), 0o644))
-			must(t, os.Rename(name+".new", name))
-		}},
-		{"managed removed", func(t *testing.T, dir string) {
-			must(t, os.RemoveAll(filepath.Join(dir, ManagedDir)))
-		}},
-	}
-	for _, tt := range changes {
+	for _, tt := range indexChanges {
 		t.Run(tt.name, func(t *testing.T) {
 			dir, cache := t.TempDir(), t.TempDir()
 			writeIndexStore(t, dir, 10)

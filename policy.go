@@ -56,6 +56,18 @@ type Options struct {
 	// is not used with Validate, nor for other file systems, nor on systems
 	// other than Linux.
 	CacheDir string
+	// StartWatcher, with CacheDir, starts a watcher of a store of many
+	// rule files (five hundred or more) where none answers: a process
+	// that watches the store's folders and files (inotify) and tells
+	// later loads whether anything changed since a load statted them all,
+	// so that they need not stat every file again (see
+	// internal/storewatch). It is given the store's absolute path and
+	// must not wait. The CLI starts itself (httptrust __watch-store DIR),
+	// which ends after ten minutes without a load or when the store is
+	// removed. A watcher that answers is used with or without
+	// StartWatcher; nil starts none. Only on Linux, for stores on local
+	// file systems.
+	StartWatcher func(dir string)
 	// PinsExpiryWarning is how long before pins_expire the Observer is
 	// warned; 0 means DefaultPinsExpiryWarning, a negative value never.
 	PinsExpiryWarning time.Duration

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/httptrust/httptrust"
+	"github.com/httptrust/httptrust/internal/storewatch"
 	"github.com/httptrust/httptrust/store"
 )
 
@@ -55,6 +56,11 @@ func isTerminal(f any) bool {
 }
 
 func (e *env) run(args []string) int {
+	if len(args) > 0 && args[0] == storewatch.Command {
+		// A watcher of a large store, started by a load (see
+		// startWatcher); not a command of its own.
+		return storewatch.Main(args[1:], httptrust.ManagedDir)
+	}
 	e.args = args
 	root := e.rootCmd()
 	root.SetArgs(args)
@@ -145,12 +151,32 @@ func (e *env) loadPolicy(opts *httptrust.Options) (*store.Store, *httptrust.Poli
 	if opts.CacheDir == "" {
 		opts.CacheDir = e.cacheDir()
 	}
+	if opts.StartWatcher == nil && e.getenv(envWatch) != "off" {
+		opts.StartWatcher = startWatcher
+	}
 	p, err := st.Load(opts)
 	if err != nil {
 		return nil, nil, &exitError{code: exitCAFile, err: err, reason: reasonStoreNotLoaded,
 			hints: []string{"fix or remove the file named above; the store is " + st.Dir + " (httptrust never loads part of a store)"}}
 	}
 	return st, p, nil
+}
+
+// envWatch names the environment variable that, "off", starts no
+// watcher of a large store.
+const envWatch = "HTTPTRUST_WATCH"
+
+// startWatcher starts this binary as the watcher of the store folder dir
+// (httptrust __watch-store DIR): a process that tells later runs whether
+// any of its many rule files changed, so that they need not stat each
+// one. It ends after ten minutes without a run, or when the store is
+// removed.
+func startWatcher(dir string) {
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	storewatch.Start(exe, os.Args[0], dir)
 }
 
 // envCache names the environment variable for the folder of store indexes

@@ -106,3 +106,12 @@ func (s *statInfo) Mode() fs.FileMode {
 	}
 	return m
 }
+
+// Direct reports whether st, from StatMany, is of a regular file that is
+// itself the entry of its name in a folder it resolved (no symbolic link
+// at the name): a file whose every change an inotify watch on it and its
+// folder sees.
+func Direct(st fs.FileInfo) bool {
+	_, ok := st.(*statInfo)
+	return ok
+}
