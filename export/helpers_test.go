@@ -182,7 +182,7 @@ func need(t *testing.T, cmd string) string {
 
 // skipOrFail skips the test with msg, or fails it under CI, where every
 // runtime must be there.
-func skipOrFail(t *testing.T, msg string) {
+func skipOrFail(t testing.TB, msg string) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
 		t.Fatalf("%s, and CI must run this test (.ci/run installs it)", msg)

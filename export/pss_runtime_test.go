@@ -3,6 +3,7 @@ package export
 import (
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,16 +82,22 @@ import sys
 sys.path.insert(0, sys.argv[1])
 import httptrust_policy as hp
 for line in sys.stdin:
-    name, host, der = line.split()
+    name, host, der, root = line.split()
     try:
-        hp._check(hp.scope_for(host), bytes.fromhex(der), host)
+        leaf = bytes.fromhex(der)
+        hp._check(hp.scope_for(host), leaf, host, verified=[leaf, bytes.fromhex(root)])
         print(name + "\tok")
     except hp.RefusedError as e:
         print(name + "\trefused: " + str(e))
 `
+	blk, _ := pem.Decode(root)
+	if blk == nil {
+		t.Fatal("the PSS root is not PEM")
+	}
+	rootDER := blk.Bytes
 	var in strings.Builder
 	for i, c := range []tls.Certificate{sha1, sha256} {
-		in.WriteString([]string{"SHA-1", "SHA-256"}[i] + "\t" + probes[i].host + "\t" + hex.EncodeToString(c.Certificate[0]) + "\n")
+		in.WriteString([]string{"SHA-1", "SHA-256"}[i] + "\t" + probes[i].host + "\t" + hex.EncodeToString(c.Certificate[0]) + "\t" + hex.EncodeToString(rootDER) + "\n")
 	}
 	cmd := exec.Command(py, "-c", script, w.write(Options{Format: "python"}))
 	cmd.Stdin = strings.NewReader(in.String())

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"sort"
@@ -21,7 +20,7 @@ const PythonModule = "httptrust_policy.py"
 const pythonFirstLines = "# -*- coding: utf-8 -*-\n# Generated code: the lines below say what made it and from which store.\n"
 
 func genPython(m *model) error {
-	scopes, rt := m.codeModel(true)
+	scopes, rt := m.codeModel(false)
 	m.file(PythonModule, 0o644, func() []byte {
 		var b strings.Builder
 		b.WriteString(pythonFirstLines)
@@ -71,26 +70,6 @@ func quoteAll(items []string) []string {
 		q[i] = strconv.Quote(s)
 	}
 	return q
-}
-
-// wildExcluded are the parents (".x.test") of the names the anchors'
-// excluded DNS constraints name ("bad.x.test"): Go holds a wildcard
-// "*.x.test", which would match bad.x.test, to be excluded too; OpenSSL
-// does not.
-func wildExcluded(anchors []*x509.Certificate) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, a := range anchors {
-		for _, e := range a.ExcludedDNSDomains {
-			e = strings.ToLower(e)
-			if i := strings.IndexByte(e, '.'); i >= 0 && !seen[e[i:]] {
-				seen[e[i:]] = true
-				out = append(out, e[i:])
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 func pyBool(v bool) string {
@@ -149,7 +128,6 @@ func pythonScope(s *codeScope) string {
 	fmt.Fprintf(&b, "        \"allow_name_mismatch\": %s,\n", pyBool(s.allowNameMismatch))
 	fmt.Fprintf(&b, "        \"server_name\": %s,\n", pyStr(s.serverName))
 	fmt.Fprintf(&b, "        \"min_tls\": %s,\n", strconv.Quote(s.minTLS))
-	fmt.Fprintf(&b, "        \"wild_excluded\": %s,\n", pyList(wildExcluded(s.anchors)))
 	b.WriteString("    },\n")
 	return b.String()
 }
@@ -160,8 +138,12 @@ transports (Transport, AsyncTransport; client).
 
 Every host gets the trust of its rule and no other: a certificate trusted for
 one host never vouches for another. Verification is never turned off, and
-nothing global is changed. Python's ssl sees only the server's leaf
-certificate, so pins are checked against the leaf's key.
+nothing global is changed. After each handshake the chain OpenSSL verified
+(Python 3.10 and later show it) is checked as httptrust checks it: the pins
+against each of its certificates, and what Go refuses and OpenSSL does not
+(a negative serial number, a signature algorithm Go does not verify, a
+wildcard under an excluded name constraint). Where Python shows no verified
+chain (3.9 and earlier), only the rules of exact certificates alone work.
 
     import httptrust_policy
     s = httptrust_policy.session()                 # requests
@@ -170,10 +152,12 @@ certificate, so pins are checked against the leaf's key.
     ctx = httptrust_policy.context_for("device.local", 443)   # ssl, urllib3, ...
 """
 
+import _ssl
 import datetime
 import hashlib
 import ipaddress
 import ssl
+import sys
 import time
 import warnings
 from base64 import b64decode, b64encode
@@ -287,44 +271,348 @@ def scope_for(host, port=443):
     return _DEFAULT
 
 
-def _tlv(b, i):
-    """The DER element at i: tag, start of its value, end."""
-    tag = b[i]
-    n = b[i + 1]
+class _Malformed(ValueError):
+    """A certificate the module reads as Go's parser would, and refuses."""
+
+
+def _der(b, i, end, want=None):
+    """The DER element at b[i:end]: its tag, the start of its value, and its
+    end. Only DER is read: a one-byte tag, a definite length in its shortest
+    form, all of it before end."""
+    if end - i < 2:
+        raise _Malformed("truncated DER")
+    tag, n = b[i], b[i + 1]
+    if tag & 0x1F == 0x1F:
+        raise _Malformed("a DER tag of more than one byte")
     i += 2
     if n & 0x80:
         k = n & 0x7F
+        if k == 0 or k > 4 or end - i < k or b[i] == 0:
+            raise _Malformed("a DER length that is not in its shortest form")
         n = int.from_bytes(b[i:i + k], "big")
+        if n < 0x80:
+            raise _Malformed("a DER length that is not in its shortest form")
         i += k
-    if i + n > len(b):
-        raise ValueError("truncated DER")
+    if n > end - i:
+        raise _Malformed("truncated DER")
+    if want is not None and tag != want:
+        raise _Malformed("DER tag 0x%02x where 0x%02x belongs" % (tag, want))
     return tag, i, i + n
 
 
-def _fields(der):
-    """The TBSCertificate's serial (DER INTEGER value), its SPKI (DER), and
-    the certificate's signature algorithm (DER OID value) and its
-    parameters (DER, empty when absent)."""
-    _, i, _ = _tlv(der, 0)         # Certificate
-    _, t, tbs_end = _tlv(der, i)   # TBSCertificate
-    tag, s, e = _tlv(der, t)
-    if tag == 0xA0:                # [0] version
-        t = e
-    _, s, e = _tlv(der, t)         # serial
-    serial = der[s:e]
-    t = e
-    for _ in range(4):             # signature, issuer, validity, subject
-        _, s, t = _tlv(der, t)
-    _, s, e = _tlv(der, t)
-    spki = der[t:e]
-    _, a, a_end = _tlv(der, tbs_end)   # signatureAlgorithm
-    _, s, e = _tlv(der, a)             # its OID, then its parameters
-    return serial, spki, der[s:e], der[e:a_end]
+def _items(b, start, end):
+    """The DER elements that fill b[start:end], each (tag, start of its
+    value, end, start of the element)."""
+    out = []
+    while start < end:
+        tag, s, e = _der(b, start, end)
+        out.append((tag, s, e, start))
+        start = e
+    return out
 
 
-def _spki(der):
-    """The DER SubjectPublicKeyInfo of a DER certificate."""
-    return _fields(der)[1]
+def _one(b, want):
+    """The value of the one DER element b holds (start, end), nothing after it."""
+    _, s, e = _der(b, 0, len(b), want)
+    if e != len(b):
+        raise _Malformed("bytes after a DER element")
+    return s, e
+
+
+def _integer(v, what):
+    """A DER INTEGER's value bytes as Go reads them (shortest form)."""
+    if not v or len(v) > 1 and (v[0] == 0 and v[1] < 0x80 or v[0] == 0xFF and v[1] >= 0x80):
+        raise _Malformed("a malformed " + what)
+    return v
+
+
+def _oid(v):
+    """An OBJECT IDENTIFIER's value, checked: base-128 numbers in their
+    shortest form (at most 28 bits each)."""
+    if not v or v[-1] & 0x80:
+        raise _Malformed("a malformed object identifier")
+    n = 0  # the bytes of the number so far
+    for x in v:
+        if n == 0 and x == 0x80:
+            raise _Malformed("a malformed object identifier")
+        n = n + 1 if x & 0x80 else 0
+        if n > 3:
+            raise _Malformed("an object identifier with a number of more than 28 bits")
+    return bytes(v)
+
+
+def _ia5(v, what):
+    if any(x >= 0x80 for x in v):
+        raise _Malformed("a %s that is not ASCII" % what)
+    return bytes(v).decode("ascii")
+
+
+def _domain_ok(s, constraint):
+    """Whether Go reads s as a DNS name (or, constraint, a DNS name
+    constraint, which may start with "."): no trailing dot, no empty label,
+    the characters 33 to 126 only."""
+    if not s:
+        return True
+    if s[-1] == ".":
+        return False
+    if constraint and s[0] == ".":
+        s = s[1:]
+    return all(label and all(33 <= ord(ch) <= 126 for ch in label) for label in s.split("."))
+
+
+_ATEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_{|}~" + chr(96))
+
+
+def _mailbox_ok(s):
+    """Whether s is a mailbox of the plain form Go reads (dot-separated
+    atoms, "@", a domain). Quoted and escaped local parts, which Go reads
+    too, are refused: stricter."""
+    local, at, domain = s.partition("@")
+    return (at == "@" and domain != "" and _domain_ok(domain, False)
+            and all(part and set(part) <= _ATEXT for part in local.split(".")))
+
+
+_OID_SAN = bytes.fromhex("551d11")
+_OID_NC = bytes.fromhex("551d1e")
+_SAN_TAGS = {0x81: "emails", 0x82: "dns", 0x86: "uris"}
+
+
+def _san(v, critical, c):
+    """Reads a subjectAltName extension into c as Go does: the DNS names,
+    email addresses and URIs ASCII, the IP addresses 4 or 16 bytes; other
+    kinds of name are skipped."""
+    s, e = _one(v, 0x30)
+    for tag, a, b, _ in _items(v, s, e):
+        if tag in _SAN_TAGS:
+            c[_SAN_TAGS[tag]].append(_ia5(v[a:b], "subject alternative name"))
+        elif tag == 0x87:
+            if b - a not in (4, 16):
+                raise _Malformed("an IP address of %d bytes" % (b - a))
+            c["ips"].append(bytes(v[a:b]))
+    if critical and not (c["dns"] or c["emails"] or c["uris"] or c["ips"]):
+        raise _Malformed("a critical subjectAltName with no name Go reads")
+
+
+def _ip_mask_ok(mask):
+    bits = int.from_bytes(mask, "big")
+    inverse = ~bits & ((1 << 8 * len(mask)) - 1)
+    return inverse & (inverse + 1) == 0
+
+
+def _name_constraints(v, critical):
+    """Reads a NameConstraints extension as Go does. Every value is checked
+    as Go's parser checks it; an IP range with host bits set or in IPv4-mapped
+    form is refused too (Go's matching of those is its own: stricter). A kind
+    of name Go does not handle (a directory name, ...) is refused when the
+    extension is critical, as Go refuses it, and left to OpenSSL when not."""
+    s, e = _one(v, 0x30)
+    parts = _items(v, s, e)
+    trees = {}
+    for tag, a, b, _ in parts:
+        which = {0xA0: "permitted", 0xA1: "excluded"}.get(tag)
+        if which is None or which in trees or which == "permitted" and "excluded" in trees:
+            raise _Malformed("an invalid NameConstraints extension")
+        trees[which] = (a, b)
+    if all(a == b for a, b in trees.values()):
+        raise _Malformed("an empty NameConstraints extension")
+    nc = {}
+    for which in ("permitted", "excluded"):
+        dns, ips, emails, uris = [], [], [], []
+        a, b = trees.get(which, (0, 0))
+        for tag, s, e, _ in _items(v, a, b):
+            if tag != 0x30:
+                raise _Malformed("an invalid NameConstraints extension")
+            btag, bs, be = _der(v, s, e)  # the base; Go reads nothing after it
+            val = v[bs:be]
+            if btag == 0x82:
+                d = _ia5(val, "DNS name constraint")
+                if not _domain_ok(d, True):
+                    raise _Malformed("a DNS name constraint Go cannot read: %r" % d)
+                dns.append(d)
+            elif btag == 0x87:
+                if len(val) not in (8, 32):
+                    raise _Malformed("an IP name constraint of %d bytes" % len(val))
+                n = len(val) // 2
+                ip, mask = bytes(val[:n]), bytes(val[n:])
+                if not _ip_mask_ok(mask):
+                    raise _Malformed("an IP name constraint with an invalid mask")
+                if any(x & ~m & 0xFF for x, m in zip(ip, mask)) or n == 16 and _to4(ip) is not None:
+                    raise _Malformed("an IP name constraint with host bits set or in IPv4-mapped form")
+                ips.append((ip, mask))
+            elif btag == 0x81:
+                m = _ia5(val, "email name constraint")
+                if not (_mailbox_ok(m) if "@" in m else _domain_ok(m, True)):
+                    raise _Malformed("an email name constraint Go cannot read (or that this module does not): %r" % m)
+                emails.append(m)
+            elif btag == 0x86:
+                u = _ia5(val, "URI name constraint")
+                try:
+                    ipaddress.ip_address(u)
+                    is_ip = True
+                except ValueError:
+                    is_ip = ":" in u
+                if is_ip or not _domain_ok(u, True):
+                    raise _Malformed("a URI name constraint Go cannot read: %r" % u)
+                uris.append(u)
+            elif critical:
+                raise _Malformed("a critical NameConstraints extension with a kind of name Go does not handle")
+        nc[which] = (dns, ips, emails, uris)
+    return nc
+
+
+def _parse(der):
+    """What the module reads of a DER certificate: its serial number, SPKI,
+    signature algorithm, names and name constraints. It is read as strictly
+    as Go's parser reads it, or more: what Go cannot parse is refused.
+    Raises _Malformed."""
+    der = bytes(der)
+    s, e = _one(der, 0x30)
+    parts = _items(der, s, e)
+    if [p[0] for p in parts] != [0x30, 0x30, 0x03]:
+        raise _Malformed("not a certificate")
+    (_, ts, te, _), (_, as_, ae, _), (_, bs, be, _) = parts
+    sig = der[bs:be]
+    if not sig or sig[0] > 7 or len(sig) == 1 and sig[0] or sig[-1] & ((1 << sig[0]) - 1):
+        raise _Malformed("a malformed signature")
+    tbs = _items(der, ts, te)
+    version = 0
+    if tbs and tbs[0][0] == 0xA0:
+        _, vs, ve, _ = tbs.pop(0)
+        _, s, e = _der(der, vs, ve, 0x02)
+        if e != ve:
+            raise _Malformed("a malformed version")
+        version = int.from_bytes(_integer(der[s:e], "version"), "big", signed=True)
+        if version not in (0, 1, 2):
+            raise _Malformed("an invalid version")
+    if len(tbs) < 6 or [p[0] for p in tbs[:6]] != [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]:
+        raise _Malformed("a malformed TBSCertificate")
+    serial, inner, _, _, _, spki = tbs[:6]
+    if der[inner[1]:inner[2]] != der[as_:ae]:
+        raise _Malformed("inner and outer signature algorithms that differ")
+    alg = _items(der, as_, ae)
+    if not alg or alg[0][0] != 0x06:
+        raise _Malformed("a malformed signature algorithm")
+    c = {"serial": _integer(der[serial[1]:serial[2]], "serial number"), "spki": der[spki[3]:spki[2]],
+         "alg": _oid(der[alg[0][1]:alg[0][2]]), "params": der[alg[0][2]:ae],
+         "dns": [], "emails": [], "uris": [], "ips": [], "san": False, "nc": None}
+    # After the SPKI: a v2 certificate may have the unique identifiers, a
+    # v3 one extensions too, each once and in this order.
+    allowed = ((), (0x81, 0x82), (0x81, 0x82, 0xA3))[version]
+    last = 0
+    for tag, s, e, _ in tbs[6:]:
+        if tag not in allowed or allowed.index(tag) < last:
+            raise _Malformed("a malformed TBSCertificate")
+        last = allowed.index(tag) + 1
+        if tag == 0xA3:
+            _extensions(der, s, e, c)
+    return c
+
+
+def _extensions(der, s, e, c):
+    """Reads the extensions ([3] EXPLICIT SEQUENCE OF Extension) into c:
+    each once, the criticality a DER BOOLEAN, the value an OCTET STRING."""
+    _, s, end = _der(der, s, e, 0x30)
+    if end != e:
+        raise _Malformed("malformed extensions")
+    seen = set()
+    for tag, xs, xe, _ in _items(der, s, e):
+        fields = _items(der, xs, xe) if tag == 0x30 else ()
+        if not fields or fields[0][0] != 0x06:
+            raise _Malformed("a malformed extension")
+        oid = _oid(der[fields[0][1]:fields[0][2]])
+        critical, k = False, 1
+        if k < len(fields) and fields[k][0] == 0x01:
+            flag = der[fields[k][1]:fields[k][2]]
+            if flag not in (b"\x00", b"\xff"):
+                raise _Malformed("a malformed extension")
+            critical, k = flag == b"\xff", k + 1
+        if k != len(fields) - 1 or fields[k][0] != 0x04:
+            raise _Malformed("a malformed extension")
+        if oid in seen:
+            raise _Malformed("a certificate with an extension twice")
+        seen.add(oid)
+        value = der[fields[k][1]:fields[k][2]]
+        if oid == _OID_SAN:
+            c["san"] = True
+            _san(value, critical, c)
+        elif oid == _OID_NC:
+            c["nc"] = _name_constraints(value, critical)
+
+
+def _to4(ip):
+    """net.IP.To4: the IPv4 address of ip (4 bytes, or 16 in IPv4-mapped
+    form), else None."""
+    if len(ip) == 4:
+        return ip
+    if len(ip) == 16 and ip[:10] == bytes(10) and ip[10:12] == b"\xff\xff":
+        return ip[12:]
+    return None
+
+
+def _ip_in(ip, net):
+    """Whether net (address, mask) holds ip, as Go's net.IPNet.Contains
+    decides."""
+    n, mask = net
+    if len(mask) != len(n):
+        return False
+    if _to4(ip) is not None:
+        ip = _to4(ip)
+    if len(ip) != len(n):
+        return False
+    return all(a & m == b & m for a, b, m in zip(n, ip, mask))
+
+
+def _dns_in(name, constraint):
+    """Whether a DNS name is within a DNS name constraint, as Go matches
+    them (dnsHasSuffix): "x.test" holds itself and the names below it,
+    ".x.test" the names below it, "" every name; letters in any case."""
+    if not constraint:
+        return True
+    n, c = name.lower(), constraint.lower()
+    if len(c) > len(n) or not n.endswith(c):
+        return False
+    return c[0] == "." or len(n) == len(c) or n[-len(c) - 1] == "."
+
+
+def _dns_excluded(name, excluded):
+    """Whether an excluded DNS constraint holds name, as Go decides: a
+    wildcard ("*.x.test") is excluded where a name it matches is ("bad.x.test"
+    excludes it, its first label cut); OpenSSL does not exclude it."""
+    if any(_dns_in(name, c) for c in excluded):
+        return True
+    if name.startswith("*"):
+        parent = name.lower()[name.find("."):] if "." in name else None
+        return parent is not None and any("." in c and c.lower()[c.find("."):] == parent for c in excluded)
+    return False
+
+
+def _check_constraints(certs, name):
+    """Applies the DNS and IP name constraints of every CA certificate of
+    the verified chain, the anchor's own too, to the names of every
+    certificate below it that has a subjectAltName extension, as Go does:
+    a DNS name Go cannot match against them (a trailing dot, an empty label)
+    is refused, and so is a wildcard that matches an excluded name. Email
+    addresses and URIs below a CA with name constraints are refused: this
+    module does not match them as Go does."""
+    for j in range(1, len(certs)):
+        nc = certs[j]["nc"]
+        if nc is None:
+            continue
+        (pdns, pips, _, _), (edns, eips, _, _) = nc["permitted"], nc["excluded"]
+        for c in certs[:j]:
+            if not c["san"]:
+                continue
+            if c["emails"] or c["uris"]:
+                raise RefusedError("httptrust: %s: a certificate of the chain has an email address or URI under a CA's "
+                                   "name constraints, which this module does not match as httptrust does" % name)
+            for d in c["dns"]:
+                if not _domain_ok(d, False):
+                    raise RefusedError("httptrust: %s: the DNS name %r cannot be matched against a CA's name constraints" % (name, d))
+                if pdns and not any(_dns_in(d, x) for x in pdns) or _dns_excluded(d, edns):
+                    raise RefusedError("httptrust: %s: the DNS name %s is outside the name constraints of a CA of the chain" % (name, d))
+            for ip in c["ips"]:
+                if pips and not any(_ip_in(ip, x) for x in pips) or any(_ip_in(ip, x) for x in eips):
+                    raise RefusedError("httptrust: %s: an IP address is outside the name constraints of a CA of the chain" % name)
 
 
 def _signature_ok(alg, params):
@@ -336,19 +624,16 @@ def _signature_ok(alg, params):
     return alg in _SIGNATURES
 
 
-def _check_cert(s, der, name, leaf):
-    """Refuses what Go's parser or verifier would: a negative serial, and
-    in the leaf a signature algorithm Go does not verify (unless the leaf
-    is itself trusted, and so its signature never checked)."""
+def _parsed(der, name):
+    """der parsed, or RefusedError: what Go cannot parse (a negative serial
+    number, malformed DER), httptrust refuses."""
     try:
-        serial, _, alg, params = _fields(der)
-    except (IndexError, ValueError):
-        raise RefusedError("httptrust: %s: a certificate httptrust cannot parse" % name)
-    if serial and serial[0] & 0x80:
+        c = _parse(der)
+    except (_Malformed, IndexError, ValueError) as e:
+        raise RefusedError("httptrust: %s: a certificate httptrust cannot parse: %s" % (name, e))
+    if c["serial"][0] & 0x80:
         raise RefusedError("httptrust: %s: a certificate with a negative serial number, which httptrust cannot parse" % name)
-    if leaf and not s["exact_only"] and not _signature_ok(alg, params):
-        if b64encode(der).decode("ascii") not in s["cadata"].replace("\n", ""):
-            raise RefusedError("httptrust: %s: the certificate is signed with an algorithm httptrust does not accept (SHA-1, MD5, ...)" % name)
+    return c
 
 
 def _name_ok(name, dns, ips):
@@ -366,18 +651,39 @@ def _name_ok(name, dns, ips):
     return False
 
 
-def _check(scope, der, name, chain=(), dns=()):
+def _check(scope, der, name, sent=None, verified=None):
+    """Checks a handshake as httptrust would, after OpenSSL's verification:
+    der is the server's certificate, sent the certificates it sent and
+    verified the chain OpenSSL verified (DER, the leaf first and the anchor
+    last), each None where this Python does not show it. A rule of exact
+    certificates alone needs neither: its chain is the leaf."""
     s = _SCOPES[scope]
     if der is None:
         raise RefusedError("httptrust: %s: the server presented no certificate" % name)
-    _check_cert(s, der, name, True)
-    for d in dns:
-        # OpenSSL holds "*.x.test" to an excluded "x.test", not to an
-        # excluded "bad.x.test", a name the wildcard matches; Go does.
-        if d.startswith("*") and "." in d and d[d.index("."):].lower() in s["wild_excluded"]:
-            raise RefusedError("httptrust: %s: the wildcard %s matches a name the anchor's name constraints exclude" % (name, d))
-    for other in chain[1:]:
-        _check_cert(s, other, name, False)
+    if s["exact_only"]:
+        chain = [der]
+    elif verified is None:
+        raise RefusedError("httptrust: %s: this Python (%s) does not show the verified chain, which the checks of "
+                           "the rule (%s) need: its pins, and the name constraints, serial numbers and signatures "
+                           "of its CAs; use Python 3.10 or later" % (name, sys.version.split()[0], s["label"]))
+    else:
+        chain = [bytes(c) for c in verified]
+        if not chain:
+            raise RefusedError("httptrust: %s: OpenSSL shows no verified chain for this connection (a resumed "
+                               "session?), and the checks of the rule (%s) need it" % (name, s["label"]))
+        if chain[0] != der:
+            raise RefusedError("httptrust: %s: the verified chain does not start with the server's certificate" % name)
+    certs = [_parsed(c, name) for c in chain]
+    for c in sent or ():
+        _parsed(c, name)  # Go parses every certificate the server sends
+    if not s["exact_only"]:
+        # Every signature of the chain but the anchor's own, which nothing
+        # checks.
+        for c in certs[:-1]:
+            if not _signature_ok(c["alg"], c["params"]):
+                raise RefusedError("httptrust: %s: a certificate of the chain is signed with an algorithm httptrust "
+                                   "does not accept (SHA-1, MD5, ...)" % name)
+        _check_constraints(certs, name)
     if s["exact_only"]:
         found = None
         for pem, nb, na, dns, ips in s["exact"]:
@@ -395,22 +701,33 @@ def _check(scope, der, name, chain=(), dns=()):
         if s["pins_end"] and datetime.date.today().isoformat() >= s["pins_end"]:
             warnings.warn("httptrust: pins for %s have expired and are not enforced" % name)
             return
-        pin = hashlib.sha256(_spki(der)).digest()
-        if pin not in [b64decode(p) for p in s["pins"]]:
-            msg = "httptrust: %s: no pin of the rule (%s) matches the server's key" % (name, s["label"])
+        pins = [b64decode(p) for p in s["pins"]]
+        if not any(hashlib.sha256(c["spki"]).digest() in pins for c in certs):
+            msg = "httptrust: %s: no pin of the rule (%s) matches the verified chain" % (name, s["label"])
             if s["enforce"]:
                 raise RefusedError(msg)
             warnings.warn(msg + " (report-only: allowed)")
 
 
+def _chain(conn, method):
+    """A chain of conn's handshake (get_verified_chain: the one OpenSSL
+    verified; get_unverified_chain: the certificates the server sent) as
+    DER, the leaf first: the method of the socket or object (Python 3.13
+    and later), else that of the _ssl object beneath it (3.10 to 3.12);
+    None where this Python has neither."""
+    get = getattr(conn, method, None)
+    if get is None:
+        get = getattr(getattr(conn, "_sslobj", None), method, None)
+    if get is None:
+        return None
+    return [c if isinstance(c, bytes) else c.public_bytes(_ssl.ENCODING_DER) for c in get() or ()]
+
+
 class _Checked:
     def _httptrust_check(self):
         ctx = self.context
-        # Python 3.13 and later show the chain the server sent.
-        chain = getattr(self, "get_unverified_chain", lambda: None)() or ()
-        chain = [c for c in chain if isinstance(c, bytes)]
-        dns = [v for k, v in (self.getpeercert() or {}).get("subjectAltName", ()) if k == "DNS"]
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname, chain, dns)
+        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname,
+               _chain(self, "get_unverified_chain"), _chain(self, "get_verified_chain"))
 
 
 class _Socket(_Checked, ssl.SSLSocket):

@@ -7,14 +7,13 @@ import (
 	"github.com/httptrust/httptrust/internal/testpki"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // findPython returns a python3 that has requests and httpx (Debian's
 // /usr/bin/python3 with python3-requests and python3-httpx), or skips.
-func findPython(t *testing.T) string {
+func findPython(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{"/usr/bin/python3", "python3"} {
 		path, err := exec.LookPath(p)
@@ -106,16 +105,20 @@ type jsonProbe struct {
 
 func runPython(t *testing.T, py, dir string, probes []probe) map[string]map[string]string {
 	t.Helper()
+	return runPythonDriver(t, py, pythonDriver, dir, probes)
+}
+
+// runPythonFile runs the driver at path with the export in dir on its
+// path and the probes on its input; it returns the results by client and
+// probe.
+func runPythonFile(t *testing.T, py, driver, dir string, probes []probe) map[string]map[string]string {
+	t.Helper()
 	var in []jsonProbe
 	for _, p := range probes {
 		ip, _, _ := strings.Cut(p.addr, ":")
 		in = append(in, jsonProbe{p.name, p.host, p.port, ip})
 	}
 	data, _ := json.Marshal(in)
-	driver := filepath.Join(t.TempDir(), "driver.py")
-	if err := os.WriteFile(driver, []byte(pythonDriver), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(py, driver, dir)
 	cmd.Stdin = strings.NewReader(string(data))
 	cmd.Env = append(os.Environ(), "HTTPS_PROXY=", "https_proxy=", "NO_PROXY=*")

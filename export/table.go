@@ -48,7 +48,7 @@ var Support = []Feature{
 	{"intermediates", "LLLLLLLLL"},
 	{"system_roots", "ECCEECECC"},
 	{"pins", "ECEEEEELL"},
-	{"pins (CA key)", "ECEELLLLL"},
+	{"pins (CA key)", "ECEELLELL"},
 	{"pins_expire", "ELCEELELL"},
 	{"enforce = false", "LLEEELELL"},
 	{"tofu", "LLLLLLLLL"},
