@@ -74,7 +74,14 @@ func (k *KnownHosts) abs(name string) string { return filepath.Join(k.s.Dir, fil
 // holds no record; the folders on the way to it are still checked:
 // another user could otherwise plant one.
 func (k *KnownHosts) readFile(name string, max int64) ([]byte, bool, error) {
-	data, err := safefs.ReadFile(safefs.Dir(k.s.Dir), name, max)
+	return readGuarded(safefs.Dir(k.s.Dir), name, max)
+}
+
+// readGuarded is readFile through d, a guard of the store folder that
+// one operation shares: the folders its files have in common are checked
+// once for it (and again by the next operation).
+func readGuarded(d *safefs.DirFS, name string, max int64) ([]byte, bool, error) {
+	data, err := safefs.ReadFile(d, name, max)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -95,7 +102,11 @@ const legacyStub = "# httptrust: the first-use records are in managed/known_host
 // legacy reads the legacy file's records; nil when there is none (or only
 // the stub a move leaves).
 func (k *KnownHosts) legacy() (map[string]httptrust.TOFURecord, error) {
-	data, ok, err := k.readFile(LegacyKnownHostsFile, maxLegacyKnownHosts)
+	return k.legacyIn(safefs.Dir(k.s.Dir))
+}
+
+func (k *KnownHosts) legacyIn(d *safefs.DirFS) (map[string]httptrust.TOFURecord, error) {
+	data, ok, err := readGuarded(d, LegacyKnownHostsFile, maxLegacyKnownHosts)
 	if err != nil || !ok || string(data) == legacyStub {
 		return nil, err
 	}
@@ -110,12 +121,13 @@ func (k *KnownHosts) legacy() (map[string]httptrust.TOFURecord, error) {
 func (k *KnownHosts) Lookup(hostport string) (httptrust.TOFURecord, bool, error) {
 	// The legacy file first: a move writes the files of records, then
 	// empties it, so a record is always found in one or the other.
-	old, err := k.legacy()
+	d := safefs.Dir(k.s.Dir)
+	old, err := k.legacyIn(d)
 	if err != nil {
 		return httptrust.TOFURecord{}, false, err
 	}
 	name := KnownHostsFileFor(hostport)
-	data, exists, err := k.readFile(name, maxKnownHostsFile)
+	data, exists, err := readGuarded(d, name, maxKnownHostsFile)
 	if err != nil {
 		return httptrust.TOFURecord{}, false, err
 	}
