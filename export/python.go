@@ -1,7 +1,10 @@
 package export
 
 import (
+	"crypto/elliptic"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -43,6 +46,7 @@ func genPython(m *model) error {
 			fmt.Fprintf(&b, "_DEFAULT = %d\n", rt.def)
 		}
 		b.WriteString(pythonSignatures())
+		b.WriteString(pythonKeys())
 		b.WriteString(pythonCode)
 		return []byte(b.String())
 	})
@@ -62,6 +66,40 @@ func pythonSignatures() string {
 		"_SIGNATURES = " + set(goSignatureOIDs) + "\n" +
 		"_RSA_PSS = bytes.fromhex(" + strconv.Quote(oidRSAPSS) + ")\n" +
 		"_PSS_PARAMS = " + set(goPSSParams()) + "\n"
+}
+
+// pythonKeys are the public key algorithms and curves Go reads, as the
+// DER OID values the module compares, and each curve's field prime and b
+// (y^2 = x^3 - 3x + b), with which the module checks that a point is on
+// it, as Go's parser does.
+func pythonKeys() string {
+	oid := func(ids ...int) string {
+		der := mustMarshal(asn1.ObjectIdentifier(ids))
+		return strconv.Quote(hex.EncodeToString(der[2:]))
+	}
+	var b strings.Builder
+	b.WriteString("\n# The public keys Go reads (DER OID values): RSA (rsaEncryption), EC on the\n" +
+		"# curves below, Ed25519, DSA (read, never used). Any other algorithm (Ed448,\n" +
+		"# X25519, X448, RSASSA-PSS, ...) Go does not read: it cannot use such a key.\n")
+	fmt.Fprintf(&b, "_KEY_RSA = bytes.fromhex(%s)\n", oid(1, 2, 840, 113549, 1, 1, 1))
+	fmt.Fprintf(&b, "_KEY_EC = bytes.fromhex(%s)\n", oid(1, 2, 840, 10045, 2, 1))
+	fmt.Fprintf(&b, "_KEY_ED25519 = bytes.fromhex(%s)\n", oid(1, 3, 101, 112))
+	fmt.Fprintf(&b, "_KEY_DSA = bytes.fromhex(%s)\n", oid(1, 2, 840, 10040, 4, 1))
+	b.WriteString("# The curves Go reads: OID value -> (name, field prime p, b, bytes of a coordinate).\n_CURVES = {\n")
+	for _, c := range []struct {
+		curve elliptic.Curve
+		oid   []int
+	}{
+		{elliptic.P224(), []int{1, 3, 132, 0, 33}},
+		{elliptic.P256(), []int{1, 2, 840, 10045, 3, 1, 7}},
+		{elliptic.P384(), []int{1, 3, 132, 0, 34}},
+		{elliptic.P521(), []int{1, 3, 132, 0, 35}},
+	} {
+		p := c.curve.Params()
+		fmt.Fprintf(&b, "    bytes.fromhex(%s): (%s, 0x%x,\n        0x%x, %d),\n", oid(c.oid...), strconv.Quote(p.Name), p.P, p.B, (p.BitSize+7)/8)
+	}
+	b.WriteString("}\n")
+	return b.String()
 }
 
 func quoteAll(items []string) []string {
@@ -141,9 +179,10 @@ one host never vouches for another. Verification is never turned off, and
 nothing global is changed. After each handshake the chain OpenSSL verified
 (Python 3.10 and later show it) is checked as httptrust checks it: the pins
 against each of its certificates, and what Go refuses and OpenSSL does not
-(a negative serial number, a signature algorithm Go does not verify, a
-wildcard under an excluded name constraint). Where Python shows no verified
-chain (3.9 and earlier), only the rules of exact certificates alone work.
+(a negative serial number, a signature algorithm Go does not verify, a key
+Go cannot use, a wildcard under an excluded name constraint). Where Python
+shows no verified chain (3.9 and earlier), only the rules of exact
+certificates alone work.
 
     import httptrust_policy
     s = httptrust_policy.session()                 # requests
@@ -460,6 +499,100 @@ def _name_constraints(v, critical):
     return nc
 
 
+def _bits(v, what):
+    """A BIT STRING's value as Go reads it (at most 7 unused bits, each 0):
+    the number of unused bits."""
+    if not v or v[0] > 7 or len(v) == 1 and v[0] or v[-1] & ((1 << v[0]) - 1):
+        raise _Malformed("a malformed " + what)
+    return v[0]
+
+
+def _positive(v, what):
+    """A DER INTEGER that must be positive, as Go reads it: its value."""
+    if _integer(v, what)[0] & 0x80 or v == b"\x00":
+        raise _Malformed("a %s that is not positive" % what)
+    return int.from_bytes(v, "big")
+
+
+def _dotted(oid):
+    """An OID's value in dotted form, for messages."""
+    out, n = [], 0
+    for x in oid:
+        n = n << 7 | x & 0x7F
+        if not x & 0x80:
+            out.append(n)
+            n = 0
+    first = min(out[0] // 40, 2)
+    return ".".join(str(x) for x in [first, out[0] - 40 * first] + out[1:])
+
+
+def _public_key(der, s, e):
+    """The public key of the SubjectPublicKeyInfo whose value is der[s:e],
+    read as Go's parser reads it (or more strictly): a key of an algorithm
+    Go reads that Go cannot parse (RSA parameters other than NULL, an EC
+    curve Go does not know, an EC point that is compressed or not on its
+    curve, Ed25519 parameters, ...) is refused, as Go refuses the whole
+    certificate. Returns ("rsa", (bits, exponent, odd modulus)), ("ec",
+    curve name), ("ed25519", None), ("dsa", None), or ("other", the OID in
+    dotted form) for an algorithm Go does not read (Ed448, X25519, X448,
+    RSASSA-PSS, ...)."""
+    parts = _items(der, s, e)
+    if [p[0] for p in parts] != [0x30, 0x03]:
+        raise _Malformed("a malformed subjectPublicKeyInfo")
+    (_, as_, ae, _), (_, ks, ke, _) = parts
+    alg = _items(der, as_, ae)
+    if not alg or alg[0][0] != 0x06 or len(alg) > 2:
+        raise _Malformed("a malformed public key algorithm")
+    oid = _oid(der[alg[0][1]:alg[0][2]])
+    params, key = der[alg[0][2]:ae], der[ks:ke]
+    unused = _bits(key, "public key")
+    if oid not in (_KEY_RSA, _KEY_EC, _KEY_ED25519, _KEY_DSA):
+        return "other", _dotted(oid)
+    if unused:
+        raise _Malformed("a public key that is not a whole number of bytes")
+    key = key[1:]
+    if oid == _KEY_RSA:
+        if params != b"\x05\x00":
+            raise _Malformed("an RSA key without NULL parameters")
+        ks, ke = _one(key, 0x30)
+        f = _items(key, ks, ke)
+        if [x[0] for x in f] != [0x02, 0x02]:
+            raise _Malformed("a malformed RSA key")
+        n = _positive(key[f[0][1]:f[0][2]], "RSA modulus")
+        if f[1][2] - f[1][1] > 8:
+            raise _Malformed("an RSA exponent of more than 63 bits")
+        x = _positive(key[f[1][1]:f[1][2]], "RSA exponent")
+        return "rsa", (n.bit_length(), x, n & 1)
+    if oid == _KEY_EC:
+        if not params or params[0] != 0x06:
+            raise _Malformed("EC parameters that are not a named curve")
+        ps, pe = _one(params, 0x06)
+        curve = _CURVES.get(_oid(params[ps:pe]))
+        if curve is None:
+            raise _Malformed("an EC key on a curve Go does not know (%s)" % _dotted(params[ps:pe]))
+        name, p, b, size = curve
+        if len(key) != 1 + 2 * size or key[0] != 4:
+            raise _Malformed("an EC point that is not in uncompressed form")
+        x, y = int.from_bytes(key[1:1 + size], "big"), int.from_bytes(key[1 + size:], "big")
+        if x >= p or y >= p or (y * y - x * x * x + 3 * x - b) % p:
+            raise _Malformed("an EC point that is not on its curve")
+        return "ec", name
+    if oid == _KEY_ED25519:
+        if params or len(key) != 32:
+            raise _Malformed("a malformed Ed25519 key")
+        return "ed25519", None
+    # DSA: Go reads the key (and never verifies with it).
+    ys, ye = _one(key, 0x02)
+    _positive(key[ys:ye], "DSA key")
+    ps, pe = _one(params, 0x30)
+    f = _items(params, ps, pe)
+    if [x[0] for x in f] != [0x02, 0x02, 0x02]:
+        raise _Malformed("malformed DSA parameters")
+    for _, a, z, _ in f:
+        _positive(params[a:z], "DSA parameter")
+    return "dsa", None
+
+
 def _parse(der):
     """What the module reads of a DER certificate: its serial number, SPKI,
     signature algorithm, names and name constraints. It is read as strictly
@@ -471,9 +604,7 @@ def _parse(der):
     if [p[0] for p in parts] != [0x30, 0x30, 0x03]:
         raise _Malformed("not a certificate")
     (_, ts, te, _), (_, as_, ae, _), (_, bs, be, _) = parts
-    sig = der[bs:be]
-    if not sig or sig[0] > 7 or len(sig) == 1 and sig[0] or sig[-1] & ((1 << sig[0]) - 1):
-        raise _Malformed("a malformed signature")
+    _bits(der[bs:be], "signature")
     tbs = _items(der, ts, te)
     version = 0
     if tbs and tbs[0][0] == 0xA0:
@@ -493,6 +624,7 @@ def _parse(der):
     if not alg or alg[0][0] != 0x06:
         raise _Malformed("a malformed signature algorithm")
     c = {"serial": _integer(der[serial[1]:serial[2]], "serial number"), "spki": der[spki[3]:spki[2]],
+         "key": _public_key(der, spki[1], spki[2]),
          "alg": _oid(der[alg[0][1]:alg[0][2]]), "params": der[alg[0][2]:ae],
          "dns": [], "emails": [], "uris": [], "ips": [], "san": False, "nc": None}
     # After the SPKI: a v2 certificate may have the unique identifiers, a
@@ -615,6 +747,11 @@ def _check_constraints(certs, name):
                     raise RefusedError("httptrust: %s: an IP address is outside the name constraints of a CA of the chain" % name)
 
 
+_SIG_NAMES = {"1.2.840.113549.1.1.5": ": RSA with SHA-1", "1.2.840.113549.1.1.4": ": RSA with MD5",
+              "1.2.840.10045.4.1": ": ECDSA with SHA-1", "1.2.840.113549.1.1.10": ": RSA-PSS with other parameters",
+              "1.2.840.10040.4.3": ": DSA with SHA-1", "2.16.840.1.101.3.4.3.2": ": DSA with SHA-256"}
+
+
 def _signature_ok(alg, params):
     """Whether Go verifies a signature of this algorithm (the OID's DER
     value) and parameters (their DER): RSA-PSS only with the parameters of
@@ -651,6 +788,57 @@ def _name_ok(name, dns, ips):
     return False
 
 
+def _key_unusable(c, server):
+    """Why Go cannot use the public key of c, a certificate the module
+    parsed: as a server's key in a TLS handshake (server), or to verify a
+    signature of a certificate c issued; None when it can. Go's TLS takes an
+    RSA key (rsaEncryption), an EC key on P-256, P-384 or P-521, or
+    Ed25519; its verifier P-224 too. RSA keys need 1024 bits or more and an
+    odd exponent from 3 to 2^31-1."""
+    kind, detail = c["key"]
+    if kind == "rsa":
+        bits, exponent, odd = detail
+        if bits < 1024:
+            return "an RSA key of %d bits (httptrust needs 1024 or more)" % bits
+        if not (odd and exponent & 1 and 3 <= exponent <= 0x7FFFFFFF):
+            return "an RSA key whose modulus or exponent httptrust refuses"
+        return None
+    if kind == "ec":
+        if server and detail == "P-224":
+            return "an EC key on P-224, which httptrust's TLS does not take from a server"
+        return None
+    if kind == "ed25519":
+        return None
+    if kind == "dsa":
+        return "a DSA key, which httptrust never uses"
+    return "a public key of algorithm %s%s, which httptrust cannot use" % (detail, _KEY_NAMES.get(detail, ""))
+
+
+_KEY_NAMES = {"1.3.101.110": " (X25519)", "1.3.101.111": " (X448)", "1.3.101.113": " (Ed448)",
+              "1.2.840.113549.1.1.10": " (RSASSA-PSS)"}
+
+
+def _check_keys(s, certs, sent, name):
+    """The public keys of a handshake, as Go's TLS takes them: the server's
+    certificate must hold one Go can use as a server's key, every CA
+    certificate of the verified chain (the anchor too) one Go verifies
+    signatures with, and no certificate the server sent an RSA key of more
+    than 8192 bits."""
+    for c in sent:
+        if c["key"][0] == "rsa" and c["key"][1][0] > 8192:
+            raise RefusedError("httptrust: %s: the server sent a certificate with an RSA key of %d bits; "
+                               "httptrust takes 8192 at most" % (name, c["key"][1][0]))
+    why = _key_unusable(certs[0], True)
+    if why:
+        raise RefusedError("httptrust: %s: the server's certificate has %s" % (name, why))
+    if not s["exact_only"]:
+        for c in certs[1:]:
+            why = _key_unusable(c, False)
+            if why:
+                raise RefusedError("httptrust: %s: a CA certificate of the verified chain has %s: httptrust "
+                                   "cannot verify what it signed" % (name, why))
+
+
 def _check(scope, der, name, sent=None, verified=None):
     """Checks a handshake as httptrust would, after OpenSSL's verification:
     der is the server's certificate, sent the certificates it sent and
@@ -674,15 +862,17 @@ def _check(scope, der, name, sent=None, verified=None):
         if chain[0] != der:
             raise RefusedError("httptrust: %s: the verified chain does not start with the server's certificate" % name)
     certs = [_parsed(c, name) for c in chain]
-    for c in sent or ():
-        _parsed(c, name)  # Go parses every certificate the server sends
+    # Go parses every certificate the server sends.
+    _check_keys(s, certs, [_parsed(c, name) for c in sent or ()] + certs[:1], name)
     if not s["exact_only"]:
         # Every signature of the chain but the anchor's own, which nothing
         # checks.
         for c in certs[:-1]:
             if not _signature_ok(c["alg"], c["params"]):
                 raise RefusedError("httptrust: %s: a certificate of the chain is signed with an algorithm httptrust "
-                                   "does not accept (SHA-1, MD5, ...)" % name)
+                                   "does not verify (%s%s; httptrust verifies RSA PKCS#1 and ECDSA with SHA-256/384/512, "
+                                   "RSA-PSS with SHA-256/384/512 and a salt as long as the hash, Ed25519)"
+                                   % (name, _dotted(c["alg"]), _SIG_NAMES.get(_dotted(c["alg"]), "")))
         _check_constraints(certs, name)
     if s["exact_only"]:
         found = None
