@@ -47,6 +47,7 @@ func genPython(m *model) error {
 		}
 		b.WriteString(pythonSignatures())
 		b.WriteString(pythonKeys())
+		b.WriteString(pythonTLS())
 		b.WriteString(pythonCode)
 		return []byte(b.String())
 	})
@@ -66,6 +67,35 @@ func pythonSignatures() string {
 		"_SIGNATURES = " + set(goSignatureOIDs) + "\n" +
 		"_RSA_PSS = bytes.fromhex(" + strconv.Quote(oidRSAPSS) + ")\n" +
 		"_PSS_PARAMS = " + set(goPSSParams()) + "\n"
+}
+
+// pythonCiphers are the TLS 1.0-1.2 cipher suites Go's client offers by
+// default (Go 1.26, crypto/tls defaultCipherSuites), in OpenSSL's names:
+// ECDHE with AES-GCM, ChaCha20-Poly1305 and AES-CBC with SHA-1; no RSA key
+// exchange, DHE, CBC with SHA-256, 3DES or RC4.
+// TestPythonOffersGosParameters compares them with Go's ClientHello.
+var pythonCiphers = []string{
+	"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+	"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+	"ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+	"ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
+	"ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+}
+
+// pythonTLS13 are the TLS 1.3 cipher suites Go's client offers, in
+// OpenSSL's names (OpenSSL offers the same three by default; Python 3.11
+// cannot set them, so the module checks the one negotiated).
+var pythonTLS13 = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+
+func pythonTLS() string {
+	return "\n# The cipher suites Go's client offers: TLS 1.0-1.2 (OpenSSL's names, set on\n" +
+		"# each context) and TLS 1.3 (OpenSSL's defaults; the module checks the one\n" +
+		"# negotiated). The key exchange group: P-256 alone (Python's ssl sets one\n" +
+		"# group, set_ecdh_curve, not a list; Go's client offers X25519, P-256,\n" +
+		"# P-384, P-521 and hybrids of them with ML-KEM).\n" +
+		"_CIPHERS = " + strconv.Quote(strings.Join(pythonCiphers, ":")) + "\n" +
+		"_SUITES = frozenset(_CIPHERS.split(\":\") + " + pyList(pythonTLS13) + ")\n" +
+		"_GROUP = \"prime256v1\"\n"
 }
 
 // pythonKeys are the public key algorithms and curves Go reads, as the
@@ -176,13 +206,14 @@ transports (Transport, AsyncTransport; client).
 
 Every host gets the trust of its rule and no other: a certificate trusted for
 one host never vouches for another. Verification is never turned off, and
-nothing global is changed. After each handshake the chain OpenSSL verified
-(Python 3.10 and later show it) is checked as httptrust checks it: the pins
-against each of its certificates, and what Go refuses and OpenSSL does not
-(a negative serial number, a signature algorithm Go does not verify, a key
-Go cannot use, a wildcard under an excluded name constraint). Where Python
-shows no verified chain (3.9 and earlier), only the rules of exact
-certificates alone work.
+nothing global is changed. Each context offers the cipher suites Go's
+client offers and one key exchange group, P-256. After each handshake the
+chain OpenSSL verified (Python 3.10 and later show it) is checked as
+httptrust checks it: the pins against each of its certificates, and what Go
+refuses and OpenSSL does not (a negative serial number, a signature
+algorithm Go does not verify, a key Go cannot use, a wildcard under an
+excluded name constraint). Where Python shows no verified chain (3.9 and
+earlier), only the rules of exact certificates alone work.
 
     import httptrust_policy
     s = httptrust_policy.session()                 # requests
@@ -211,6 +242,8 @@ const pythonCode = `
 
 _TLS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
         "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+             "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
 class RefusedError(ssl.SSLCertVerificationError):
@@ -839,6 +872,20 @@ def _check_keys(s, certs, sent, name):
                                    "cannot verify what it signed" % (name, why))
 
 
+def _check_tls(scope, name, version, cipher):
+    """The TLS version and cipher suite negotiated, as httptrust's client
+    takes them: the rule's lowest version or a later one, a suite Go's
+    client offers (the context offers no other, unless someone changed it)."""
+    s = _SCOPES[scope]
+    v = _VERSIONS.get(version)
+    if v is None or v < _TLS[s["min_tls"]]:
+        raise RefusedError("httptrust: %s: %s was negotiated; the rule (%s) needs TLS %s or later"
+                           % (name, version, s["label"], s["min_tls"]))
+    if cipher not in _SUITES:
+        raise RefusedError("httptrust: %s: the cipher suite %s was negotiated, which httptrust does not offer"
+                           % (name, cipher))
+
+
 def _check(scope, der, name, sent=None, verified=None):
     """Checks a handshake as httptrust would, after OpenSSL's verification:
     der is the server's certificate, sent the certificates it sent and
@@ -916,7 +963,10 @@ def _chain(conn, method):
 class _Checked:
     def _httptrust_check(self):
         ctx = self.context
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname,
+        name = ctx._httptrust_name or self.server_hostname
+        cipher = self.cipher()
+        _check_tls(ctx._httptrust_scope, name, self.version(), cipher[0] if cipher else None)
+        _check(ctx._httptrust_scope, self.getpeercert(True), name,
                _chain(self, "get_unverified_chain"), _chain(self, "get_verified_chain"))
 
 
@@ -970,6 +1020,11 @@ def _context(i, host):
     ctx._httptrust_scope = i
     ctx._httptrust_name = s["server_name"]
     ctx.minimum_version = _TLS[s["min_tls"]]
+    # The cipher suites and key exchange groups Go's client offers: Go
+    # refuses RSA key exchange (no forward secrecy), DHE, CBC with SHA-256,
+    # and the X448 and finite-field groups, which OpenSSL offers.
+    ctx.set_ciphers(_CIPHERS)
+    ctx.set_ecdh_curve(_GROUP)
     if s["exact_only"]:
         # The certificate is compared byte for byte, then its validity
         # and names are checked, by _check: the chain means nothing here.
