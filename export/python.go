@@ -806,17 +806,50 @@ def _parsed(der, name):
     return c
 
 
+_LDH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _pattern_ok(d):
+    """Go's validHostnamePattern: labels of letters, digits, "_" and "-"
+    (not first), none empty (so no trailing dot), a whole "*" as the first
+    label at most."""
+    if not d or d == "*":
+        return False
+    for i, label in enumerate(d.split(".")):
+        if i == 0 and label == "*":
+            continue
+        if not label or label[0] == "-" or not set(label) <= _LDH:
+            return False
+    return True
+
+
+def _ip_key(x):
+    """An IP address (text or 4 or 16 bytes) as net.IP.Equal compares it."""
+    b = ipaddress.ip_address(x).packed
+    return _to4(b) or b
+
+
 def _name_ok(name, dns, ips):
     """Whether a certificate with these names covers name, as Go's
-    x509.Certificate.VerifyHostname decides (no common name)."""
+    x509.Certificate.VerifyHostname decides (no common name): an IP
+    address is covered by an IP name of the same address; a host name
+    (its trailing dot cut, lower case, as _norm gives it) by a DNS name
+    that is a valid pattern and matches it label by label, in any case, a
+    "*" first label standing for one label. A DNS name that is not a valid
+    pattern (a trailing dot, an empty label, ...) covers only the same
+    string, which a host name never is when that name ends in a dot:
+    "td.test." does not cover td.test."""
     h, is_ip = _norm(name)
     if is_ip:
-        return h in [str(ipaddress.ip_address(x)) for x in ips]
+        want = _ip_key(h)
+        return any(_ip_key(bytes(x) if not isinstance(x, str) else x) == want for x in ips)
+    labels = h.split(".")
     for d in dns:
-        d = d.rstrip(".").lower()
-        if d == h:
-            return True
-        if d.startswith("*.") and "." in h and h.split(".", 1)[1] == d[2:] and h.split(".", 1)[0]:
+        if _pattern_ok(d):
+            p = d.lower().split(".")
+            if len(p) == len(labels) and all(a == b or i == 0 and a == "*" for i, (a, b) in enumerate(zip(p, labels))):
+                return True
+        elif d not in ("", ".") and d.lower() == h:
             return True
     return False
 
