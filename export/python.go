@@ -1,7 +1,10 @@
 package export
 
 import (
+	"crypto/elliptic"
+	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -43,6 +46,8 @@ func genPython(m *model) error {
 			fmt.Fprintf(&b, "_DEFAULT = %d\n", rt.def)
 		}
 		b.WriteString(pythonSignatures())
+		b.WriteString(pythonKeys())
+		b.WriteString(pythonTLS())
 		b.WriteString(pythonCode)
 		return []byte(b.String())
 	})
@@ -62,6 +67,69 @@ func pythonSignatures() string {
 		"_SIGNATURES = " + set(goSignatureOIDs) + "\n" +
 		"_RSA_PSS = bytes.fromhex(" + strconv.Quote(oidRSAPSS) + ")\n" +
 		"_PSS_PARAMS = " + set(goPSSParams()) + "\n"
+}
+
+// pythonCiphers are the TLS 1.0-1.2 cipher suites Go's client offers by
+// default (Go 1.26, crypto/tls defaultCipherSuites), in OpenSSL's names:
+// ECDHE with AES-GCM, ChaCha20-Poly1305 and AES-CBC with SHA-1; no RSA key
+// exchange, DHE, CBC with SHA-256, 3DES or RC4.
+// TestPythonOffersGosParameters compares them with Go's ClientHello.
+var pythonCiphers = []string{
+	"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+	"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+	"ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+	"ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
+	"ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+}
+
+// pythonTLS13 are the TLS 1.3 cipher suites Go's client offers, in
+// OpenSSL's names (OpenSSL offers the same three by default; Python 3.11
+// cannot set them, so the module checks the one negotiated).
+var pythonTLS13 = []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+
+func pythonTLS() string {
+	return "\n# The cipher suites Go's client offers: TLS 1.0-1.2 (OpenSSL's names, set on\n" +
+		"# each context) and TLS 1.3 (OpenSSL's defaults; the module checks the one\n" +
+		"# negotiated). The key exchange group: P-256 alone (Python's ssl sets one\n" +
+		"# group, set_ecdh_curve, not a list; Go's client offers X25519, P-256,\n" +
+		"# P-384, P-521 and hybrids of them with ML-KEM).\n" +
+		"_CIPHERS = " + strconv.Quote(strings.Join(pythonCiphers, ":")) + "\n" +
+		"_SUITES = frozenset(_CIPHERS.split(\":\") + " + pyList(pythonTLS13) + ")\n" +
+		"_GROUP = \"prime256v1\"\n"
+}
+
+// pythonKeys are the public key algorithms and curves Go reads, as the
+// DER OID values the module compares, and each curve's field prime and b
+// (y^2 = x^3 - 3x + b), with which the module checks that a point is on
+// it, as Go's parser does.
+func pythonKeys() string {
+	oid := func(ids ...int) string {
+		der := mustMarshal(asn1.ObjectIdentifier(ids))
+		return strconv.Quote(hex.EncodeToString(der[2:]))
+	}
+	var b strings.Builder
+	b.WriteString("\n# The public keys Go reads (DER OID values): RSA (rsaEncryption), EC on the\n" +
+		"# curves below, Ed25519, DSA (read, never used). Any other algorithm (Ed448,\n" +
+		"# X25519, X448, RSASSA-PSS, ...) Go does not read: it cannot use such a key.\n")
+	fmt.Fprintf(&b, "_KEY_RSA = bytes.fromhex(%s)\n", oid(1, 2, 840, 113549, 1, 1, 1))
+	fmt.Fprintf(&b, "_KEY_EC = bytes.fromhex(%s)\n", oid(1, 2, 840, 10045, 2, 1))
+	fmt.Fprintf(&b, "_KEY_ED25519 = bytes.fromhex(%s)\n", oid(1, 3, 101, 112))
+	fmt.Fprintf(&b, "_KEY_DSA = bytes.fromhex(%s)\n", oid(1, 2, 840, 10040, 4, 1))
+	b.WriteString("# The curves Go reads: OID value -> (name, field prime p, b, bytes of a coordinate).\n_CURVES = {\n")
+	for _, c := range []struct {
+		curve elliptic.Curve
+		oid   []int
+	}{
+		{elliptic.P224(), []int{1, 3, 132, 0, 33}},
+		{elliptic.P256(), []int{1, 2, 840, 10045, 3, 1, 7}},
+		{elliptic.P384(), []int{1, 3, 132, 0, 34}},
+		{elliptic.P521(), []int{1, 3, 132, 0, 35}},
+	} {
+		p := c.curve.Params()
+		fmt.Fprintf(&b, "    bytes.fromhex(%s): (%s, 0x%x,\n        0x%x, %d),\n", oid(c.oid...), strconv.Quote(p.Name), p.P, p.B, (p.BitSize+7)/8)
+	}
+	b.WriteString("}\n")
+	return b.String()
 }
 
 func quoteAll(items []string) []string {
@@ -138,12 +206,14 @@ transports (Transport, AsyncTransport; client).
 
 Every host gets the trust of its rule and no other: a certificate trusted for
 one host never vouches for another. Verification is never turned off, and
-nothing global is changed. After each handshake the chain OpenSSL verified
-(Python 3.10 and later show it) is checked as httptrust checks it: the pins
-against each of its certificates, and what Go refuses and OpenSSL does not
-(a negative serial number, a signature algorithm Go does not verify, a
-wildcard under an excluded name constraint). Where Python shows no verified
-chain (3.9 and earlier), only the rules of exact certificates alone work.
+nothing global is changed. Each context offers the cipher suites Go's
+client offers and one key exchange group, P-256. After each handshake the
+chain OpenSSL verified (Python 3.10 and later show it) is checked as
+httptrust checks it: the pins against each of its certificates, and what Go
+refuses and OpenSSL does not (a negative serial number, a signature
+algorithm Go does not verify, a key Go cannot use, a wildcard under an
+excluded name constraint). Where Python shows no verified chain (3.9 and
+earlier), only the rules of exact certificates alone work.
 
     import httptrust_policy
     s = httptrust_policy.session()                 # requests
@@ -172,6 +242,8 @@ const pythonCode = `
 
 _TLS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
         "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+             "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
 class RefusedError(ssl.SSLCertVerificationError):
@@ -460,6 +532,100 @@ def _name_constraints(v, critical):
     return nc
 
 
+def _bits(v, what):
+    """A BIT STRING's value as Go reads it (at most 7 unused bits, each 0):
+    the number of unused bits."""
+    if not v or v[0] > 7 or len(v) == 1 and v[0] or v[-1] & ((1 << v[0]) - 1):
+        raise _Malformed("a malformed " + what)
+    return v[0]
+
+
+def _positive(v, what):
+    """A DER INTEGER that must be positive, as Go reads it: its value."""
+    if _integer(v, what)[0] & 0x80 or v == b"\x00":
+        raise _Malformed("a %s that is not positive" % what)
+    return int.from_bytes(v, "big")
+
+
+def _dotted(oid):
+    """An OID's value in dotted form, for messages."""
+    out, n = [], 0
+    for x in oid:
+        n = n << 7 | x & 0x7F
+        if not x & 0x80:
+            out.append(n)
+            n = 0
+    first = min(out[0] // 40, 2)
+    return ".".join(str(x) for x in [first, out[0] - 40 * first] + out[1:])
+
+
+def _public_key(der, s, e):
+    """The public key of the SubjectPublicKeyInfo whose value is der[s:e],
+    read as Go's parser reads it (or more strictly): a key of an algorithm
+    Go reads that Go cannot parse (RSA parameters other than NULL, an EC
+    curve Go does not know, an EC point that is compressed or not on its
+    curve, Ed25519 parameters, ...) is refused, as Go refuses the whole
+    certificate. Returns ("rsa", (bits, exponent, odd modulus)), ("ec",
+    curve name), ("ed25519", None), ("dsa", None), or ("other", the OID in
+    dotted form) for an algorithm Go does not read (Ed448, X25519, X448,
+    RSASSA-PSS, ...)."""
+    parts = _items(der, s, e)
+    if [p[0] for p in parts] != [0x30, 0x03]:
+        raise _Malformed("a malformed subjectPublicKeyInfo")
+    (_, as_, ae, _), (_, ks, ke, _) = parts
+    alg = _items(der, as_, ae)
+    if not alg or alg[0][0] != 0x06 or len(alg) > 2:
+        raise _Malformed("a malformed public key algorithm")
+    oid = _oid(der[alg[0][1]:alg[0][2]])
+    params, key = der[alg[0][2]:ae], der[ks:ke]
+    unused = _bits(key, "public key")
+    if oid not in (_KEY_RSA, _KEY_EC, _KEY_ED25519, _KEY_DSA):
+        return "other", _dotted(oid)
+    if unused:
+        raise _Malformed("a public key that is not a whole number of bytes")
+    key = key[1:]
+    if oid == _KEY_RSA:
+        if params != b"\x05\x00":
+            raise _Malformed("an RSA key without NULL parameters")
+        ks, ke = _one(key, 0x30)
+        f = _items(key, ks, ke)
+        if [x[0] for x in f] != [0x02, 0x02]:
+            raise _Malformed("a malformed RSA key")
+        n = _positive(key[f[0][1]:f[0][2]], "RSA modulus")
+        if f[1][2] - f[1][1] > 8:
+            raise _Malformed("an RSA exponent of more than 63 bits")
+        x = _positive(key[f[1][1]:f[1][2]], "RSA exponent")
+        return "rsa", (n.bit_length(), x, n & 1)
+    if oid == _KEY_EC:
+        if not params or params[0] != 0x06:
+            raise _Malformed("EC parameters that are not a named curve")
+        ps, pe = _one(params, 0x06)
+        curve = _CURVES.get(_oid(params[ps:pe]))
+        if curve is None:
+            raise _Malformed("an EC key on a curve Go does not know (%s)" % _dotted(params[ps:pe]))
+        name, p, b, size = curve
+        if len(key) != 1 + 2 * size or key[0] != 4:
+            raise _Malformed("an EC point that is not in uncompressed form")
+        x, y = int.from_bytes(key[1:1 + size], "big"), int.from_bytes(key[1 + size:], "big")
+        if x >= p or y >= p or (y * y - x * x * x + 3 * x - b) % p:
+            raise _Malformed("an EC point that is not on its curve")
+        return "ec", name
+    if oid == _KEY_ED25519:
+        if params or len(key) != 32:
+            raise _Malformed("a malformed Ed25519 key")
+        return "ed25519", None
+    # DSA: Go reads the key (and never verifies with it).
+    ys, ye = _one(key, 0x02)
+    _positive(key[ys:ye], "DSA key")
+    ps, pe = _one(params, 0x30)
+    f = _items(params, ps, pe)
+    if [x[0] for x in f] != [0x02, 0x02, 0x02]:
+        raise _Malformed("malformed DSA parameters")
+    for _, a, z, _ in f:
+        _positive(params[a:z], "DSA parameter")
+    return "dsa", None
+
+
 def _parse(der):
     """What the module reads of a DER certificate: its serial number, SPKI,
     signature algorithm, names and name constraints. It is read as strictly
@@ -471,9 +637,7 @@ def _parse(der):
     if [p[0] for p in parts] != [0x30, 0x30, 0x03]:
         raise _Malformed("not a certificate")
     (_, ts, te, _), (_, as_, ae, _), (_, bs, be, _) = parts
-    sig = der[bs:be]
-    if not sig or sig[0] > 7 or len(sig) == 1 and sig[0] or sig[-1] & ((1 << sig[0]) - 1):
-        raise _Malformed("a malformed signature")
+    _bits(der[bs:be], "signature")
     tbs = _items(der, ts, te)
     version = 0
     if tbs and tbs[0][0] == 0xA0:
@@ -493,6 +657,7 @@ def _parse(der):
     if not alg or alg[0][0] != 0x06:
         raise _Malformed("a malformed signature algorithm")
     c = {"serial": _integer(der[serial[1]:serial[2]], "serial number"), "spki": der[spki[3]:spki[2]],
+         "key": _public_key(der, spki[1], spki[2]),
          "alg": _oid(der[alg[0][1]:alg[0][2]]), "params": der[alg[0][2]:ae],
          "dns": [], "emails": [], "uris": [], "ips": [], "san": False, "nc": None}
     # After the SPKI: a v2 certificate may have the unique identifiers, a
@@ -615,6 +780,11 @@ def _check_constraints(certs, name):
                     raise RefusedError("httptrust: %s: an IP address is outside the name constraints of a CA of the chain" % name)
 
 
+_SIG_NAMES = {"1.2.840.113549.1.1.5": ": RSA with SHA-1", "1.2.840.113549.1.1.4": ": RSA with MD5",
+              "1.2.840.10045.4.1": ": ECDSA with SHA-1", "1.2.840.113549.1.1.10": ": RSA-PSS with other parameters",
+              "1.2.840.10040.4.3": ": DSA with SHA-1", "2.16.840.1.101.3.4.3.2": ": DSA with SHA-256"}
+
+
 def _signature_ok(alg, params):
     """Whether Go verifies a signature of this algorithm (the OID's DER
     value) and parameters (their DER): RSA-PSS only with the parameters of
@@ -636,19 +806,117 @@ def _parsed(der, name):
     return c
 
 
+_LDH = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _pattern_ok(d):
+    """Go's validHostnamePattern: labels of letters, digits, "_" and "-"
+    (not first), none empty (so no trailing dot), a whole "*" as the first
+    label at most."""
+    if not d or d == "*":
+        return False
+    for i, label in enumerate(d.split(".")):
+        if i == 0 and label == "*":
+            continue
+        if not label or label[0] == "-" or not set(label) <= _LDH:
+            return False
+    return True
+
+
+def _ip_key(x):
+    """An IP address (text or 4 or 16 bytes) as net.IP.Equal compares it."""
+    b = ipaddress.ip_address(x).packed
+    return _to4(b) or b
+
+
 def _name_ok(name, dns, ips):
     """Whether a certificate with these names covers name, as Go's
-    x509.Certificate.VerifyHostname decides (no common name)."""
+    x509.Certificate.VerifyHostname decides (no common name): an IP
+    address is covered by an IP name of the same address; a host name
+    (its trailing dot cut, lower case, as _norm gives it) by a DNS name
+    that is a valid pattern and matches it label by label, in any case, a
+    "*" first label standing for one label. A DNS name that is not a valid
+    pattern (a trailing dot, an empty label, ...) covers only the same
+    string, which a host name never is when that name ends in a dot:
+    "td.test." does not cover td.test."""
     h, is_ip = _norm(name)
     if is_ip:
-        return h in [str(ipaddress.ip_address(x)) for x in ips]
+        want = _ip_key(h)
+        return any(_ip_key(bytes(x) if not isinstance(x, str) else x) == want for x in ips)
+    labels = h.split(".")
     for d in dns:
-        d = d.rstrip(".").lower()
-        if d == h:
-            return True
-        if d.startswith("*.") and "." in h and h.split(".", 1)[1] == d[2:] and h.split(".", 1)[0]:
+        if _pattern_ok(d):
+            p = d.lower().split(".")
+            if len(p) == len(labels) and all(a == b or i == 0 and a == "*" for i, (a, b) in enumerate(zip(p, labels))):
+                return True
+        elif d not in ("", ".") and d.lower() == h:
             return True
     return False
+
+
+def _key_unusable(c, server):
+    """Why Go cannot use the public key of c, a certificate the module
+    parsed: as a server's key in a TLS handshake (server), or to verify a
+    signature of a certificate c issued; None when it can. Go's TLS takes an
+    RSA key (rsaEncryption), an EC key on P-256, P-384 or P-521, or
+    Ed25519; its verifier P-224 too. RSA keys need 1024 bits or more and an
+    odd exponent from 3 to 2^31-1."""
+    kind, detail = c["key"]
+    if kind == "rsa":
+        bits, exponent, odd = detail
+        if bits < 1024:
+            return "an RSA key of %d bits (httptrust needs 1024 or more)" % bits
+        if not (odd and exponent & 1 and 3 <= exponent <= 0x7FFFFFFF):
+            return "an RSA key whose modulus or exponent httptrust refuses"
+        return None
+    if kind == "ec":
+        if server and detail == "P-224":
+            return "an EC key on P-224, which httptrust's TLS does not take from a server"
+        return None
+    if kind == "ed25519":
+        return None
+    if kind == "dsa":
+        return "a DSA key, which httptrust never uses"
+    return "a public key of algorithm %s%s, which httptrust cannot use" % (detail, _KEY_NAMES.get(detail, ""))
+
+
+_KEY_NAMES = {"1.3.101.110": " (X25519)", "1.3.101.111": " (X448)", "1.3.101.113": " (Ed448)",
+              "1.2.840.113549.1.1.10": " (RSASSA-PSS)"}
+
+
+def _check_keys(s, certs, sent, name):
+    """The public keys of a handshake, as Go's TLS takes them: the server's
+    certificate must hold one Go can use as a server's key, every CA
+    certificate of the verified chain (the anchor too) one Go verifies
+    signatures with, and no certificate the server sent an RSA key of more
+    than 8192 bits."""
+    for c in sent:
+        if c["key"][0] == "rsa" and c["key"][1][0] > 8192:
+            raise RefusedError("httptrust: %s: the server sent a certificate with an RSA key of %d bits; "
+                               "httptrust takes 8192 at most" % (name, c["key"][1][0]))
+    why = _key_unusable(certs[0], True)
+    if why:
+        raise RefusedError("httptrust: %s: the server's certificate has %s" % (name, why))
+    if not s["exact_only"]:
+        for c in certs[1:]:
+            why = _key_unusable(c, False)
+            if why:
+                raise RefusedError("httptrust: %s: a CA certificate of the verified chain has %s: httptrust "
+                                   "cannot verify what it signed" % (name, why))
+
+
+def _check_tls(scope, name, version, cipher):
+    """The TLS version and cipher suite negotiated, as httptrust's client
+    takes them: the rule's lowest version or a later one, a suite Go's
+    client offers (the context offers no other, unless someone changed it)."""
+    s = _SCOPES[scope]
+    v = _VERSIONS.get(version)
+    if v is None or v < _TLS[s["min_tls"]]:
+        raise RefusedError("httptrust: %s: %s was negotiated; the rule (%s) needs TLS %s or later"
+                           % (name, version, s["label"], s["min_tls"]))
+    if cipher not in _SUITES:
+        raise RefusedError("httptrust: %s: the cipher suite %s was negotiated, which httptrust does not offer"
+                           % (name, cipher))
 
 
 def _check(scope, der, name, sent=None, verified=None):
@@ -674,15 +942,17 @@ def _check(scope, der, name, sent=None, verified=None):
         if chain[0] != der:
             raise RefusedError("httptrust: %s: the verified chain does not start with the server's certificate" % name)
     certs = [_parsed(c, name) for c in chain]
-    for c in sent or ():
-        _parsed(c, name)  # Go parses every certificate the server sends
+    # Go parses every certificate the server sends.
+    _check_keys(s, certs, [_parsed(c, name) for c in sent or ()] + certs[:1], name)
     if not s["exact_only"]:
         # Every signature of the chain but the anchor's own, which nothing
         # checks.
         for c in certs[:-1]:
             if not _signature_ok(c["alg"], c["params"]):
                 raise RefusedError("httptrust: %s: a certificate of the chain is signed with an algorithm httptrust "
-                                   "does not accept (SHA-1, MD5, ...)" % name)
+                                   "does not verify (%s%s; httptrust verifies RSA PKCS#1 and ECDSA with SHA-256/384/512, "
+                                   "RSA-PSS with SHA-256/384/512 and a salt as long as the hash, Ed25519)"
+                                   % (name, _dotted(c["alg"]), _SIG_NAMES.get(_dotted(c["alg"]), "")))
         _check_constraints(certs, name)
     if s["exact_only"]:
         found = None
@@ -726,7 +996,10 @@ def _chain(conn, method):
 class _Checked:
     def _httptrust_check(self):
         ctx = self.context
-        _check(ctx._httptrust_scope, self.getpeercert(True), ctx._httptrust_name or self.server_hostname,
+        name = ctx._httptrust_name or self.server_hostname
+        cipher = self.cipher()
+        _check_tls(ctx._httptrust_scope, name, self.version(), cipher[0] if cipher else None)
+        _check(ctx._httptrust_scope, self.getpeercert(True), name,
                _chain(self, "get_unverified_chain"), _chain(self, "get_verified_chain"))
 
 
@@ -780,6 +1053,11 @@ def _context(i, host):
     ctx._httptrust_scope = i
     ctx._httptrust_name = s["server_name"]
     ctx.minimum_version = _TLS[s["min_tls"]]
+    # The cipher suites and key exchange groups Go's client offers: Go
+    # refuses RSA key exchange (no forward secrecy), DHE, CBC with SHA-256,
+    # and the X448 and finite-field groups, which OpenSSL offers.
+    ctx.set_ciphers(_CIPHERS)
+    ctx.set_ecdh_curve(_GROUP)
     if s["exact_only"]:
         # The certificate is compared byte for byte, then its validity
         # and names are checked, by _check: the chain means nothing here.

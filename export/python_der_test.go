@@ -222,6 +222,12 @@ func withExtensions(t testing.TB, leaf, issuer *mint.Cert, exts ...[]byte) []byt
 	}, nil, 0).Certificate[0]
 }
 
+// spkiCert is leaf re-signed with spki (DER) as its key.
+func spkiCert(t testing.TB, leaf, issuer *mint.Cert, spki []byte) []byte {
+	t.Helper()
+	return reissue(t, leaf, issuer, func(e [][]byte) [][]byte { e[6] = spki; return e }, nil, 0).Certificate[0]
+}
+
 // derCases are certificates with what Go and the module decide of them.
 func derCases(t testing.TB) []struct {
 	name string
@@ -294,11 +300,19 @@ func derCases(t testing.TB) []struct {
 		{"an empty GeneralSubtree", nc(critical(), [][]byte{tlv(0x30)}, nil), false},
 		{"a critical directory-name constraint", nc(critical(), [][]byte{tlv(0x30, tlv(0xa4, tlv(0x30)))}, nil), false},
 
+		{"an Ed448 key (Go reads no key of it)", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 3, 101, 113), nil, make([]byte, 57))), false},
+		{"a DSA key", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 10040, 4, 1), tlv(0x30, mustMarshal(23), mustMarshal(11), mustMarshal(4)), mustMarshal(8))), false},
+		{"an RSA key without NULL parameters", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 113549, 1, 1, 1), nil, tlv(0x30, mustMarshal(3233), mustMarshal(17)))), false},
+		{"an EC key on an unknown curve", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 10045, 2, 1), oidDER(1, 3, 132, 0, 10), append([]byte{4}, make([]byte, 64)...))), false},
+		{"an EC point off its curve", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 10045, 2, 1), oidDER(1, 2, 840, 10045, 3, 1, 7), append([]byte{4}, make([]byte, 64)...))), false},
+		{"an Ed25519 key of 31 bytes", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 3, 101, 112), nil, make([]byte, 31))), false},
+
 		{"an IP constraint with host bits set", nc(critical(), [][]byte{tlv(0x30, tlv(0x87, []byte{10, 0, 0, 5, 255, 0, 0, 0}))}, nil), true},
 		{"an IPv4-mapped IP constraint", nc(critical(), [][]byte{tlv(0x30, tlv(0x87, append(net.ParseIP("10.0.0.0").To16(), net.CIDRMask(104, 128)...)))}, nil), true},
 		{"an email constraint with a quoted local part", nc(critical(), [][]byte{subtree(0x81, `"a b"@der.test`)}, nil), true},
 		{"a version 1 certificate with extensions", tbs(func(e [][]byte) [][]byte { return e[1:] }), true},
 		{"an element after the extensions", tbs(func(e [][]byte) [][]byte { return append(e, tlv(0x04)) }), true},
+		{"an SPKI with an element after the key", spkiCert(t, leaf, p.Root, tlv(0x30, tlv(0x30, oidDER(1, 3, 101, 112)), tlv(0x03, make([]byte, 33)), tlv(0x05))), true},
 	}
 	return cases
 }
@@ -448,10 +462,12 @@ func FuzzPythonParser(f *testing.F) {
 	})
 }
 
-// goReadByModule are Go's refusals of parts the module reads too.
+// goReadByModule are Go's refusals of parts the module reads too (the
+// SubjectPublicKeyInfo among them).
 var goReadByModule = []string{
 	"serial number", "version", "duplicate extension", "inner and outer signature", "malformed extension",
 	"SAN dNSName", "SAN rfc822Name", "IP address of length", "subject alternative name",
 	"NameConstraints", "name constraints", "constraint",
+	"spki", "public key", "RSA", "ECDSA", "ecdsa", "elliptic curve", "point", "Ed25519", "DSA",
 	"critical extension 2.5.29.17", "critical extension 2.5.29.30",
 }
