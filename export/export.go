@@ -203,6 +203,7 @@ func Build(p *httptrust.Policy, o Options) (*Result, error) {
 	m.checkFileNames()
 	for _, sc := range m.scopes {
 		m.checkTable(sc)
+		m.checkKeys(sc)
 	}
 	if err := gen(m); err != nil {
 		return nil, err
