@@ -84,7 +84,10 @@ func classify(err error, p *Policy, host, port string, note *handshakeNote) erro
 		// The versions were agreed (a version mismatch is protocol_version):
 		// the cipher suites were not.
 		cipher = true
-		return mk(ReasonProtocolMismatch, "the server and httptrust share no cipher suite: the server offers only suites httptrust refuses")
+		// The alert does not say which: a cipher suite, a key exchange
+		// group, or a signature algorithm for the server's key (an Ed448
+		// or RSASSA-PSS key, which Go cannot use).
+		return mk(ReasonProtocolMismatch, "the server and httptrust share no cipher suite, key exchange group or signature algorithm: the server speaks only TLS parameters httptrust refuses (or has a certificate key Go cannot use, such as Ed448)")
 	}
 	return err
 }

@@ -163,7 +163,9 @@ type VerifyError struct {
 	// Detail says more in words, on one line.
 	Detail string
 	// CipherMismatch says, for ReasonProtocolMismatch, that the TLS
-	// versions were agreed and the cipher suites were not.
+	// versions were agreed and the rest was not: the cipher suites, the
+	// key exchange groups or the signature algorithms (the server's alert
+	// does not say which).
 	CipherMismatch bool
 	// Remedy is what resolves the refusal safely, as data.
 	Remedy Remedy

@@ -558,6 +558,14 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 			return v.fail(ReasonInvalidChain, presented, fmt.Sprintf("%q is signed with %v, an insecure algorithm that Go refuses", c.Subject, c.SignatureAlgorithm), err)
 		}
 	}
+	if c, issuer, anchor, serr := v.unverifiedSignature(presented); c != nil {
+		where := "the server sent it"
+		if anchor {
+			where = "an anchor of this host's rule"
+		}
+		return v.fail(ReasonUnknownAuthority, presented,
+			fmt.Sprintf("%q is issued by %q (%s), but %s", c.Subject, issuer.Subject, where, signatureProblem(c, serr)), err)
+	}
 	if i := v.ruleIntermediateAbove(top); i != nil {
 		return v.fail(ReasonUnknownAuthority, presented,
 			fmt.Sprintf("the chain builds through %q, an intermediate the rule at %s lists, and no anchor of this host issues it (an intermediate is never trusted by itself: the rule needs the anchor that issued it)",

@@ -56,6 +56,11 @@ func (m *model) curlScope(sc *scope) {
 		lines = append(lines, "pinnedpubkey = "+curlQuote(pins))
 	}
 	lines = append(lines, "tlsv"+tlsName(sc.eff.MinTLS),
+		"# The cipher suites and groups Go's TLS offers (httptrust's): no static RSA key exchange, DHE, CBC with SHA-256,",
+		"# or other groups (Go's ML-KEM hybrids are left out: OpenSSL 3.0 does not have them).",
+		"ciphers = "+curlQuote(opensslList(goSuites)),
+		"tls13-ciphers = "+curlQuote(opensslList(goSuitesTLS13)),
+		"curves = "+curlQuote(opensslCurves()),
 		"# This file is the trust of these hosts alone: no redirect is followed (another host's trust is another file),",
 		"# and only https is spoken, even where a later -L --max-redirs follows one.",
 		"max-redirs = 0",

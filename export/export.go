@@ -59,8 +59,10 @@ type Options struct {
 	Format string
 	// Hosts selects patterns of the store (as rule files write them); the
 	// patterns they cover (a "**.x" covers "a.x" and "*.b.x") come along,
-	// so that no narrower rule is lost under a wider one. Empty means
-	// every pattern and the defaults.
+	// so that no narrower rule is lost under a wider one, and so, until
+	// nothing changes, does every pattern that decides first a host an
+	// exported one would take: each host the output routes gets the rule
+	// Policy.Lookup gives it. Empty means every pattern and the defaults.
 	Hosts []string
 	// AllowLossy drops what the format cannot express but does not widen
 	// trust, listing it, instead of failing.
@@ -201,6 +203,7 @@ func Build(p *httptrust.Policy, o Options) (*Result, error) {
 	m.checkFileNames()
 	for _, sc := range m.scopes {
 		m.checkTable(sc)
+		m.checkKeys(sc)
 	}
 	if err := gen(m); err != nil {
 		return nil, err

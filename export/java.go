@@ -17,11 +17,13 @@ const TrustStorePassword = "changeit"
 
 func genJava(m *model) error {
 	var index []string
+	exact := false
 	for _, sc := range m.scopes {
 		if !m.staticSystem(sc, "truststore") {
 			continue
 		}
 		cs := m.bundleCerts(sc)
+		exact = exact || len(sc.exact) > 0 && !sc.noTrust
 		m.refuseExpiredAnchors(sc)
 		m.anchorLimits(sc)
 		if len(sc.anchors) > 0 {
@@ -42,6 +44,12 @@ func genJava(m *model) error {
 		}
 		index = append(index, fmt.Sprintf("%s\tfor %s (%d %s)", name, commentSafe(sc.label), len(cs), word))
 	}
+	note := ""
+	if exact {
+		note = "# An exact certificate is held as an anchor (CA:FALSE): the JDK then refuses a certificate its key signed,\n" +
+			"# unless the process runs with -Djdk.security.allowNonCaAnchor=true (for example from JAVA_TOOL_OPTIONS),\n" +
+			"# which makes it accept one, where httptrust accepts the exact certificate alone: never set it with these truststores.\n"
+	}
 	m.file("index.txt", 0o644, func() []byte {
 		return []byte(m.comment("# ") + "#\n# PKCS#12 truststores, one per set of hosts; password " + TrustStorePassword + ".\n" +
 			"# Use one as the whole trust of a client for those hosts only:\n" +
@@ -52,7 +60,7 @@ func genJava(m *model) error {
 			"#   HttpsURLConnection c = ...; c.setInstanceFollowRedirects(false);\n" +
 			"# because HttpsURLConnection follows a redirect to another https host by default, still with this truststore,\n" +
 			"# which that host's own rule may not trust; follow one yourself with the new host's truststore (never to http).\n" +
-			strings.Join(index, "\n") + "\n")
+			note + strings.Join(index, "\n") + "\n")
 	})
 	return nil
 }

@@ -142,7 +142,7 @@ func newModel(p *httptrust.Policy, o Options) (*model, error) {
 	for _, sc := range all {
 		m.classifyPins(sc)
 	}
-	sel, err := selectScopes(all, o.Hosts)
+	sel, err := selectScopes(all, o.Hosts, o.Format)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,17 @@ func javaSignatures() string {
 		"     * hash and MGF1, a salt as long as the hash.\n     */\n" +
 		"    private static final List<String> SIGNATURES = " + list(goSignatureOIDs) + ";\n" +
 		"    private static final String RSA_PSS = " + javaQuote(oidRSAPSS) + ";\n" +
-		"    private static final List<String> PSS_PARAMS = " + list(goPSSParams()) + ";\n"
+		"    private static final List<String> PSS_PARAMS = " + list(goPSSParams()) + ";\n" +
+		"\n    /**\n" +
+		"     * The server keys Go's TLS uses (DER OID values, hex): RSA (rsaEncryption)\n" +
+		"     * and Ed25519; EC keys on these curves only: P-256, P-384, P-521.\n     */\n" +
+		"    private static final List<String> KEYS = " + list(goLeafKeyOIDs) + ";\n" +
+		"    private static final String EC_KEY = " + javaQuote(oidECKey) + ";\n" +
+		"    private static final List<String> EC_CURVES = " + list(goLeafCurveOIDs) + ";\n" +
+		"\n    /**\n" +
+		"     * The cipher suites Go's TLS offers (httptrust's), in its order: TLS 1.3's,\n" +
+		"     * then ECDHE with AES-GCM or ChaCha20, then ECDHE with AES-CBC and SHA-1.\n     */\n" +
+		"    private static final List<String> SUITES = " + list(javaSuites()) + ";\n"
 }
 
 func javaStrings(items []string) string {
@@ -387,6 +397,10 @@ const okhttpBody = `
         if (chain == null || chain.length == 0) throw new CertificateException("httptrust: " + host + ": no certificate");
         X509Certificate leaf = chain[0];
         checkSerials(host, chain);
+        if (!leafKeyOk(leaf)) {
+            throw new CertificateException("httptrust: " + host + ": the server's certificate has a key httptrust cannot use ("
+                + leaf.getPublicKey().getAlgorithm() + "): only RSA, ECDSA on P-256, P-384 or P-521, and Ed25519");
+        }
         List<Certificate> verified;
         if (s.exactOnly) {
             if (!s.isExact(leaf)) {
@@ -631,6 +645,40 @@ const okhttpBody = `
         }
     }
 
+    /**
+     * Whether Go's TLS can use c's key, read from c's DER: RSA
+     * (rsaEncryption, NULL parameters, 1024 bits or more), EC on P-256,
+     * P-384 or P-521, or Ed25519. Java also takes Ed448, RSASSA-PSS and
+     * DSA keys, which Go refuses.
+     */
+    private static boolean leafKeyOk(X509Certificate c) {
+        try {
+            byte[] d = c.getEncoded();
+            int[] cert = Der.read(d, 0, 0x30);
+            int[] tbs = Der.read(d, cert[1], 0x30);
+            int i = tbs[1];
+            if ((d[i] & 0xff) == 0xa0) i = Der.read(d, i, 0xa0)[2]; // version
+            for (int k = 0; k < 5; k++) i = Der.read(d, i, -1)[2]; // serial, signature, issuer, validity, subject
+            int[] spki = Der.read(d, i, 0x30);
+            int[] alg = Der.read(d, spki[1], 0x30);
+            int[] oid = Der.read(d, alg[1], 0x06);
+            String o = hex(d, oid[1], oid[2]);
+            if (o.equals(EC_KEY)) {
+                int[] curve = Der.read(d, oid[2], 0x06);
+                return curve[2] == alg[2] && EC_CURVES.contains(hex(d, curve[1], curve[2]));
+            }
+            if (!KEYS.contains(o)) return false;
+            if (o.equals(KEYS.get(0))) {
+                // rsaEncryption: NULL parameters, as Go requires, and 1024 bits or more.
+                return hex(d, oid[2], alg[2]).equals("0500")
+                    && ((java.security.interfaces.RSAPublicKey) c.getPublicKey()).getModulus().bitLength() >= 1024;
+            }
+            return oid[2] == alg[2]; // Ed25519: no parameters
+        } catch (CertificateException | RuntimeException e) {
+            return false;
+        }
+    }
+
     private static String hex(byte[] d, int from, int to) {
         StringBuilder s = new StringBuilder();
         for (int i = from; i < to; i++) s.append(String.format("%02x", d[i] & 0xff));
@@ -762,16 +810,80 @@ const okhttpBody = `
                 if (s.refuse != null) return false;
                 Certificate leaf = session.getPeerCertificates()[0];
                 if (s.allowNameMismatch && s.isExact(leaf)) return true;
-                return OkHostnameVerifier.INSTANCE.verify(s.serverName != null ? s.serverName : host, session);
+                String name = s.serverName != null ? s.serverName : host;
+                String h = normalize(name);
+                if (literal(h) == null && !goNameMatch(h, (X509Certificate) leaf)) return false;
+                return OkHostnameVerifier.INSTANCE.verify(name, session);
             } catch (CertificateException | SSLPeerUnverifiedException e) {
                 return false;
             }
         }
     };
 
+    /**
+     * Whether one of leaf's DNS names matches host (a name, normalized) as
+     * Go's VerifyHostname matches it. OkHostnameVerifier also takes a name
+     * written with a trailing dot ("a.test.") for a.test; Go does not: a
+     * name that is not a valid host name pattern (a trailing dot, an empty
+     * label, a wildcard that is not a whole left-most label) matches only
+     * the very same text.
+     */
+    private static boolean goNameMatch(String host, X509Certificate leaf) throws CertificateException {
+        java.util.Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
+        if (sans == null) return false;
+        boolean valid = goValidName(host, false);
+        String[] hostParts = host.split("\\.", -1);
+        for (List<?> san : sans) {
+            Object v = san.get(1);
+            if ((Integer) san.get(0) != 2 || !(v instanceof String)) continue;
+            String m = asciiLower((String) v);
+            if (valid && goValidName(m, true)) {
+                String[] p = m.split("\\.", -1);
+                if (p.length != hostParts.length) continue;
+                boolean ok = true;
+                for (int i = 0; i < p.length && ok; i++) ok = (i == 0 && p[i].equals("*")) || p[i].equals(hostParts[i]);
+                if (ok) return true;
+            } else if (!m.isEmpty() && !m.equals(".") && m.equals(host)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** s with A-Z lowered and nothing else changed, as Go's toLowerCaseASCII. */
+    private static String asciiLower(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            b.append(c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
+        }
+        return b.toString();
+    }
+
+    /** Go's validHostname: labels of letters, digits, '-' (not first) and '_'; a pattern may start with "*.". */
+    private static boolean goValidName(String s, boolean pattern) {
+        if (!pattern && s.endsWith(".")) s = s.substring(0, s.length() - 1);
+        if (s.isEmpty() || s.equals("*")) return false;
+        String[] labels = s.split("\\.", -1);
+        for (int i = 0; i < labels.length; i++) {
+            String l = labels[i];
+            if (l.isEmpty()) return false;
+            if (pattern && i == 0 && l.equals("*")) continue;
+            for (int j = 0; j < l.length(); j++) {
+                char c = l.charAt(j);
+                boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c == '-' && j != 0) || c == '_';
+                if (!ok) return false;
+            }
+        }
+        return true;
+    }
+
     private static final String[] PROTOCOLS = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
 
-    /** Limits each socket to its rule's TLS versions. */
+    /**
+     * Limits each socket to its rule's TLS versions and to Go's cipher
+     * suites (the key exchange groups are the JVM's: jdk.tls.namedGroups).
+     */
     private static final class Factory extends SSLSocketFactory {
         private final SSLSocketFactory d;
 
@@ -780,7 +892,14 @@ const okhttpBody = `
         }
 
         private Socket limit(Socket sock, String host, int port) {
-            if (!(sock instanceof SSLSocket) || host == null) return sock;
+            if (!(sock instanceof SSLSocket)) return sock;
+            List<String> supported = Arrays.asList(((SSLSocket) sock).getSupportedCipherSuites());
+            List<String> suites = new ArrayList<>();
+            for (String c : SUITES) if (supported.contains(c)) suites.add(c);
+            // Secure renegotiation is signalled as Java does by default.
+            if (supported.contains("TLS_EMPTY_RENEGOTIATION_INFO_SCSV")) suites.add("TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
+            ((SSLSocket) sock).setEnabledCipherSuites(suites.toArray(new String[0]));
+            if (host == null) return sock;
             try {
                 Scope s = SCOPES[scopeFor(host, port)];
                 int min = Arrays.asList("1.0", "1.1", "1.2", "1.3").indexOf(s.minTls);

@@ -3,6 +3,7 @@ package export
 import (
 	"crypto/x509"
 	"encoding/asn1"
+	"strings"
 	"time"
 )
 
@@ -18,15 +19,48 @@ func (m *model) bundleCerts(sc *scope) []*x509.Certificate {
 	// subject's common name (an IP name does not stop that); httptrust
 	// never does.
 	if len(sc.anchors) > 0 {
-		m.lossy(sc, "anchors", m.o.Format+" also accepts a certificate that names the host only in its subject's common name (no DNS names, even with IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here"+pick(m.o.Format != "java", "; OpenSSL also accepts a certificate with a negative serial number, which httptrust refuses", ""))
+		m.lossy(sc, "anchors", m.anchorsLossyText())
 	}
 	for _, c := range sc.exact {
 		m.requireLeaf(sc, c)
 		if len(c.DNSNames) == 0 && sc.namesHosts() && !sc.eff.AllowNameMismatch {
 			m.refuse(sc, "certificates", "the exact certificate "+certName(c)+" has no DNS names, so "+m.o.Format+" would match a host name against its subject's common name, which httptrust never does: it would be accepted for "+sc.label+" where httptrust refuses it for the name; use a certificate with the host among its DNS names, or a code format (okhttp, python, dart)")
+		} else if onlyDottedNames(c) && sc.namesHosts() && !sc.eff.AllowNameMismatch {
+			m.refuse(sc, "certificates", "every DNS name of the exact certificate "+certName(c)+" ends in a dot (a trailing dot: "+c.DNSNames[0]+"), which Go never matches to a host, so httptrust refuses it for "+sc.label+"; the client that reads this file decides the name and may take it (curl does); use a certificate with the host among its DNS names as written without the dot, or a code format (okhttp, python, dart)")
 		}
 	}
 	return sortCerts(append(append([]*x509.Certificate{}, sc.anchors...), sc.exact...))
+}
+
+// anchorsLossyText says what curl, pem and java accept under a rule's
+// anchors that httptrust refuses: the platform verifies the chain and the
+// name by its own rules.
+func (m *model) anchorsLossyText() string {
+	f := m.o.Format
+	parts := []string{f + " also accepts a certificate that names the host only in its subject's common name (no DNS names, even with IP names), which httptrust refuses: a CA of the rule that issues one would be trusted for it here"}
+	if f != "java" {
+		parts = append(parts, "OpenSSL also accepts a certificate with a negative serial number, which httptrust refuses")
+	}
+	parts = append(parts, "under the rule's anchors it accepts a server key Go's TLS cannot use (Ed448, an RSASSA-PSS key, DSA) and an intermediate signed with an algorithm Go does not verify (DSA, RSA-PSS with other parameters than Go's: SHA-256/384/512 with a salt as long as the hash), which httptrust refuses")
+	switch f {
+	case "curl":
+		parts = append(parts, "curl also takes a DNS name written with a trailing dot (td.test.) for the host td.test, which Go never matches")
+	case "pem":
+		parts = append(parts, "the client that reads the bundle checks the name (curl takes a DNS name written with a trailing dot, td.test., for td.test, which Go never matches) and chooses the cipher suites and groups (OpenSSL's defaults include static RSA key exchange, DHE, CBC with SHA-256 and the X448 and ffdhe groups, which Go's TLS does not offer: give s_client or curl -cipher/--ciphers and -groups/--curves yourself, as the curl format's flag files do)")
+	case "java":
+		parts = append(parts, "the JVM chooses the cipher suites and groups (the JDK's defaults include DHE, CBC with SHA-256 and the X448 and ffdhe groups, which Go's TLS does not offer; jdk.tls.disabledAlgorithms and jdk.tls.namedGroups set them for the whole process)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// onlyDottedNames reports whether every DNS name of c ends in a dot.
+func onlyDottedNames(c *x509.Certificate) bool {
+	for _, n := range c.DNSNames {
+		if !strings.HasSuffix(n, ".") {
+			return false
+		}
+	}
+	return len(c.DNSNames) > 0
 }
 
 // namesHosts reports whether the scope decides host names (not only IP

@@ -81,3 +81,17 @@ func mustMarshal(v any) []byte {
 	}
 	return b
 }
+
+// goLeafKeyOIDs are the DER values (hex) of the public key algorithms
+// whose keys Go's crypto/tls uses in a server's certificate, besides EC
+// (oidECKey): rsaEncryption (first: the code checks its NULL parameters
+// and size) and Ed25519.
+var goLeafKeyOIDs = []string{"2a864886f70d010101", "2b6570"}
+
+// oidECKey is the DER value (hex) of id-ecPublicKey.
+const oidECKey = "2a8648ce3d0201"
+
+// goLeafCurveOIDs are the DER values (hex) of the named curves of the EC
+// keys the code formats accept in a server's certificate: P-256, P-384,
+// P-521 (the curves of Go's TLS signature schemes).
+var goLeafCurveOIDs = []string{"2a8648ce3d030107", "2b81040022", "2b81040023"}
