@@ -300,12 +300,12 @@ func derCases(t testing.TB) []struct {
 		{"an empty GeneralSubtree", nc(critical(), [][]byte{tlv(0x30)}, nil), false},
 		{"a critical directory-name constraint", nc(critical(), [][]byte{tlv(0x30, tlv(0xa4, tlv(0x30)))}, nil), false},
 
-		{"an Ed448 key (Go reads no key of it)", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 3, 101, 113), nil, make([]byte, 57))), false},
-		{"a DSA key", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 10040, 4, 1), tlv(0x30, mustMarshal(23), mustMarshal(11), mustMarshal(4)), mustMarshal(8))), false},
-		{"an RSA key without NULL parameters", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 113549, 1, 1, 1), nil, tlv(0x30, mustMarshal(3233), mustMarshal(17)))), false},
-		{"an EC key on an unknown curve", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 10045, 2, 1), oidDER(1, 3, 132, 0, 10), append([]byte{4}, make([]byte, 64)...))), false},
-		{"an EC point off its curve", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 2, 840, 10045, 2, 1), oidDER(1, 2, 840, 10045, 3, 1, 7), append([]byte{4}, make([]byte, 64)...))), false},
-		{"an Ed25519 key of 31 bytes", spkiCert(t, leaf, p.Root, spkiOf(oidDER(1, 3, 101, 112), nil, make([]byte, 31))), false},
+		{"an Ed448 key (Go reads no key of it)", spkiCert(t, leaf, p.Root, rawSPKI(oidDER(1, 3, 101, 113), nil, make([]byte, 57))), false},
+		{"a DSA key", spkiCert(t, leaf, p.Root, rawSPKI(oidDER(1, 2, 840, 10040, 4, 1), tlv(0x30, mustMarshal(23), mustMarshal(11), mustMarshal(4)), mustMarshal(8))), false},
+		{"an RSA key without NULL parameters", spkiCert(t, leaf, p.Root, rawSPKI(oidDER(1, 2, 840, 113549, 1, 1, 1), nil, tlv(0x30, mustMarshal(3233), mustMarshal(17)))), false},
+		{"an EC key on an unknown curve", spkiCert(t, leaf, p.Root, rawSPKI(oidDER(1, 2, 840, 10045, 2, 1), oidDER(1, 3, 132, 0, 10), append([]byte{4}, make([]byte, 64)...))), false},
+		{"an EC point off its curve", spkiCert(t, leaf, p.Root, rawSPKI(oidDER(1, 2, 840, 10045, 2, 1), oidDER(1, 2, 840, 10045, 3, 1, 7), append([]byte{4}, make([]byte, 64)...))), false},
+		{"an Ed25519 key of 31 bytes", spkiCert(t, leaf, p.Root, rawSPKI(oidDER(1, 3, 101, 112), nil, make([]byte, 31))), false},
 
 		{"an IP constraint with host bits set", nc(critical(), [][]byte{tlv(0x30, tlv(0x87, []byte{10, 0, 0, 5, 255, 0, 0, 0}))}, nil), true},
 		{"an IPv4-mapped IP constraint", nc(critical(), [][]byte{tlv(0x30, tlv(0x87, append(net.ParseIP("10.0.0.0").To16(), net.CIDRMask(104, 128)...)))}, nil), true},

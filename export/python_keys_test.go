@@ -241,7 +241,7 @@ anchors = ["root.pem"]
 
 // spkiOf is a SubjectPublicKeyInfo of an algorithm (its OID's DER),
 // parameters (DER, nil: absent) and key bytes.
-func spkiOf(alg, params, key []byte) []byte {
+func rawSPKI(alg, params, key []byte) []byte {
 	return tlv(0x30, tlv(0x30, alg, params), tlv(0x03, []byte{0}, key))
 }
 
@@ -271,7 +271,7 @@ func marshalPKIX(t testing.TB, pub any) []byte {
 
 // rsaSPKI is an rsaEncryption SPKI of n and e, with NULL parameters.
 func rsaSPKI(n *big.Int, e *big.Int) []byte {
-	return spkiOf(oidDER(1, 2, 840, 113549, 1, 1, 1), asn1.NullBytes, tlv(0x30, mustMarshal(n), mustMarshal(e)))
+	return rawSPKI(oidDER(1, 2, 840, 113549, 1, 1, 1), asn1.NullBytes, tlv(0x30, mustMarshal(n), mustMarshal(e)))
 }
 
 // oddNumber is a random odd number of bits bits.
@@ -322,7 +322,7 @@ func keyCases(t testing.TB) []struct {
 		rand.Read(b)
 		return b
 	}
-	pss := spkiOf(oidDER(1, 2, 840, 113549, 1, 1, 10), nil, spkiKey(t, marshalPKIX(t, &rsaKey.PublicKey)))
+	pss := rawSPKI(oidDER(1, 2, 840, 113549, 1, 1, 10), nil, spkiKey(t, marshalPKIX(t, &rsaKey.PublicKey)))
 	dsaOID := oidDER(1, 2, 840, 10040, 4, 1)
 	dsaParams := func(p, q, g int64) []byte {
 		return tlv(0x30, mustMarshal(big.NewInt(p)), mustMarshal(big.NewInt(q)), mustMarshal(big.NewInt(g)))
@@ -348,26 +348,26 @@ func keyCases(t testing.TB) []struct {
 		{"RSA with an exponent of 2^31+1", rsaSPKI(n, big.NewInt(1<<31+1))},
 		{"RSA with an even modulus", rsaSPKI(new(big.Int).Add(n, big.NewInt(1)), e)},
 		{"RSASSA-PSS", pss},
-		{"Ed448", spkiOf(oidDER(1, 3, 101, 113), nil, random(57))},
-		{"X25519", spkiOf(oidDER(1, 3, 101, 110), nil, random(32))},
-		{"X448", spkiOf(oidDER(1, 3, 101, 111), nil, random(56))},
-		{"DSA", spkiOf(dsaOID, dsaParams(23, 11, 4), mustMarshal(big.NewInt(8)))},
-		{"an unknown algorithm", spkiOf(oidDER(1, 2, 3, 4), nil, random(20))},
+		{"Ed448", rawSPKI(oidDER(1, 3, 101, 113), nil, random(57))},
+		{"X25519", rawSPKI(oidDER(1, 3, 101, 110), nil, random(32))},
+		{"X448", rawSPKI(oidDER(1, 3, 101, 111), nil, random(56))},
+		{"DSA", rawSPKI(dsaOID, dsaParams(23, 11, 4), mustMarshal(big.NewInt(8)))},
+		{"an unknown algorithm", rawSPKI(oidDER(1, 2, 3, 4), nil, random(20))},
 
-		{"RSA without parameters", spkiOf(oidDER(1, 2, 840, 113549, 1, 1, 1), nil, tlv(0x30, mustMarshal(n), mustMarshal(e)))},
+		{"RSA without parameters", rawSPKI(oidDER(1, 2, 840, 113549, 1, 1, 1), nil, tlv(0x30, mustMarshal(n), mustMarshal(e)))},
 		{"RSA with a negative modulus", rsaSPKI(new(big.Int).Neg(n), e)},
 		{"RSA with a negative exponent", rsaSPKI(n, big.NewInt(-3))},
 		{"RSA with an exponent of 2^64", rsaSPKI(n, new(big.Int).Lsh(big.NewInt(1), 64))},
-		{"RSA that is not a SEQUENCE", spkiOf(oidDER(1, 2, 840, 113549, 1, 1, 1), asn1.NullBytes, mustMarshal(n))},
-		{"EC P-256 compressed", spkiOf(ecOID, p256OID, compressed)},
-		{"EC P-256 off its curve", spkiOf(ecOID, p256OID, offCurve)},
-		{"EC on secp256k1", spkiOf(ecOID, oidDER(1, 3, 132, 0, 10), point)},
-		{"EC with explicit parameters", spkiOf(ecOID, tlv(0x30, mustMarshal(1)), point)},
-		{"EC without parameters", spkiOf(ecOID, nil, point)},
-		{"Ed25519 with parameters", spkiOf(oidDER(1, 3, 101, 112), asn1.NullBytes, edPub)},
-		{"Ed25519 of 31 bytes", spkiOf(oidDER(1, 3, 101, 112), nil, edPub[:31])},
-		{"DSA with a zero parameter", spkiOf(dsaOID, dsaParams(23, 0, 4), mustMarshal(big.NewInt(8)))},
-		{"DSA without parameters", spkiOf(dsaOID, nil, mustMarshal(big.NewInt(8)))},
+		{"RSA that is not a SEQUENCE", rawSPKI(oidDER(1, 2, 840, 113549, 1, 1, 1), asn1.NullBytes, mustMarshal(n))},
+		{"EC P-256 compressed", rawSPKI(ecOID, p256OID, compressed)},
+		{"EC P-256 off its curve", rawSPKI(ecOID, p256OID, offCurve)},
+		{"EC on secp256k1", rawSPKI(ecOID, oidDER(1, 3, 132, 0, 10), point)},
+		{"EC with explicit parameters", rawSPKI(ecOID, tlv(0x30, mustMarshal(1)), point)},
+		{"EC without parameters", rawSPKI(ecOID, nil, point)},
+		{"Ed25519 with parameters", rawSPKI(oidDER(1, 3, 101, 112), asn1.NullBytes, edPub)},
+		{"Ed25519 of 31 bytes", rawSPKI(oidDER(1, 3, 101, 112), nil, edPub[:31])},
+		{"DSA with a zero parameter", rawSPKI(dsaOID, dsaParams(23, 0, 4), mustMarshal(big.NewInt(8)))},
+		{"DSA without parameters", rawSPKI(dsaOID, nil, mustMarshal(big.NewInt(8)))},
 	}
 }
 
