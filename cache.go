@@ -477,7 +477,7 @@ type cacheIndex struct {
 
 // openCache opens the index of the store at abs if it matches the store
 // exactly; ok is false when there is none or it does not match.
-func openCache(cacheDir, abs string, d *safefs.DirFS, start func(string)) (ci *cacheIndex, ok bool) {
+func openCache(cacheDir, abs string, d *safefs.DirFS, opts *Options) (ci *cacheIndex, ok bool) {
 	name := cachePath(cacheDir, abs)
 	// Only whoever could change the store may have written its index: its
 	// owner (or root). Another user's index, such as a service user's own
@@ -591,7 +591,7 @@ func openCache(cacheDir, abs string, d *safefs.DirFS, start func(string)) (ci *c
 		return nil, false
 	}
 	root, _ := osStamp(storeInfo)
-	if !storeCurrent(d, abs, name, indexIdentity(indexInfo, metaSum), root, storeOwner, stamps, start) {
+	if !storeCurrent(d, abs, name, indexIdentity(indexInfo, metaSum), root, storeOwner, stamps, opts) {
 		return nil, false
 	}
 	ci.compiled, ci.nodes, ci.nets = map[int]*compiled{}, map[string]*nameNode{}, map[netip.Prefix]*entry{}

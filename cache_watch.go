@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/httptrust/httptrust/internal/atomicfile"
 	"github.com/httptrust/httptrust/internal/safefs"
@@ -129,8 +130,8 @@ func readWatchRecord(idx string, storeOwner uint32, n int) (watchRecord, bool) {
 // stamp) is as the index at idx (of identity ident) recorded it in
 // stamps, asking its watcher where the store has enough files, and
 // starting one with start (if not nil) where none answers.
-func storeCurrent(d *safefs.DirFS, abs, idx, ident string, root stamp, storeOwner uint32, stamps []stamp, start func(string)) bool {
-	if len(stamps) < watchMinFiles || !storewatch.Supported {
+func storeCurrent(d *safefs.DirFS, abs, idx, ident string, root stamp, storeOwner uint32, stamps []stamp, opts *Options) bool {
+	if len(stamps) < watchMinFiles || !storewatch.Supported || opts.IgnoreWatcher {
 		return storeUnchanged(d, stamps, nil)
 	}
 	tok, err := storewatch.Query(abs, root.dev, root.ino)
@@ -145,8 +146,8 @@ func storeCurrent(d *safefs.DirFS, abs, idx, ident string, root stamp, storeOwne
 			}
 			return storeUnchanged(d, some, nil)
 		}
-	} else if start != nil && storewatch.Local(abs) {
-		start(abs)
+	} else if opts.StartWatcher != nil && !errors.Is(err, storewatch.ErrOtherUser) && storewatch.Local(abs) && startDue(idx) {
+		opts.StartWatcher(abs)
 	}
 	direct := make([]bool, len(stamps))
 	if !storeUnchanged(d, stamps, direct) {
@@ -163,6 +164,21 @@ func storeCurrent(d *safefs.DirFS, abs, idx, ident string, root stamp, storeOwne
 		atomicfile.WriteFileUnsynced(watchPath(idx), w.encode(), 0o600)
 	}
 	return true
+}
+
+// watchStartEvery is how often a watcher of one store may be started: one
+// that cannot serve (a file open for writing, a managed folder that is a
+// link) ends at once, and is not started again by every load.
+var watchStartEvery = time.Minute
+
+// startDue reports whether a watcher of the store of the index at idx may
+// be started now, and if so notes the time beside the index.
+func startDue(idx string) bool {
+	name := idx + ".watch-start"
+	if st, err := os.Stat(name); err == nil && time.Since(st.ModTime()) < watchStartEvery && time.Since(st.ModTime()) > -time.Minute {
+		return false
+	}
+	return atomicfile.WriteFileUnsynced(name, nil, 0o600) == nil
 }
 
 // watchedName reports whether a watcher covers the store path name when

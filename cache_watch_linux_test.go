@@ -185,6 +185,16 @@ func TestWatchRecordIsChecked(t *testing.T) {
 			t.Fatal("a damaged record vouched")
 		}
 	})
+	t.Run("ignored", func(t *testing.T) {
+		dir, cache, _ := setup(t)
+		before := watchUsed.Load()
+		if _, err := LoadDir(dir, &Options{CacheDir: cache, IgnoreWatcher: true}); err != nil {
+			t.Fatal(err)
+		}
+		if watchUsed.Load() != before {
+			t.Fatal("IgnoreWatcher took the watcher's word")
+		}
+	})
 	t.Run("writable by others", func(t *testing.T) {
 		dir, cache, _ := setup(t)
 		must(t, os.Chmod(record(t, dir, cache), 0o666))
@@ -220,8 +230,27 @@ func TestStartWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	abs, _ := filepath.Abs(dir)
-	if storewatch.Local(dir) && (len(started) != 1 || started[0] != abs) {
+	if !storewatch.Local(dir) {
+		return
+	}
+	if len(started) != 1 || started[0] != abs {
 		t.Fatalf("started %q, want [%q]", started, abs)
+	}
+	// A watcher that could not serve is not started again by every load.
+	if _, err := LoadDir(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 1 {
+		t.Fatalf("started again within %v: %q", watchStartEvery, started)
+	}
+	oldEvery := watchStartEvery
+	watchStartEvery = 0
+	t.Cleanup(func() { watchStartEvery = oldEvery })
+	if _, err := LoadDir(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 2 {
+		t.Fatalf("not started again after %v: %q", watchStartEvery, started)
 	}
 }
 

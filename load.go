@@ -54,7 +54,7 @@ func LoadDir(dir string, opts *Options) (*Policy, error) {
 		}
 	}
 	if indexed {
-		if ci, ok := openCache(opts.CacheDir, abs, d, opts.StartWatcher); ok {
+		if ci, ok := openCache(opts.CacheDir, abs, d, opts); ok {
 			if p, ok := cachedPolicy(ci, d, opts); ok {
 				p.storeDir, p.fromFS = dir, false
 				return p, nil

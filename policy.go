@@ -68,6 +68,9 @@ type Options struct {
 	// StartWatcher; nil starts none. Only on Linux, for stores on local
 	// file systems.
 	StartWatcher func(dir string)
+	// IgnoreWatcher neither asks nor starts a watcher: every rule file of
+	// an indexed store is statted at every load.
+	IgnoreWatcher bool
 	// PinsExpiryWarning is how long before pins_expire the Observer is
 	// warned; 0 means DefaultPinsExpiryWarning, a negative value never.
 	PinsExpiryWarning time.Duration

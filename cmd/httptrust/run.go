@@ -151,7 +151,10 @@ func (e *env) loadPolicy(opts *httptrust.Options) (*store.Store, *httptrust.Poli
 	if opts.CacheDir == "" {
 		opts.CacheDir = e.cacheDir()
 	}
-	if opts.StartWatcher == nil && e.getenv(envWatch) != "off" {
+	switch {
+	case e.getenv(envWatch) == "off":
+		opts.IgnoreWatcher = true
+	case opts.StartWatcher == nil:
 		opts.StartWatcher = startWatcher
 	}
 	p, err := st.Load(opts)
@@ -162,8 +165,8 @@ func (e *env) loadPolicy(opts *httptrust.Options) (*store.Store, *httptrust.Poli
 	return st, p, nil
 }
 
-// envWatch names the environment variable that, "off", starts no
-// watcher of a large store.
+// envWatch names the environment variable that, "off", neither starts
+// nor asks a watcher of a large store.
 const envWatch = "HTTPTRUST_WATCH"
 
 // startWatcher starts this binary as the watcher of the store folder dir

@@ -3,13 +3,25 @@
 // another process checked them, without statting each one.
 //
 // A watcher (Serve, one process per store, started by the first process
-// that needs it and gone after a while without questions) holds inotify
-// watches on the store's folder, its managed folder and every regular
-// file in them. Every event it is told of (a write, a change of mode,
-// owner or times, a file created, removed or renamed, a lost event) adds
-// one to its count of changes. Asked (Query), it first reads every event
-// already queued — the kernel queues an event before the write that
-// causes it returns — and answers with its identity and count: the Token.
+// that needs it and gone after a while without questions from its user)
+// holds inotify watches on the store's folder, its managed folder and
+// every regular file in them, each looked up relative to the folders it
+// holds open (a folder above the store renamed changes nothing it looks
+// at). Every event it is told of (a write, a change of mode, owner or
+// times, a file created, removed or renamed, a lost event, a mount)
+// adds one to its count of changes. Asked (Query), it first reads every
+// event already queued — the kernel queues an event before the write
+// that causes it returns — and answers with its identity and count: the
+// Token.
+//
+// Writes through a shared mapping, native AIO or io_uring raise no event
+// until the writer's file is released. A file open for writing or mapped
+// writable when the watcher starts, or still so after a close, makes
+// every answer new (no record can match one) until it is free; and while
+// questions come the watcher stats its files every two seconds and
+// counts any change: a writer that opens a file after the start and
+// changes it only so is seen within that time, every other change at
+// once.
 //
 // A process that statted every file after asking, and found them as its
 // index recorded them, keeps the token beside the index; a later process
@@ -20,11 +32,12 @@
 // file, as without a watcher: a watcher only ever saves time.
 //
 // The watcher answers on an abstract Unix socket named after the user,
-// the store's path and its folder's device and inode, and is believed
-// only when the kernel says it runs as the same user. It serves only
-// stores on file systems whose changes all pass through this kernel
-// (ext4, XFS, Btrfs, tmpfs, F2FS, ZFS), never a network or FUSE file
-// system, where another machine's write raises no event here.
+// the mount namespace, the store's path and its folder's device and
+// inode, and is believed only when the kernel says it runs as the same
+// user; another user's questions get no answer and keep it no longer.
+// It serves only stores on file systems whose changes all pass through
+// this kernel (ext4, XFS, Btrfs, tmpfs, F2FS, ZFS), never a network or
+// FUSE file system, where another machine's write raises no event here.
 package storewatch
 
 import (

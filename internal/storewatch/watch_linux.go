@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,11 @@ func socketName(root string, dev, ino uint64) string {
 	return "@httptrust-watch-" + hex.EncodeToString(sum[:16])
 }
 
+// ErrOtherUser is returned by Query when the socket of the store's
+// watcher is held by another user's process: no watcher of this user can
+// start for it.
+var ErrOtherUser = errors.New("storewatch: the watcher's socket is another user's")
+
 // queryTimeout bounds a question to a watcher; one that is slower is
 // not waited for (the files are statted instead).
 var queryTimeout = 200 * time.Millisecond
@@ -81,7 +87,7 @@ func Query(root string, dev, ino uint64) (Token, error) {
 		return Token{}, err
 	}
 	if cred.Uid != uint32(os.Geteuid()) {
-		return Token{}, fmt.Errorf("storewatch: the watcher runs as user %d, not %d", cred.Uid, os.Geteuid())
+		return Token{}, fmt.Errorf("%w: user %d, not %d", ErrOtherUser, cred.Uid, os.Geteuid())
 	}
 	var buf [256]byte
 	n := 0
@@ -107,17 +113,42 @@ func Query(root string, dev, ino uint64) (Token, error) {
 // Masks of the watches: every change to a folder's entries or to a file.
 const (
 	dirMask = unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
-		unix.IN_CREATE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR | unix.IN_DONT_FOLLOW
+		unix.IN_CREATE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
 	fileMask = unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_DONT_FOLLOW
 )
 
-// watcher is the state of Serve.
+// fileRef is where a watched file was found: its folder (a descriptor
+// of the watcher's) and name.
+type fileRef struct {
+	dir  int
+	name string
+}
+
+// watcher is the state of Serve. Folders are held by descriptor and
+// every entry is looked up relative to its folder, so that a folder above
+// the store renamed or re-pointed changes nothing the watcher looks at.
 type watcher struct {
-	root, managed string // absolute
-	in            int    // inotify
-	dirs          map[int32]string
-	tok           Token
-	gone          bool // the store folder was removed or moved
+	managedName string
+	in          int
+	root        int // O_PATH descriptor of the store folder
+	managed     int // of its managed folder, -1 when there is none
+	dirs        map[int32]int
+	files       map[int32]fileRef
+	// stamps are the files' stats at the last sweep (see sweep).
+	stamps map[int32]fileStamp
+	swept  time.Time
+	// suspect are the files open for writing, or mapped writable, when
+	// last looked at: such a writer may change them without an event, so
+	// while any is, every answer is new (no two are equal).
+	suspect map[int32]bool
+	tok     Token
+	gone    bool // the store folder was removed or moved, or cannot be served
+}
+
+// fileStamp is what a sweep compares.
+type fileStamp struct {
+	ino, size          int64
+	mtime, ctime, mode int64
 }
 
 // ErrNotLocal is returned by Serve for a store on a file system it cannot
@@ -125,35 +156,27 @@ type watcher struct {
 var ErrNotLocal = errors.New("storewatch: the store is not on a local file system")
 
 // Serve watches the store folder root (absolute) and its folder managed
-// (a name in it) and answers questions until none came for idle, the
-// folder is removed or moved, or another watcher of it already runs
-// (then it returns nil at once). ready, if not nil, is called once it
-// answers.
+// (a name in it) and answers questions until none came from its user for
+// idle, the folder is removed or moved, or another watcher of it already
+// runs (then it returns nil at once). ready, if not nil, is called once
+// it answers.
 func Serve(root, managed string, idle time.Duration, ready func()) error {
 	if !filepath.IsAbs(root) {
 		return fmt.Errorf("storewatch: %s is not an absolute path", root)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(root, &st); err != nil {
-		return err
-	}
 	if !Local(root) {
 		return ErrNotLocal
 	}
-	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
+		return fmt.Errorf("storewatch: %w", err)
+	}
+	defer unix.Close(rootFD)
+	var st unix.Stat_t
+	if err := unix.Fstat(rootFD, &st); err != nil {
 		return err
 	}
-	defer unix.Close(in)
-	w := &watcher{root: root, managed: filepath.Join(root, managed), in: in, dirs: map[int32]string{}}
-	if _, err := rand.Read(w.tok.ID[:]); err != nil {
-		return err
-	}
-	// Every watch is in place before the first answer: a change made
-	// before it is one the asking process's own stat sees.
-	if err := w.scan(); err != nil {
-		return err
-	}
+	// Bound first: a second watcher of the store does no work.
 	ln, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return err
@@ -163,6 +186,37 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 		if errors.Is(err, unix.EADDRINUSE) {
 			return nil // another watcher serves this store
 		}
+		return err
+	}
+	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(in)
+	w := &watcher{managedName: managed, in: in, root: rootFD, managed: -1,
+		dirs: map[int32]int{}, files: map[int32]fileRef{}, stamps: map[int32]fileStamp{}, suspect: map[int32]bool{}}
+	defer func() {
+		if w.managed >= 0 {
+			unix.Close(w.managed)
+		}
+	}()
+	if _, err := rand.Read(w.tok.ID[:]); err != nil {
+		return err
+	}
+	// Every watch is in place before the first answer: a change made
+	// before it is one the asking process's own stat sees. So is a check
+	// that no file is open for writing now: a writer through a shared
+	// mapping or native AIO raises no event until it closes the file.
+	if err := w.scan(); err != nil {
+		return err
+	}
+	for wd, f := range w.files {
+		if !writersGone(f) {
+			w.suspect[wd] = true
+		}
+	}
+	w.sweep()
+	if err := w.drain(); err != nil {
 		return err
 	}
 	if err := unix.Listen(ln, 64); err != nil {
@@ -186,8 +240,19 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 		if wait <= 0 {
 			return nil
 		}
+		// The folder's removal raises no event while the watcher holds
+		// it open: its link count says so, looked at every second.
+		wait = min(wait, time.Second)
 		if _, err := unix.Poll(fds, int(wait.Milliseconds())+1); err != nil && err != unix.EINTR {
 			return err
+		}
+		if w.removed() {
+			return nil
+		}
+		// While questions come, the files are statted every few seconds
+		// too, for writers that raise no event (see sweepEvery).
+		if time.Since(last) < sweepActive && time.Since(w.swept) >= sweepEvery {
+			w.sweep()
 		}
 		// Polling the mount table clears its flag: read it from this poll.
 		if fds[2].Revents&(unix.POLLPRI|unix.POLLERR) != 0 {
@@ -201,6 +266,11 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 			if err != nil {
 				break
 			}
+			cred, err := unix.GetsockoptUcred(c, unix.SOL_SOCKET, unix.SO_PEERCRED)
+			if err != nil || cred.Uid != uint32(os.Geteuid()) {
+				unix.Close(c) // another user's question keeps no watcher alive
+				continue
+			}
 			last = time.Now()
 			// Every event queued before the question is counted first.
 			if w.mountsChanged(fds[2:]) {
@@ -210,8 +280,11 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 				unix.Close(c)
 				return err
 			}
-			if cred, err := unix.GetsockoptUcred(c, unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil && cred.Uid == uint32(os.Geteuid()) && !w.gone {
-				tv := unix.NsecToTimeval((time.Second).Nanoseconds())
+			if !w.gone && !w.removed() {
+				if w.writable() {
+					w.tok.Gen++
+				}
+				tv := unix.NsecToTimeval(time.Second.Nanoseconds())
 				unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 				unix.Write(c, []byte(answer(w.tok, st.Dev, st.Ino)))
 			}
@@ -219,6 +292,82 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 		}
 	}
 	return nil
+}
+
+// removed reports whether the store folder was removed.
+func (w *watcher) removed() bool {
+	var st unix.Stat_t
+	if unix.Fstat(w.root, &st) != nil || st.Nlink == 0 {
+		w.gone = true
+	}
+	return w.gone
+}
+
+// A write through a shared mapping, native AIO or io_uring raises no
+// inotify event until the writer's file is released (a mapping keeps it
+// after the close). So a file found open for writing, or mapped writable,
+// when the watcher starts or after a close, is suspect until it is found
+// free again, and every answer is new while one is. A writer that opens a
+// file after the start raises no event until its close, so while
+// questions come (within sweepActive of the last) the watcher also stats
+// its files every sweepEvery and counts any change it finds: such a
+// writer's change is seen within that time, every other change at once.
+var (
+	sweepEvery  = 2 * time.Second
+	sweepActive = 30 * time.Second
+)
+
+// writable reports whether a suspect file is still open for writing,
+// looking at each again.
+func (w *watcher) writable() bool {
+	for wd := range w.suspect {
+		if f, ok := w.files[wd]; !ok || writersGone(f) {
+			delete(w.suspect, wd)
+		}
+	}
+	return len(w.suspect) > 0
+}
+
+// stampAt stats name in the folder dir; a missing file is the zero stamp.
+func stampAt(dir int, name string) fileStamp {
+	var st unix.Stat_t
+	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return fileStamp{}
+	}
+	return fileStamp{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: int64(st.Mode)}
+}
+
+// sweep stats every watched file relative to its folder and counts a
+// change if any differs from the last sweep.
+func (w *watcher) sweep() {
+	w.swept = time.Now()
+	changed := false
+	for wd, f := range w.files {
+		now := stampAt(f.dir, f.name)
+		if old, ok := w.stamps[wd]; ok && old != now {
+			changed = true
+		}
+		w.stamps[wd] = now
+	}
+	if changed {
+		w.tok.Gen++
+	}
+}
+
+// writersGone reports whether no one holds the file f open for writing,
+// by a mapping too: a read lease is granted only then. It is given back at
+// once.
+func writersGone(f fileRef) bool {
+	fd, err := unix.Openat(f.dir, f.name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return errors.Is(err, unix.ENOENT) // gone: its removal is an event
+	}
+	defer unix.Close(fd)
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_RDLCK); err != nil {
+		return false
+	}
+	unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK)
+	return true
 }
 
 // mountsChanged reports whether a mount or unmount happened since it was
@@ -229,39 +378,60 @@ func (w *watcher) mountsChanged(fd []unix.PollFd) bool {
 	return err == nil && n > 0 && p[0].Revents&(unix.POLLPRI|unix.POLLERR) != 0
 }
 
+// fdPath names what the descriptor fd holds, and name in it, for calls
+// that take a path (inotify_add_watch): the kernel resolves it through the
+// descriptor, whatever became of the path the folder was opened by.
+func fdPath(fd int, name string) string {
+	p := "/proc/self/fd/" + strconv.Itoa(fd)
+	if name != "" {
+		p += "/" + name
+	}
+	return p
+}
+
 // scan watches both folders and every regular file in them. Watching
 // what is already watched changes nothing, so scan is also how lost
 // events are made up for.
 func (w *watcher) scan() error {
-	for _, dir := range []string{w.root, w.managed} {
-		if err := w.watchDir(dir); err != nil {
-			return err
-		}
+	if err := w.watchDir(w.root); err != nil {
+		return err
 	}
-	return nil
+	return w.watchManaged()
 }
 
-// watchDir watches the folder dir (the store's or its managed folder)
-// and every regular file in it. A managed folder that is missing or is
-// not a folder is not watched: its creation is an event of the store's.
-func (w *watcher) watchDir(dir string) error {
-	wd, err := unix.InotifyAddWatch(w.in, dir, dirMask)
-	if err != nil {
-		if dir == w.managed && errors.Is(err, unix.ENOENT) {
-			return nil
-		}
-		// A folder that is a symbolic link (or not a folder) is refused:
-		// what changes where it leads raises no event here.
-		return fmt.Errorf("storewatch: watch %s: %w", dir, err)
+// watchManaged watches the managed folder and its files. A managed that
+// is missing is not watched: its creation is an event of the store's. One
+// that is a link, or not a folder, is refused: what changes where it
+// leads raises no event here.
+func (w *watcher) watchManaged() error {
+	fd, err := unix.Openat(w.root, w.managedName, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
 	}
-	w.dirs[int32(wd)] = dir
-	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("storewatch: %s: %w", w.managedName, err)
+	}
+	if w.managed >= 0 {
+		unix.Close(w.managed)
+	}
+	w.managed = fd
+	return w.watchDir(fd)
+}
+
+// watchDir watches the folder held by fd and every regular file in it.
+func (w *watcher) watchDir(fd int) error {
+	wd, err := unix.InotifyAddWatch(w.in, fdPath(fd, ""), dirMask)
+	if err != nil {
+		return fmt.Errorf("storewatch: watch a folder: %w", err)
+	}
+	w.dirs[int32(wd)] = fd
+	ents, err := os.ReadDir(fdPath(fd, ""))
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
 		if e.Type().IsRegular() {
-			if err := w.watchFile(filepath.Join(dir, e.Name())); err != nil {
+			if _, err := w.watchFile(fd, e.Name()); err != nil {
 				return err
 			}
 		}
@@ -272,21 +442,24 @@ func (w *watcher) watchDir(dir string) error {
 // watchFile watches a regular file, through any of its names: an inotify
 // watch is on the file itself, so a write through a hard link elsewhere
 // is seen too.
-func (w *watcher) watchFile(name string) error {
-	_, err := unix.InotifyAddWatch(w.in, name, fileMask)
+func (w *watcher) watchFile(dir int, name string) (int32, error) {
+	wd, err := unix.InotifyAddWatch(w.in, fdPath(dir, name), fileMask)
 	if errors.Is(err, unix.ENOENT) {
-		return nil // gone again: its removal is an event
+		return -1, nil // gone again: its removal is an event
 	}
 	if err != nil {
 		// Out of watches (fs.inotify.max_user_watches): this store is
 		// not served; its files are statted.
-		return fmt.Errorf("storewatch: watch %s: %w", name, err)
+		return -1, fmt.Errorf("storewatch: watch %s: %w", name, err)
 	}
-	return nil
+	w.files[int32(wd)] = fileRef{dir: dir, name: name}
+	w.stamps[int32(wd)] = stampAt(dir, name)
+	return int32(wd), nil
 }
 
-// drain reads every queued event. Any event counts as a change; a new
-// file or managed folder is watched before any question is answered.
+// drain reads every queued event. A change counts; an open or a close
+// after reading is only counted in opens. A new file or managed folder is
+// watched before any question is answered.
 func (w *watcher) drain() error {
 	var buf [64 * 1024]byte
 	for {
@@ -303,53 +476,74 @@ func (w *watcher) drain() error {
 		if n <= 0 {
 			return nil
 		}
-		w.tok.Gen++
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 			nameB := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
 			off += unix.SizeofInotifyEvent + int(ev.Len)
-			if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
-				if err := w.scan(); err != nil {
-					return err
-				}
-				continue
+			if err := w.event(ev.Wd, ev.Mask, cstring(nameB)); err != nil {
+				return err
 			}
-			dir, isDir := w.dirs[ev.Wd]
-			if !isDir {
-				continue
-			}
-			if ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT|unix.IN_IGNORED) != 0 {
-				delete(w.dirs, ev.Wd)
-				if dir == w.root {
-					w.gone = true
-					return nil
-				}
-				continue
-			}
-			name := cstring(nameB)
-			if name == "" || ev.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) == 0 {
-				continue
-			}
-			full := filepath.Join(dir, name)
-			var st unix.Stat_t
-			if unix.Lstat(full, &st) != nil {
-				continue
-			}
-			switch {
-			case full == w.managed:
-				// A managed folder that is a link or no folder: stop
-				// serving, so that every process stats its files.
-				if err := w.watchDir(full); err != nil {
-					w.gone = true
-					return nil
-				}
-			case st.Mode&unix.S_IFMT == unix.S_IFREG:
-				if err := w.watchFile(full); err != nil {
-					return err
-				}
+			if w.gone {
+				return nil
 			}
 		}
 	}
+}
+
+// event takes in one event.
+func (w *watcher) event(wd int32, mask uint32, name string) error {
+	if mask&unix.IN_Q_OVERFLOW != 0 {
+		w.tok.Gen++
+		return w.scan()
+	}
+	if ref, isFile := w.files[wd]; isFile {
+		w.tok.Gen++
+		switch {
+		case mask&unix.IN_IGNORED != 0:
+			delete(w.files, wd)
+			delete(w.stamps, wd)
+			delete(w.suspect, wd)
+		case mask&unix.IN_CLOSE_WRITE != 0 && !writersGone(ref):
+			// Still open for writing elsewhere: changes may come without
+			// events.
+			w.suspect[wd] = true
+		}
+		return nil
+	}
+	fd, isDir := w.dirs[wd]
+	if !isDir {
+		return nil
+	}
+	w.tok.Gen++
+	if mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_UNMOUNT|unix.IN_IGNORED) != 0 {
+		delete(w.dirs, wd)
+		if fd == w.root {
+			w.gone = true
+		}
+		return nil
+	}
+	if name == "" || mask&(unix.IN_CREATE|unix.IN_MOVED_TO) == 0 {
+		return nil
+	}
+	if fd == w.root && name == w.managedName {
+		// A managed folder that is a link or no folder: stop serving, so
+		// that every process stats its files.
+		if err := w.watchManaged(); err != nil {
+			w.gone = true
+		}
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return nil // gone again: its removal is an event
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+		// A writer that opened it before its watch raises an event at its
+		// close, which finds it still writable if it mapped it.
+		_, err := w.watchFile(fd, name)
+		return err
+	}
+	return nil
 }
 
 // cstring is the NUL-padded name of an inotify event.
@@ -368,12 +562,33 @@ func cstring(b []byte) string {
 func Start(exe, argv0, root string) error {
 	cmd := exec.Command(exe, Command, root)
 	cmd.Args[0] = argv0
+	cmd.Dir = "/" // holds no folder of the caller's busy
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	closeInheritedOnExec()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	go cmd.Wait() // reaped by a process that outlives it, such as the exporter
 	return nil
+}
+
+// closeInheritedOnExec marks close-on-exec the descriptors this process
+// inherited without the mark (a lock file of flock(1), a pipe a caller
+// reads to its end), which must not stay open in a watcher that lives for
+// minutes. Everything Go opened has the mark already; the process that
+// starts a watcher execs nothing else.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+				unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+			}
+		}
+	}
 }
 
 // DefaultIdle is how long a watcher waits for a question before it ends.

@@ -3,8 +3,12 @@
 package storewatch
 
 import (
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -254,4 +258,234 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A file open for writing, or mapped writable, may change without an
+// event: a watcher does not start while one is, and ends when a file stays
+// writable after a close.
+func TestWritersWithoutEvents(t *testing.T) {
+	// While a file is open for writing or mapped writable from before
+	// the start, no two answers are equal; once it is free, they are.
+	unique := func(t *testing.T, root string, dev, ino uint64, want bool) {
+		t.Helper()
+		a, b := query(t, root, dev, ino), query(t, root, dev, ino)
+		if (a != b) != want {
+			t.Fatalf("two answers %v, %v: unique %v, want %v", a, b, a != b, want)
+		}
+	}
+	t.Run("open for writing at the start", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, filepath.Join(root, "a.toml"), "[[rule]]\n")
+		f, err := os.OpenFile(filepath.Join(root, "a.toml"), os.O_RDWR, 0)
+		must(t, err)
+		dev, ino, _ := serve(t, root, time.Minute)
+		unique(t, root, dev, ino, true)
+		must(t, f.Close())
+		query(t, root, dev, ino)
+		unique(t, root, dev, ino, false)
+	})
+	t.Run("mapped writable at the start, its file closed", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, filepath.Join(root, "a.toml"), "[[rule]]\n")
+		m := mapWritable(t, filepath.Join(root, "a.toml"))
+		dev, ino, _ := serve(t, root, time.Minute)
+		unique(t, root, dev, ino, true)
+		must(t, syscall.Munmap(m))
+		query(t, root, dev, ino)
+		unique(t, root, dev, ino, false)
+	})
+	t.Run("open for writing twice, one closed", func(t *testing.T) {
+		root := t.TempDir()
+		name := filepath.Join(root, "a.toml")
+		write(t, name, "[[rule]]\n")
+		dev, ino, _ := serve(t, root, time.Minute)
+		f1, err := os.OpenFile(name, os.O_RDWR, 0)
+		must(t, err)
+		f2, err := os.OpenFile(name, os.O_RDWR, 0)
+		must(t, err)
+		must(t, f1.Close())
+		query(t, root, dev, ino)
+		unique(t, root, dev, ino, true)
+		must(t, f2.Close())
+		query(t, root, dev, ino)
+		unique(t, root, dev, ino, false)
+	})
+	t.Run("mapped writable after the start, its file closed, then written", func(t *testing.T) {
+		old := sweepEvery
+		sweepEvery = 50 * time.Millisecond
+		t.Cleanup(func() { sweepEvery = old })
+		root := t.TempDir()
+		write(t, filepath.Join(root, "a.toml"), "[[rule]]\n")
+		dev, ino, _ := serve(t, root, time.Minute)
+		m := mapWritable(t, filepath.Join(root, "a.toml"))
+		defer syscall.Munmap(m)
+		before := query(t, root, dev, ino)
+		time.Sleep(20 * time.Millisecond) // past the file system clock's tick
+		copy(m, "[[rulf]]\n")
+		for deadline := time.Now().Add(5 * time.Second); query(t, root, dev, ino) == before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a write through a mapping was never counted")
+			}
+		}
+	})
+	t.Run("written through a mapping while open", func(t *testing.T) {
+		old := sweepEvery
+		sweepEvery = 50 * time.Millisecond
+		t.Cleanup(func() { sweepEvery = old })
+		root := t.TempDir()
+		name := filepath.Join(root, "a.toml")
+		write(t, name, "[[rule]]\n")
+		dev, ino, _ := serve(t, root, time.Minute)
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		must(t, err)
+		defer f.Close()
+		m, err := syscall.Mmap(int(f.Fd()), 0, 9, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+		must(t, err)
+		defer syscall.Munmap(m)
+		before := query(t, root, dev, ino)
+		time.Sleep(20 * time.Millisecond) // past the file system clock's tick
+		copy(m, "[[rulf]]\n")
+		for deadline := time.Now().Add(5 * time.Second); query(t, root, dev, ino) == before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a write through a mapping was never counted")
+			}
+		}
+	})
+}
+
+func mapWritable(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	must(t, err)
+	defer f.Close()
+	m, err := syscall.Mmap(int(f.Fd()), 0, 9, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	must(t, err)
+	return m
+}
+
+// Entries are looked up relative to the folders the watcher holds: a
+// folder above the store renamed while managed is replaced changes
+// nothing it watches; a store reached through a link is served.
+func TestWatcherHoldsItsFolders(t *testing.T) {
+	t.Run("parent renamed, managed replaced", func(t *testing.T) {
+		parent := t.TempDir()
+		root := filepath.Join(parent, "a", "store")
+		must(t, os.MkdirAll(filepath.Join(root, "managed"), 0o755))
+		write(t, filepath.Join(root, "managed", "m.toml"), "[[rule]]\n")
+		dev, ino, _ := serve(t, root, time.Minute)
+		query(t, root, dev, ino)
+		moved := filepath.Join(parent, "b", "store")
+		must(t, os.Rename(filepath.Join(parent, "a"), filepath.Join(parent, "b")))
+		must(t, os.Mkdir(filepath.Join(moved, "managed.new"), 0o755))
+		write(t, filepath.Join(moved, "managed.new", "m.toml"), "[[rule]]\n")
+		must(t, os.RemoveAll(filepath.Join(moved, "managed")))
+		must(t, os.Rename(filepath.Join(moved, "managed.new"), filepath.Join(moved, "managed")))
+		query(t, root, dev, ino) // a question makes it read its events
+		must(t, os.Rename(filepath.Join(parent, "b"), filepath.Join(parent, "a")))
+		before := query(t, root, dev, ino)
+		f, err := os.OpenFile(filepath.Join(root, "managed", "m.toml"), os.O_WRONLY, 0)
+		must(t, err)
+		_, err = f.WriteAt([]byte("[[rulf]]\n"), 0)
+		must(t, err)
+		must(t, f.Close())
+		if after := query(t, root, dev, ino); after == before {
+			t.Fatal("a write in the new managed folder was not counted")
+		}
+	})
+	t.Run("store reached through a link", func(t *testing.T) {
+		real := t.TempDir()
+		link := filepath.Join(t.TempDir(), "store")
+		must(t, os.Symlink(real, link))
+		write(t, filepath.Join(real, "a.toml"), "[[rule]]\n")
+		dev, ino, _ := serve(t, link, time.Minute)
+		t.Cleanup(func() { os.RemoveAll(real) }) // before serve's: ends the watcher
+		before := query(t, link, dev, ino)
+		write(t, filepath.Join(link, "a.toml"), "[[rulf]]\n")
+		if after := query(t, link, dev, ino); after == before {
+			t.Fatal("a write was not counted")
+		}
+	})
+}
+
+func TestCloseInheritedOnExec(t *testing.T) {
+	var p [2]int
+	must(t, syscall.Pipe(p[:])) // no close-on-exec
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	closeInheritedOnExec()
+	for _, fd := range p {
+		flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+		if errno != 0 || flags&syscall.FD_CLOEXEC == 0 {
+			t.Errorf("fd %d: flags %#x, %v: not marked close-on-exec", fd, flags, errno)
+		}
+	}
+}
+
+// Another user can neither keep a watcher alive nor pass for one.
+func TestOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to run a process as another user")
+	}
+	// The system's python, which another user can run (not a shim in
+	// root's home).
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		t.Skip("/usr/bin/python3 is not installed (.ci/run installs it): skipping")
+	}
+	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	t.Run("its questions keep no watcher alive", func(t *testing.T) {
+		root := t.TempDir()
+		must(t, os.Chmod(filepath.Dir(root), 0o755))
+		_, _, done := serve(t, root, 500*time.Millisecond)
+		var st syscall.Stat_t
+		must(t, syscall.Stat(root, &st))
+		cmd := exec.Command(python, "-c", `
+import socket, sys, time
+end = time.time() + 5
+while time.time() < end:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect("\0" + sys.argv[1])
+    except OSError:
+        pass
+    s.close()
+    time.sleep(0.05)
+`, strings.TrimPrefix(socketName(root, st.Dev, st.Ino), "@"))
+		cmd.SysProcAttr = nobody
+		must(t, cmd.Start())
+		defer cmd.Process.Kill()
+		select {
+		case <-done:
+		case <-time.After(4 * time.Second):
+			t.Fatal("another user's questions kept the watcher alive past its idle time")
+		}
+	})
+	t.Run("its socket is not believed", func(t *testing.T) {
+		root := t.TempDir()
+		var st syscall.Stat_t
+		must(t, syscall.Stat(root, &st))
+		cmd := exec.Command(python, "-c", `
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind("\0" + sys.argv[1])
+s.listen(8)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(sys.argv[2].encode())
+    c.close()
+`, strings.TrimPrefix(socketName(root, st.Dev, st.Ino), "@"), answer(Token{Gen: 1}, st.Dev, st.Ino))
+		cmd.SysProcAttr = nobody
+		out, err := cmd.StdoutPipe()
+		must(t, err)
+		must(t, cmd.Start())
+		defer cmd.Process.Kill()
+		buf := make([]byte, 6)
+		if _, err := io.ReadFull(out, buf); err != nil {
+			t.Fatal(err)
+		}
+		if tok, err := Query(root, st.Dev, st.Ino); !errors.Is(err, ErrOtherUser) {
+			t.Fatalf("Query = %v, %v; want ErrOtherUser", tok, err)
+		}
+	})
 }

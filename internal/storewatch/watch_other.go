@@ -18,6 +18,10 @@ var errUnsupported = errors.New("storewatch: not supported on this system")
 // serve.
 var ErrNotLocal = errUnsupported
 
+// ErrOtherUser is returned by Query when the watcher's socket is another
+// user's.
+var ErrOtherUser = errors.New("storewatch: the watcher's socket is another user's")
+
 // Local reports whether the folder dir is on a file system a watcher can
 // serve: none here.
 func Local(string) bool { return false }
