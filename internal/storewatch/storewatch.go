@@ -20,7 +20,7 @@
 // every answer new (no record can match one) until it is free; and while
 // questions come the watcher stats its files every two seconds and
 // counts any change: a writer that opens a file after the start and
-// changes it only so is seen within that time, every other change at
+// changes it only so is seen within three seconds, every other change at
 // once.
 //
 // A process that statted every file after asking, and found them as its
