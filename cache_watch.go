@@ -167,8 +167,8 @@ func storeCurrent(d *safefs.DirFS, abs, idx, ident string, root stamp, storeOwne
 }
 
 // watchStartEvery is how often a watcher of one store may be started: one
-// that cannot serve (a file open for writing, a managed folder that is a
-// link) ends at once, and is not started again by every load.
+// that cannot serve (a managed folder that is a link, leases off, out of
+// watches) ends at once, and is not started again by every load.
 var watchStartEvery = time.Minute
 
 // startDue reports whether a watcher of the store of the index at idx may

@@ -16,12 +16,15 @@
 //
 // Writes through a shared mapping, native AIO or io_uring raise no event
 // until the writer's file is released. A file open for writing or mapped
-// writable when the watcher starts, or still so after a close, makes
-// every answer new (no record can match one) until it is free; and while
-// questions come the watcher stats its files every two seconds and
-// counts any change: a writer that opens a file after the start and
-// changes it only so is seen within three seconds, every other change at
-// once.
+// writable when the watcher starts (a read lease tells), or written and
+// closed since, makes every answer new (no record can match one) until
+// it is found free; and the watcher stats its files (by descriptor,
+// whatever their names) before an answer when it last did more than two
+// seconds before, and every two seconds while questions come, and counts
+// any change: a writer that opens a file after the start and changes it
+// only so is seen by every question more than two seconds after the
+// change, every other change by the very next. A watcher that cannot take
+// leases (fs.leases-enable=0, files of another user) does not serve.
 //
 // A process that statted every file after asking, and found them as its
 // index recorded them, keeps the token beside the index; a later process

@@ -117,11 +117,10 @@ const (
 	fileMask = unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_DONT_FOLLOW
 )
 
-// fileRef is where a watched file was found: its folder (a descriptor
-// of the watcher's) and name.
+// fileRef is a watched file: a descriptor (O_PATH) of the file itself,
+// whatever its names are now.
 type fileRef struct {
-	dir  int
-	name string
+	fd int
 }
 
 // watcher is the state of Serve. Folders are held by descriptor and
@@ -150,6 +149,11 @@ type fileStamp struct {
 	ino, size          int64
 	mtime, ctime, mode int64
 }
+
+// errNoLeases is returned by Serve where it cannot tell whether a file is
+// open for writing: leases are off (fs.leases-enable), or a file is
+// another user's.
+var errNoLeases = errors.New("storewatch: cannot take a read lease on the store's files")
 
 // ErrNotLocal is returned by Serve for a store on a file system it cannot
 // serve (see the package doc).
@@ -199,6 +203,9 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 		if w.managed >= 0 {
 			unix.Close(w.managed)
 		}
+		for _, f := range w.files {
+			unix.Close(f.fd)
+		}
 	}()
 	if _, err := rand.Read(w.tok.ID[:]); err != nil {
 		return err
@@ -210,8 +217,14 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 	if err := w.scan(); err != nil {
 		return err
 	}
+	// A file system without leases (fs.leases-enable=0), or files of
+	// another user, would leave every file suspect: not served.
 	for wd, f := range w.files {
-		if !writersGone(f) {
+		free, ok := writersGone(f)
+		if !ok {
+			return errNoLeases
+		}
+		if !free {
 			w.suspect[wd] = true
 		}
 	}
@@ -281,6 +294,11 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 				return err
 			}
 			if !w.gone && !w.removed() {
+				// A write through a mapping changes the file's times only:
+				// stat them before answering if the last look is old.
+				if time.Since(w.swept) >= sweepEvery {
+					w.sweep()
+				}
 				if w.writable() {
 					w.tok.Gen++
 				}
@@ -321,17 +339,22 @@ var (
 // looking at each again.
 func (w *watcher) writable() bool {
 	for wd := range w.suspect {
-		if f, ok := w.files[wd]; !ok || writersGone(f) {
+		f, ok := w.files[wd]
+		if !ok {
+			delete(w.suspect, wd)
+			continue
+		}
+		if free, _ := writersGone(f); free {
 			delete(w.suspect, wd)
 		}
 	}
 	return len(w.suspect) > 0
 }
 
-// stampAt stats name in the folder dir; a missing file is the zero stamp.
-func stampAt(dir int, name string) fileStamp {
+// stampOf stats the file held by fd; one that cannot be is the zero stamp.
+func stampOf(fd int) fileStamp {
 	var st unix.Stat_t
-	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+	if unix.Fstat(fd, &st) != nil {
 		return fileStamp{}
 	}
 	return fileStamp{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: int64(st.Mode)}
@@ -343,7 +366,7 @@ func (w *watcher) sweep() {
 	w.swept = time.Now()
 	changed := false
 	for wd, f := range w.files {
-		now := stampAt(f.dir, f.name)
+		now := stampOf(f.fd)
 		if old, ok := w.stamps[wd]; ok && old != now {
 			changed = true
 		}
@@ -356,18 +379,19 @@ func (w *watcher) sweep() {
 
 // writersGone reports whether no one holds the file f open for writing,
 // by a mapping too: a read lease is granted only then. It is given back at
-// once.
-func writersGone(f fileRef) bool {
-	fd, err := unix.Openat(f.dir, f.name, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+// once. ok is false where a lease cannot tell (leases off, a file of
+// another user).
+func writersGone(f fileRef) (free, ok bool) {
+	fd, err := unix.Open(fdPath(f.fd, ""), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
-		return errors.Is(err, unix.ENOENT) // gone: its removal is an event
+		return false, false
 	}
 	defer unix.Close(fd)
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_RDLCK); err != nil {
-		return false
+		return false, errors.Is(err, unix.EAGAIN)
 	}
 	unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK)
-	return true
+	return true, true
 }
 
 // mountsChanged reports whether a mount or unmount happened since it was
@@ -443,17 +467,33 @@ func (w *watcher) watchDir(fd int) error {
 // watch is on the file itself, so a write through a hard link elsewhere
 // is seen too.
 func (w *watcher) watchFile(dir int, name string) (int32, error) {
-	wd, err := unix.InotifyAddWatch(w.in, fdPath(dir, name), fileMask)
+	fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return -1, nil // gone again: its removal is an event
 	}
 	if err != nil {
+		// Out of descriptors: this store is not served; its files are
+		// statted.
+		return -1, fmt.Errorf("storewatch: %s: %w", name, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return -1, nil // replaced again: that is an event
+	}
+	wd, err := unix.InotifyAddWatch(w.in, fdPath(fd, ""), fileMask&^unix.IN_DONT_FOLLOW)
+	if err != nil {
+		unix.Close(fd)
 		// Out of watches (fs.inotify.max_user_watches): this store is
 		// not served; its files are statted.
 		return -1, fmt.Errorf("storewatch: watch %s: %w", name, err)
 	}
-	w.files[int32(wd)] = fileRef{dir: dir, name: name}
-	w.stamps[int32(wd)] = stampAt(dir, name)
+	if _, seen := w.files[int32(wd)]; seen {
+		unix.Close(fd) // the same file under another name
+		return int32(wd), nil
+	}
+	w.files[int32(wd)] = fileRef{fd: fd}
+	w.stamps[int32(wd)] = stampOf(fd)
 	return int32(wd), nil
 }
 
@@ -498,14 +538,21 @@ func (w *watcher) event(wd int32, mask uint32, name string) error {
 	}
 	if ref, isFile := w.files[wd]; isFile {
 		w.tok.Gen++
+		var st unix.Stat_t
+		if mask&unix.IN_IGNORED == 0 && unix.Fstat(ref.fd, &st) == nil && st.Nlink == 0 {
+			// Removed under every name: its descriptor, which keeps it,
+			// goes (and with it the watch).
+			w.forget(wd)
+			return nil
+		}
 		switch {
 		case mask&unix.IN_IGNORED != 0:
-			delete(w.files, wd)
-			delete(w.stamps, wd)
-			delete(w.suspect, wd)
-		case mask&unix.IN_CLOSE_WRITE != 0 && !writersGone(ref):
-			// Still open for writing elsewhere: changes may come without
-			// events.
+			w.forget(wd)
+		case mask&unix.IN_CLOSE_WRITE != 0:
+			// Maybe still writable (a mapping kept after the close,
+			// another open): suspect until the next answer finds it free.
+			// Not looked at now: a lease taken right after a close would
+			// make another writer's non-blocking open fail.
 			w.suspect[wd] = true
 		}
 		return nil
@@ -544,6 +591,17 @@ func (w *watcher) event(wd int32, mask uint32, name string) error {
 		return err
 	}
 	return nil
+}
+
+// forget stops watching the file of watch wd.
+func (w *watcher) forget(wd int32) {
+	if f, ok := w.files[wd]; ok {
+		unix.InotifyRmWatch(w.in, uint32(wd))
+		unix.Close(f.fd)
+	}
+	delete(w.files, wd)
+	delete(w.stamps, wd)
+	delete(w.suspect, wd)
 }
 
 // cstring is the NUL-padded name of an inotify event.

@@ -4,6 +4,7 @@ package storewatch
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -351,6 +352,38 @@ func TestWritersWithoutEvents(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A write through a mapping during a quiet spell (no question, so no
+// sweep), or to a file whose second name was removed, is counted by the
+// first question more than sweepEvery after it.
+func TestMappedWritesAfterAQuietSpell(t *testing.T) {
+	oldEvery, oldActive := sweepEvery, sweepActive
+	sweepEvery, sweepActive = 200*time.Millisecond, 50*time.Millisecond
+	t.Cleanup(func() { sweepEvery, sweepActive = oldEvery, oldActive })
+	for _, hardLink := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hard link %v", hardLink), func(t *testing.T) {
+			root := t.TempDir()
+			name := filepath.Join(root, "a.toml")
+			write(t, name, "[[rule]]\n")
+			dev, ino, _ := serve(t, root, time.Minute)
+			if hardLink {
+				must(t, os.Link(name, filepath.Join(root, "b.toml")))
+				query(t, root, dev, ino)
+				must(t, os.Remove(filepath.Join(root, "b.toml")))
+			}
+			m := mapWritable(t, name) // its file closed: one event, then none
+			defer syscall.Munmap(m)
+			query(t, root, dev, ino)
+			before := query(t, root, dev, ino)
+			time.Sleep(100 * time.Millisecond) // quiet: past sweepActive
+			copy(m, "[[rulf]]\n")
+			time.Sleep(250 * time.Millisecond) // past sweepEvery
+			if after := query(t, root, dev, ino); after == before {
+				t.Fatal("the first question after a quiet spell did not count a write through a mapping")
+			}
+		})
+	}
 }
 
 func mapWritable(t *testing.T, name string) []byte {
