@@ -147,8 +147,8 @@ func TestWatchRecordIsChecked(t *testing.T) {
 			t.Fatal("a watcher that ended still vouched")
 		}
 	})
-	t.Run("another token", func(t *testing.T) {
-		dir, cache, _ := setup(t)
+	tampered := func(t *testing.T, change func(*watchRecord)) (dir, cache string) {
+		dir, cache, _ = setup(t)
 		name := record(t, dir, cache)
 		data, err := os.ReadFile(name)
 		must(t, err)
@@ -156,20 +156,18 @@ func TestWatchRecordIsChecked(t *testing.T) {
 		if !ok {
 			t.Fatalf("cannot read %s", data)
 		}
-		w.tok.Gen++
+		change(&w)
 		must(t, os.WriteFile(name, w.encode(), 0o600))
+		return dir, cache
+	}
+	t.Run("another token", func(t *testing.T) {
+		dir, cache := tampered(t, func(w *watchRecord) { w.tok.Gen++ })
 		if _, fast := fastLoad(t, dir, cache); fast {
 			t.Fatal("a token the watcher never gave vouched")
 		}
 	})
 	t.Run("another index", func(t *testing.T) {
-		dir, cache, _ := setup(t)
-		name := record(t, dir, cache)
-		data, err := os.ReadFile(name)
-		must(t, err)
-		w, _ := parseWatchRecord(data, 1<<20)
-		w.index += "0"
-		must(t, os.WriteFile(name, w.encode(), 0o600))
+		dir, cache := tampered(t, func(w *watchRecord) { w.index += "0" })
 		if _, fast := fastLoad(t, dir, cache); fast {
 			t.Fatal("a record of another index vouched")
 		}

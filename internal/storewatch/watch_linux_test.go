@@ -53,6 +53,16 @@ func serve(t *testing.T, root string, idle time.Duration) (dev, ino uint64, done
 	return st.Dev, st.Ino, ended
 }
 
+// ends waits for the watcher to end, failing with why after ten seconds.
+func ends(t *testing.T, done <-chan struct{}, why string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal(why)
+	}
+}
+
 func query(t *testing.T, root string, dev, ino uint64) Token {
 	t.Helper()
 	tok, err := Query(root, dev, ino)
@@ -172,11 +182,7 @@ func TestWatcherEnds(t *testing.T) {
 		must(t, os.Mkdir(root, 0o755))
 		_, _, done := serve(t, root, time.Minute)
 		must(t, os.RemoveAll(root))
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("still serving a removed store")
-		}
+		ends(t, done, "still serving a removed store")
 	})
 	t.Run("store moved", func(t *testing.T) {
 		parent := t.TempDir()
@@ -184,31 +190,19 @@ func TestWatcherEnds(t *testing.T) {
 		must(t, os.Mkdir(root, 0o755))
 		_, _, done := serve(t, root, time.Minute)
 		must(t, os.Rename(root, filepath.Join(parent, "t")))
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("still serving a moved store")
-		}
+		ends(t, done, "still serving a moved store")
 	})
 	t.Run("idle", func(t *testing.T) {
 		root := t.TempDir()
 		_, _, done := serve(t, root, 300*time.Millisecond)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("still serving after its idle time")
-		}
+		ends(t, done, "still serving after its idle time")
 	})
 	t.Run("managed becomes a link", func(t *testing.T) {
 		root := t.TempDir()
 		dev, ino, done := serve(t, root, time.Minute)
 		query(t, root, dev, ino)
 		must(t, os.Symlink(t.TempDir(), filepath.Join(root, "managed")))
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("still serving with managed a link elsewhere")
-		}
+		ends(t, done, "still serving with managed a link elsewhere")
 	})
 	t.Run("second watcher", func(t *testing.T) {
 		root := t.TempDir()
