@@ -8,8 +8,11 @@
 // every regular file in them, each looked up relative to the folders it
 // holds open (a folder above the store renamed changes nothing it looks
 // at). Every event it is told of (a write, a change of mode, owner or
-// times, a file created, removed or renamed, a lost event, a mount)
-// adds one to its count of changes. Asked (Query), it first reads every
+// times, a file created, removed or renamed, a lost event) adds one to
+// its count of changes; a mount or unmount anywhere ends it (a file system
+// mounted over a file of the store hides it from every watch). It holds
+// one descriptor per file, so a store of more files than the open-file
+// limit leaves room for is not served. Asked (Query), it first reads every
 // event already queued — the kernel queues an event before the write
 // that causes it returns — and answers with its identity and count: the
 // Token.

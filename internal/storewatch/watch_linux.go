@@ -148,6 +148,7 @@ type watcher struct {
 type fileStamp struct {
 	ino, size          int64
 	mtime, ctime, mode int64
+	nlink              uint64
 }
 
 // errNoLeases is returned by Serve where it cannot tell whether a file is
@@ -217,6 +218,11 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 	if err := w.scan(); err != nil {
 		return err
 	}
+	// One descriptor per file: leave room for new files and questions.
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && uint64(len(w.files))+256 > lim.Cur {
+		return fmt.Errorf("storewatch: %d files, and only %d open files allowed", len(w.files), lim.Cur)
+	}
 	// A file system without leases (fs.leases-enable=0), or files of
 	// another user, would leave every file suspect: not served.
 	for wd, f := range w.files {
@@ -268,14 +274,19 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 			w.sweep()
 		}
 		// Polling the mount table clears its flag: read it from this poll.
+		// A file system mounted over a file or folder of the store hides
+		// it from the watches and descriptors held: stop serving.
 		if fds[2].Revents&(unix.POLLPRI|unix.POLLERR) != 0 {
-			w.tok.Gen++
+			return nil
 		}
 		if err := w.drain(); err != nil {
 			return err
 		}
 		for !w.gone {
 			c, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				return err // out of descriptors: end rather than answer nothing
+			}
 			if err != nil {
 				break
 			}
@@ -287,7 +298,8 @@ func Serve(root, managed string, idle time.Duration, ready func()) error {
 			last = time.Now()
 			// Every event queued before the question is counted first.
 			if w.mountsChanged(fds[2:]) {
-				w.tok.Gen++
+				unix.Close(c)
+				return nil
 			}
 			if err := w.drain(); err != nil {
 				unix.Close(c)
@@ -337,19 +349,36 @@ var (
 
 // writable reports whether a suspect file is still open for writing,
 // looking at each again.
+//
+// At most maxProbes are looked at per answer, so that an answer after a
+// burst of writes stays quick; the rest wait for the next. A file whose
+// lease cannot be taken (another user's, written after the start) ends
+// the watcher: it would stay suspect for good.
 func (w *watcher) writable() bool {
+	n := 0
 	for wd := range w.suspect {
+		if n++; n > maxProbes {
+			break
+		}
 		f, ok := w.files[wd]
 		if !ok {
 			delete(w.suspect, wd)
 			continue
 		}
-		if free, _ := writersGone(f); free {
+		free, usable := writersGone(f)
+		if !usable {
+			w.gone = true
+			return true
+		}
+		if free {
 			delete(w.suspect, wd)
 		}
 	}
 	return len(w.suspect) > 0
 }
+
+// maxProbes bounds the lease probes made for one answer.
+const maxProbes = 32
 
 // stampOf stats the file held by fd; one that cannot be is the zero stamp.
 func stampOf(fd int) fileStamp {
@@ -357,7 +386,7 @@ func stampOf(fd int) fileStamp {
 	if unix.Fstat(fd, &st) != nil {
 		return fileStamp{}
 	}
-	return fileStamp{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: int64(st.Mode)}
+	return fileStamp{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: int64(st.Mode), nlink: uint64(st.Nlink)}
 }
 
 // sweep stats every watched file relative to its folder and counts a
@@ -365,12 +394,19 @@ func stampOf(fd int) fileStamp {
 func (w *watcher) sweep() {
 	w.swept = time.Now()
 	changed := false
+	var dead []int32
 	for wd, f := range w.files {
 		now := stampOf(f.fd)
 		if old, ok := w.stamps[wd]; ok && old != now {
 			changed = true
 		}
 		w.stamps[wd] = now
+		if now.nlink == 0 {
+			dead = append(dead, wd)
+		}
+	}
+	for _, wd := range dead {
+		w.forget(wd)
 	}
 	if changed {
 		w.tok.Gen++
@@ -494,6 +530,10 @@ func (w *watcher) watchFile(dir int, name string) (int32, error) {
 	}
 	w.files[int32(wd)] = fileRef{fd: fd}
 	w.stamps[int32(wd)] = stampOf(fd)
+	if st := w.stamps[int32(wd)]; st.nlink == 0 {
+		w.forget(int32(wd)) // replaced between its lookup and its watch
+		return -1, nil
+	}
 	return int32(wd), nil
 }
 

@@ -516,3 +516,32 @@ while True:
 		}
 	})
 }
+
+// A file replaced by rename, over and over (as atomic saves do), leaves
+// no descriptor or watch behind for the files it replaced.
+func TestReplacedFilesAreForgotten(t *testing.T) {
+	root := t.TempDir()
+	name := filepath.Join(root, "a.toml")
+	write(t, name, "[[rule]]\n")
+	dev, ino, _ := serve(t, root, time.Minute)
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		must(t, err)
+		return len(ents)
+	}
+	query(t, root, dev, ino)
+	before := fds()
+	for i := range 500 {
+		write(t, name+".tmp", fmt.Sprintf("[[rule]]\n# %d\n", i))
+		must(t, os.Rename(name+".tmp", name))
+		if i%50 == 0 {
+			query(t, root, dev, ino)
+		}
+	}
+	query(t, root, dev, ino)
+	time.Sleep(sweepEvery + 100*time.Millisecond)
+	query(t, root, dev, ino) // after a sweep
+	if after := fds(); after > before+8 {
+		t.Fatalf("%d descriptors open after 500 saves, %d before", after, before)
+	}
+}
