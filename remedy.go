@@ -380,7 +380,7 @@ func remedy(e *VerifyError, p *Policy) Remedy {
 	case ReasonProtocolMismatch:
 		if e.CipherMismatch {
 			r.Action = ActionFixServer
-			r.Text = "the server offers only cipher suites that httptrust refuses (3DES, RC4, static RSA, DHE, NULL): its operator must enable an ECDHE suite with AES-GCM or ChaCha20; no rule lifts this"
+			r.Text = "the server offers only TLS parameters httptrust refuses (cipher suites such as 3DES, RC4, static RSA, DHE or NULL; key exchange groups Go lacks, such as X448 or ffdhe; or a certificate key Go cannot use, such as Ed448 or an RSA-PSS key): its operator must enable an ECDHE suite with AES-GCM or ChaCha20 and X25519 or P-256, with an RSA, ECDSA or Ed25519 certificate; no rule lifts this"
 			return r
 		}
 		r.Action = ActionAllowLegacyTLS

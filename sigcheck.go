@@ -12,54 +12,72 @@ import (
 
 // Go reports a chain whose signature it cannot verify (an algorithm it
 // does not verify: DSA, RSA-PSS with another salt; or a signature that
-// does not match) as an unknown authority. These find the certificate and
-// its issuer, so that the refusal says so instead of "not sent".
+// does not match) as an unknown authority. These find, on the path up from
+// the leaf, the first certificate whose issuer is there by name but does
+// not verify its signature, so that the refusal says so instead of "not
+// sent".
 
-// unverifiedSignature returns the first certificate the server sent
-// (leaf first) whose issuer is there, among what it sent or the rule's
-// anchors (by subject, and key identifier where both have one), and whose
-// signature Go cannot verify with that issuer's key: an algorithm Go does
-// not verify, or a signature that does not match. anchor says the issuer
-// is one of the rule's anchors.
+// maxSignatureChecks bounds the signatures unverifiedSignature checks:
+// a server may send any number of certificates.
+const maxSignatureChecks = 16
+
+// unverifiedSignature follows the path up from the leaf through the
+// certificates the server sent and the rule's anchors (an issuer by
+// subject, and key identifier where both have one), and returns the first
+// certificate no candidate issuer verifies although one has its issuer's
+// name: the first such candidate, whether it is one of the rule's anchors,
+// and the error. Nothing is returned when the path ends otherwise (at a
+// self-signed certificate, or at an issuer no one has), or after
+// maxSignatureChecks signatures.
 func (v *verifier) unverifiedSignature(presented []*x509.Certificate) (c, issuer *x509.Certificate, anchor bool, err error) {
 	anchors := v.p.material(v.eff).anchors
 	cands := append(append([]*x509.Certificate{}, anchors...), presented...)
-	for _, c := range presented {
-		if certs.IsSelfSigned(c) {
-			continue
-		}
-		var failed *x509.Certificate
+	checks := 0
+	for c, depth := presented[0], 0; depth < len(presented) && !certs.IsSelfSigned(c); depth++ {
+		var failed, next *x509.Certificate
 		var failedErr error
-		var failedAnchor, verified bool
+		var failedAnchor bool
 		for i, cand := range cands {
 			if cand.Equal(c) || !bytes.Equal(cand.RawSubject, c.RawIssuer) ||
 				len(c.AuthorityKeyId) > 0 && len(cand.SubjectKeyId) > 0 && !bytes.Equal(c.AuthorityKeyId, cand.SubjectKeyId) {
 				continue
 			}
+			if checks++; checks > maxSignatureChecks {
+				return nil, nil, false, nil
+			}
 			err := cand.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
 			if err == nil {
-				verified = true // this issuer verifies it: the chain fails elsewhere
+				next = cand // this issuer verifies it: go up
 				break
 			}
 			if failed == nil {
 				failed, failedAnchor, failedErr = cand, i < len(anchors), err
 			}
 		}
-		if failed != nil && !verified {
+		switch {
+		case next != nil:
+			c = next
+		case failed != nil:
 			return c, failed, failedAnchor, failedErr
+		default:
+			return nil, nil, false, nil
 		}
 	}
 	return nil, nil, false, nil
 }
 
-// signatureProblem says why a signature did not verify: an algorithm Go
-// does not verify, or a signature that does not match the key.
-func signatureProblem(c *x509.Certificate, err error) string {
+// signatureProblem says why c's signature did not verify with the key of
+// issuer: a key Go cannot use, an algorithm it does not verify, or a
+// signature that does not match the key.
+func signatureProblem(c, issuer *x509.Certificate, err error) string {
+	if issuer.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm {
+		return "that certificate's key is of a kind Go cannot use (it uses RSA, ECDSA on P-224/256/384/521 and Ed25519 keys), so nothing it signs verifies"
+	}
 	var ins x509.InsecureAlgorithmError
 	if errors.Is(err, x509.ErrUnsupportedAlgorithm) || errors.As(err, &ins) {
-		return "Go does not verify its signature algorithm (" + signatureName(c) + "): it verifies RSA PKCS#1 signatures with SHA-2, RSA-PSS with SHA-256/384/512 and a salt as long as the hash, ECDSA and Ed25519, and no DSA"
+		return "Go does not verify that signature algorithm (" + signatureName(c) + "): it verifies RSA PKCS#1 signatures with SHA-2, RSA-PSS with SHA-256/384/512 and a salt as long as the hash, ECDSA and Ed25519, and no DSA"
 	}
-	return "its signature (" + signatureName(c) + ") does not verify with that certificate's key"
+	return "the signature (" + signatureName(c) + ") does not verify with that certificate's key: it did not sign it"
 }
 
 // signatureName names c's signature algorithm, by its OID where Go does

@@ -1,15 +1,21 @@
 package httptrust
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // badSignature returns der with the last byte of its signature changed:
@@ -48,10 +54,11 @@ func TestUnverifiedSignatureNamed(t *testing.T) {
 		url, where string
 	}{
 		{at(s1, "root.sig.test"), "(an anchor of this host's rule)"},
-		{at(s2, "inter.sig.test"), "(the server sent it)"},
+		{at(s2, "inter.sig.test"), "(one the server sent)"},
 	} {
 		e := wantReason(t, c, tc.url, ReasonUnknownAuthority)
-		if !strings.Contains(e.Detail, "does not verify with that certificate's key") || !strings.Contains(e.Detail, tc.where) || strings.Contains(e.Detail, "did not send") {
+		if !strings.Contains(e.Detail, "does not verify with that certificate's key") || !strings.Contains(e.Detail, tc.where) ||
+			strings.Contains(e.Detail, "did not send") || strings.Contains(e.Detail, "is issued by") {
 			t.Errorf("%s: %q", tc.url, e.Detail)
 		}
 	}
@@ -108,12 +115,58 @@ func TestUnverifiedSignatureAlgorithmNamed(t *testing.T) {
 	s := l.serve(pair, "pss.sig.test")
 	c := l.client(l.policy(Rule{Hosts: []string{"pss.sig.test"}, AnchorCerts: []*x509.Certificate{root}}))
 	e := wantReason(t, c, at(s, "pss.sig.test"), ReasonUnknownAuthority)
-	for _, want := range []string{"PSS salt 20 Intermediate", "an anchor of this host's rule", "Go does not verify its signature algorithm", "RSA-PSS"} {
+	for _, want := range []string{"PSS salt 20 Intermediate", "an anchor of this host's rule", "Go does not verify that signature algorithm", "RSA-PSS"} {
 		if !strings.Contains(e.Detail, want) {
 			t.Errorf("detail %q lacks %q", e.Detail, want)
 		}
 	}
 	if strings.Contains(e.Detail, "did not send") {
 		t.Errorf("detail %q says the server did not send what it sent", e.Detail)
+	}
+}
+
+// TestUnverifiedSignatureBounded: a server that sends, beside its leaf,
+// hundreds of certificates off its path, each checked by every one of the
+// others (CN=P issued by CN=Q and back, each verified only by the last of
+// the other name), costs the signature checks of the path up from the
+// leaf, not one per pair.
+func TestUnverifiedSignatureBounded(t *testing.T) {
+	l := newLab(t)
+	p := l.pki
+	leaf := p.Leaf(t, "many.sig.test")
+	key := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	kP, kQ, junk := key(), key(), key()
+	const n = 300
+	mesh := func(subject, issuer string, last, signer *ecdsa.PrivateKey) (out [][]byte) {
+		for i := range n {
+			pub := &junk.PublicKey
+			if i == n-1 {
+				pub = &last.PublicKey
+			}
+			tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(i + 2)), Subject: pkix.Name{CommonName: subject},
+				NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+				IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+			der, err := x509.CreateCertificate(rand.Reader, tmpl, &x509.Certificate{Subject: pkix.Name{CommonName: issuer}}, pub, signer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, der)
+		}
+		return out
+	}
+	chain := append([][]byte{leaf.DER}, mesh("P", "Q", kP, kQ)...)
+	chain = append(chain, mesh("Q", "P", kQ, kP)...)
+	s := l.serve(tls.Certificate{Certificate: chain, PrivateKey: leaf.Key}, "many.sig.test")
+	c := l.client(l.policy(Rule{Hosts: []string{"many.sig.test"}, AnchorCerts: []*x509.Certificate{p.OtherRoot(t).Cert}}))
+	start := time.Now()
+	wantReason(t, c, at(s, "many.sig.test"), ReasonUnknownAuthority)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the refusal took %v", d)
 	}
 }

@@ -559,12 +559,12 @@ func (v *verifier) untrusted(presented []*x509.Certificate, err error) *VerifyEr
 		}
 	}
 	if c, issuer, anchor, serr := v.unverifiedSignature(presented); c != nil {
-		where := "the server sent it"
+		where := "one the server sent"
 		if anchor {
 			where = "an anchor of this host's rule"
 		}
 		return v.fail(ReasonUnknownAuthority, presented,
-			fmt.Sprintf("%q is issued by %q (%s), but %s", c.Subject, issuer.Subject, where, signatureProblem(c, serr)), err)
+			fmt.Sprintf("%q names %q as its issuer, and the certificate of that name (%s) does not verify its signature: %s", c.Subject, issuer.Subject, where, signatureProblem(c, issuer, serr)), err)
 	}
 	if i := v.ruleIntermediateAbove(top); i != nil {
 		return v.fail(ReasonUnknownAuthority, presented,
