@@ -155,7 +155,11 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.UnknownHostException;
+import java.security.AlgorithmConstraints;
+import java.security.AlgorithmParameters;
+import java.security.CryptoPrimitive;
 import java.security.GeneralSecurityException;
+import java.security.Key;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -168,10 +172,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Logger;
 import javax.net.ssl.HostnameVerifier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
@@ -881,8 +887,34 @@ const okhttpBody = `
     private static final String[] PROTOCOLS = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"};
 
     /**
-     * Limits each socket to its rule's TLS versions and to Go's cipher
-     * suites (the key exchange groups are the JVM's: jdk.tls.namedGroups).
+     * Go's key exchange groups only: the JVM's others (X448, the ffdhe
+     * groups) are not offered. The JVM's own constraints still apply too.
+     */
+    private static final AlgorithmConstraints GROUPS = new AlgorithmConstraints() {
+        private boolean ok(String alg) {
+            String a = alg == null ? "" : alg.toLowerCase(Locale.ROOT);
+            return !a.equals("x448") && !a.startsWith("ffdhe");
+        }
+
+        @Override
+        public boolean permits(Set<CryptoPrimitive> primitives, String algorithm, AlgorithmParameters parameters) {
+            return ok(algorithm);
+        }
+
+        @Override
+        public boolean permits(Set<CryptoPrimitive> primitives, Key key) {
+            return true;
+        }
+
+        @Override
+        public boolean permits(Set<CryptoPrimitive> primitives, String algorithm, Key key, AlgorithmParameters parameters) {
+            return ok(algorithm);
+        }
+    };
+
+    /**
+     * Limits each socket to its rule's TLS versions, to Go's cipher suites
+     * and to Go's key exchange groups (GROUPS).
      */
     private static final class Factory extends SSLSocketFactory {
         private final SSLSocketFactory d;
@@ -899,6 +931,9 @@ const okhttpBody = `
             // Secure renegotiation is signalled as Java does by default.
             if (supported.contains("TLS_EMPTY_RENEGOTIATION_INFO_SCSV")) suites.add("TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
             ((SSLSocket) sock).setEnabledCipherSuites(suites.toArray(new String[0]));
+            SSLParameters params = ((SSLSocket) sock).getSSLParameters();
+            params.setAlgorithmConstraints(GROUPS);
+            ((SSLSocket) sock).setSSLParameters(params);
             if (host == null) return sock;
             try {
                 Scope s = SCOPES[scopeFor(host, port)];

@@ -126,8 +126,8 @@ func TestLeafKeysGoCannotUse(t *testing.T) {
 // TestTLSParametersGoRefuses: a server that speaks only TLS parameters
 // Go's client does not offer (static RSA key exchange, DHE, CBC with
 // SHA-256, the X448 or ffdhe2048 group) is refused by httptrust; the curl
-// flag files and the okhttp client (cipher suites: the groups are the
-// JVM's, docs/export.md) refuse it too.
+// flag files and the okhttp client (its suites, and its groups through
+// the socket's algorithm constraints) refuse it too.
 func TestTLSParametersGoRefuses(t *testing.T) {
 	o := newOSSL(t)
 	w := newWorld(t)
@@ -160,6 +160,6 @@ func TestTLSParametersGoRefuses(t *testing.T) {
 		check(t, "curl", all, got)
 	})
 	t.Run("okhttp", func(t *testing.T) {
-		check(t, "okhttp", suites, runOkHttp(t, w.write(Options{Format: "okhttp"}), suites))
+		check(t, "okhttp", all, runOkHttp(t, w.write(Options{Format: "okhttp"}), all))
 	})
 }
