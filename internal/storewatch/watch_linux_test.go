@@ -306,9 +306,7 @@ func TestWritersWithoutEvents(t *testing.T) {
 		unique(t, root, dev, ino, false)
 	})
 	t.Run("mapped writable after the start, its file closed, then written", func(t *testing.T) {
-		old := sweepEvery
-		sweepEvery = 50 * time.Millisecond
-		t.Cleanup(func() { sweepEvery = old })
+		fastSweep(t)
 		root := t.TempDir()
 		write(t, filepath.Join(root, "a.toml"), "[[rule]]\n")
 		dev, ino, _ := serve(t, root, time.Minute)
@@ -317,16 +315,10 @@ func TestWritersWithoutEvents(t *testing.T) {
 		before := query(t, root, dev, ino)
 		time.Sleep(20 * time.Millisecond) // past the file system clock's tick
 		copy(m, "[[rulf]]\n")
-		for deadline := time.Now().Add(5 * time.Second); query(t, root, dev, ino) == before; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("a write through a mapping was never counted")
-			}
-		}
+		counted(t, root, dev, ino, before)
 	})
 	t.Run("written through a mapping while open", func(t *testing.T) {
-		old := sweepEvery
-		sweepEvery = 50 * time.Millisecond
-		t.Cleanup(func() { sweepEvery = old })
+		fastSweep(t)
 		root := t.TempDir()
 		name := filepath.Join(root, "a.toml")
 		write(t, name, "[[rule]]\n")
@@ -340,11 +332,7 @@ func TestWritersWithoutEvents(t *testing.T) {
 		before := query(t, root, dev, ino)
 		time.Sleep(20 * time.Millisecond) // past the file system clock's tick
 		copy(m, "[[rulf]]\n")
-		for deadline := time.Now().Add(5 * time.Second); query(t, root, dev, ino) == before; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("a write through a mapping was never counted")
-			}
-		}
+		counted(t, root, dev, ino, before)
 	})
 }
 
@@ -377,6 +365,24 @@ func TestMappedWritesAfterAQuietSpell(t *testing.T) {
 				t.Fatal("the first question after a quiet spell did not count a write through a mapping")
 			}
 		})
+	}
+}
+
+// fastSweep makes watchers of the test stat their files every 50 ms.
+func fastSweep(t *testing.T) {
+	old := sweepEvery
+	sweepEvery = 50 * time.Millisecond
+	t.Cleanup(func() { sweepEvery = old })
+}
+
+// counted waits until the watcher's token moves from before: a write
+// through a mapping is counted by a sweep.
+func counted(t *testing.T, root string, dev, ino uint64, before Token) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); query(t, root, dev, ino) == before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a write through a mapping was never counted")
+		}
 	}
 }
 
